@@ -1,0 +1,123 @@
+/**
+ * `deno task bench [--json] [--backends wasm,cpu,webgpu] [--res 32,64,128] [--budget 60]`
+ *
+ * Generation images/s of StyleGAN at 32/64/128 px, default channels (fmap_base 8192, fmap_max 512) and
+ * reduced (2048/128), batch 8, per backend, beside StyleGAN.pytorch measured on this machine kind
+ * (PyTorch 1.13, 2 threads, OpenBLAS). Medians of repeated runs; the ratio is ours / PyTorch's.
+ * Cases whose estimated time exceeds the budget are skipped and say so.
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import { parseArgs } from "node:util";
+import { initBackend, parseBackendChoice } from "../model/backend/select.ts";
+import { Generator } from "../model/networks/generator.ts";
+import { generatorFlops } from "./flops.ts";
+import { CHANNEL_PRESETS, type ChannelPreset, GENERATE_REFERENCE } from "./reference.ts";
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    json: { type: "boolean", default: false },
+    backends: { type: "string", default: "wasm,cpu" },
+    res: { type: "string", default: "32,64,128" },
+    channels: { type: "string", default: "default,reduced" },
+    batch: { type: "string", default: "8" },
+    budget: { type: "string", default: "60" },
+  },
+});
+const batch = Number(values.batch);
+const budgetS = Number(values.budget);
+
+interface Row {
+  task: string;
+  backend: string;
+  res: number;
+  channels: ChannelPreset;
+  batch: number;
+  img_per_s: number | null;
+  gflop_per_s: number | null;
+  ref_img_per_s: number;
+  ratio: number | null;
+  note?: string;
+}
+
+/** Median wall time (s) of `fn` over at least 3 runs and ~2 s, after one warm-up. */
+async function medianSeconds(fn: () => Promise<void>): Promise<number> {
+  await fn();
+  const times: number[] = [];
+  const start = performance.now();
+  while (times.length < 3 || (performance.now() - start < 2000 && times.length < 20)) {
+    const t0 = performance.now();
+    await fn();
+    times.push((performance.now() - t0) / 1000);
+  }
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)];
+}
+
+const rows: Row[] = [];
+for (const backendName of values.backends!.split(",")) {
+  const info = await initBackend(parseBackendChoice(backendName), { quiet: true });
+  let measuredGflops: number | undefined; // throughput seen so far, to predict the cost of larger cases
+  for (const preset of values.channels!.split(",") as ChannelPreset[]) {
+    for (const res of values.res!.split(",").map(Number)) {
+      const options = { resolution: res, ...CHANNEL_PRESETS[preset] };
+      const flops = generatorFlops(options) * batch;
+      const ref = GENERATE_REFERENCE[preset][res];
+      const row: Row = {
+        task: "generate",
+        backend: info.name,
+        res,
+        channels: preset,
+        batch,
+        img_per_s: null,
+        gflop_per_s: null,
+        ref_img_per_s: ref,
+        ratio: null,
+      };
+      const estimate = measuredGflops ? flops / 1e9 / measuredGflops * 4 : 0;
+      if (estimate > budgetS) {
+        row.note = `skipped: about ${estimate.toFixed(0)} s at ${measuredGflops!.toFixed(1)} GFLOP/s`;
+        rows.push(row);
+        report(row);
+        continue;
+      }
+      const G = new Generator(options);
+      const z = tf.randomNormal([batch, G.options.latent_size]) as tf.Tensor2D;
+      const seconds = await medianSeconds(async () => {
+        const img = G.generate(z, { psi: 0.7, noise: "const" });
+        await img.data();
+        img.dispose();
+      });
+      tf.dispose(z);
+      G.dispose();
+      row.img_per_s = batch / seconds;
+      row.gflop_per_s = flops / seconds / 1e9;
+      row.ratio = row.img_per_s / ref;
+      measuredGflops = Math.max(measuredGflops ?? 0, row.gflop_per_s);
+      rows.push(row);
+      report(row);
+    }
+  }
+}
+
+function report(row: Row): void {
+  if (values.json) {
+    console.log(JSON.stringify(row));
+    return;
+  }
+  const f = (v: number | null, d = 2) => v === null ? "—" : v.toFixed(d);
+  console.log(
+    [
+      row.task,
+      row.backend.padEnd(6),
+      String(row.res).padStart(4) + " px",
+      row.channels.padEnd(8),
+      `batch ${row.batch}`,
+      `${f(row.img_per_s).padStart(8)} img/s`,
+      `${f(row.gflop_per_s, 1).padStart(6)} GFLOP/s`,
+      `ref ${row.ref_img_per_s.toFixed(2).padStart(7)}`,
+      `ratio ${f(row.ratio, 3)}`,
+      row.note ?? "",
+    ].join("  "),
+  );
+}

@@ -1,0 +1,227 @@
+/**
+ * Choose and initialise the TensorFlow.js backend.
+ *
+ * `SGAN_BACKEND=auto|tensorflow|webgpu|wasm|cpu` (or `--backend`) picks one; `auto` takes the fastest that
+ * is available here and says which and why in one line. tfjs-node(-gpu) is used only when its native
+ * binding was actually built: its installer downloads libtensorflow from outside the package registries,
+ * which fails on machines without internet, and a failed load must never take the process down.
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import "@tensorflow/tfjs-backend-cpu";
+import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
+import { registerTrainingKernels } from "./kernels.ts";
+import { registerHigherOrderGradients } from "./gradients.ts";
+
+/** The backend names a user may ask for. */
+export const BACKEND_CHOICES = ["auto", "tensorflow", "webgpu", "wasm", "cpu"] as const;
+export type BackendChoice = typeof BACKEND_CHOICES[number];
+
+/** What was chosen, and the one-line reason printed for `auto`. */
+export interface BackendInfo {
+  /** tfjs backend name actually active (`tensorflow`, `webgpu`, `wasm`, `cpu`). */
+  name: string;
+  /** Human-readable reason, e.g. why a faster backend was skipped. */
+  reason: string;
+  /** Adapter description for webgpu (e.g. "llvmpipe"), undefined otherwise. */
+  device?: string;
+}
+
+/** Raised when a named backend cannot be used; the message says why and what to do. */
+export class BackendError extends Error {
+  override name = "BackendError";
+}
+
+let active: BackendInfo | undefined;
+
+/** The backend set up by {@link initBackend}, if any. */
+export function activeBackend(): BackendInfo | undefined {
+  return active;
+}
+
+/** Parse a user-supplied backend name, rejecting unknown ones with the list of valid names. */
+export function parseBackendChoice(value: string | undefined): BackendChoice {
+  const choice = (value ?? "auto").trim().toLowerCase();
+  if ((BACKEND_CHOICES as readonly string[]).includes(choice)) return choice as BackendChoice;
+  throw new BackendError(`unknown backend '${value}'; choose one of ${BACKEND_CHOICES.join(", ")}`);
+}
+
+/** The backend asked for by `--backend` if given, else by `SGAN_BACKEND`, else `auto`. */
+export function requestedBackend(flag?: string): BackendChoice {
+  let fromEnv: string | undefined;
+  try {
+    fromEnv = Deno.env.get("SGAN_BACKEND");
+  } catch {
+    fromEnv = undefined; // no --allow-env: behave as if unset
+  }
+  return parseBackendChoice(flag ?? fromEnv ?? "auto");
+}
+
+function wasmDistUrl(): string {
+  // The .wasm binaries sit beside the package's JS in node_modules (nodeModulesDir: auto).
+  const here = new URL("../../node_modules/@tensorflow/tfjs-backend-wasm/dist/", import.meta.url);
+  return here.href;
+}
+
+async function tryWasm(): Promise<BackendInfo | string> {
+  try {
+    await import("@tensorflow/tfjs-backend-wasm");
+    setWasmPaths(wasmDistUrl());
+    if (!(await tf.setBackend("wasm"))) return "the wasm backend failed to initialise";
+    await tf.ready();
+    return { name: "wasm", reason: "XNNPACK SIMD on the CPU" };
+  } catch (e) {
+    return `wasm failed: ${(e as Error).message}`;
+  }
+}
+
+async function tryCpu(): Promise<BackendInfo> {
+  await tf.setBackend("cpu");
+  await tf.ready();
+  return { name: "cpu", reason: "pure-JavaScript reference backend" };
+}
+
+interface AdapterProbe {
+  adapter?: GPUAdapter;
+  description: string;
+  fallback: boolean;
+}
+
+async function probeWebGpu(): Promise<AdapterProbe | string> {
+  const gpu = (globalThis.navigator as Navigator & { gpu?: GPU }).gpu;
+  if (!gpu) return "no navigator.gpu in this runtime";
+  ensureXdgRuntimeDir();
+  let adapter: GPUAdapter | null = null;
+  try {
+    adapter = await gpu.requestAdapter({ powerPreference: "high-performance" });
+  } catch (e) {
+    return `WebGPU adapter request failed: ${(e as Error).message}`;
+  }
+  if (!adapter) return "no WebGPU adapter found";
+  const info = adapter.info as GPUAdapterInfo & { isFallbackAdapter?: boolean };
+  const fallback = Boolean(
+    info?.isFallbackAdapter ?? (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter,
+  );
+  const description = [info?.vendor, info?.description || info?.device].filter(Boolean).join(" ") ||
+    "unknown";
+  return { adapter, description, fallback };
+}
+
+/** Mesa's Vulkan drivers complain (and sometimes fail) without a runtime dir; make one if missing. */
+function ensureXdgRuntimeDir(): void {
+  try {
+    if (Deno.env.get("XDG_RUNTIME_DIR")) return;
+    const dir = `${Deno.env.get("TMPDIR") ?? "/tmp"}/sgan-xdg-${Deno.pid}`;
+    Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    Deno.env.set("XDG_RUNTIME_DIR", dir);
+  } catch {
+    // Without env/write permission the driver may still work; nothing to do.
+  }
+}
+
+async function tryWebGpu(allowFallback: boolean): Promise<BackendInfo | string> {
+  const probe = await probeWebGpu();
+  if (typeof probe === "string") return probe;
+  if (probe.fallback && !allowFallback) {
+    return `WebGPU adapter '${probe.description}' is a software rasteriser (ask for --backend webgpu to use it)`;
+  }
+  try {
+    await import("@tensorflow/tfjs-backend-webgpu");
+    if (!(await tf.setBackend("webgpu"))) return "the webgpu backend failed to initialise";
+    await tf.ready();
+    const soft = probe.fallback ? ", software rasteriser: slow" : "";
+    return { name: "webgpu", reason: `WebGPU on ${probe.description}${soft}`, device: probe.description };
+  } catch (e) {
+    return `webgpu failed: ${(e as Error).message}`;
+  }
+}
+
+const TFJS_NODE_PACKAGES = ["@tensorflow/tfjs-node-gpu", "@tensorflow/tfjs-node"] as const;
+
+function nativeBindingBuilt(pkg: string): boolean {
+  // The binding is built by the package's install script; without it the import cannot succeed.
+  const root = new URL(`../../node_modules/${pkg}/lib/`, import.meta.url);
+  try {
+    for (const entry of Deno.readDirSync(root)) {
+      if (!entry.isDirectory || !entry.name.startsWith("napi-v")) continue;
+      Deno.statSync(new URL(`${entry.name}/tfjs_binding.node`, root));
+      return true;
+    }
+  } catch {
+    return false;
+  }
+  return false;
+}
+
+async function tryTensorflow(probeOnly: boolean): Promise<BackendInfo | string> {
+  const reasons: string[] = [];
+  for (const pkg of TFJS_NODE_PACKAGES) {
+    if (probeOnly && !nativeBindingBuilt(pkg)) {
+      reasons.push(`${pkg} not installed`);
+      continue;
+    }
+    try {
+      // A variable specifier keeps the package out of the static module graph: it is optional
+      // (pinned in deno.json's imports; its native binding exists only where its installer ran).
+      const specifier: string = pkg;
+      await import(specifier);
+      if (!(await tf.setBackend("tensorflow"))) throw new Error("setBackend('tensorflow') returned false");
+      await tf.ready();
+      return { name: "tensorflow", reason: `${pkg} (libtensorflow native)` };
+    } catch (e) {
+      reasons.push(`${pkg}: ${(e as Error).message.split("\n")[0]}`);
+    }
+  }
+  return reasons.join("; ");
+}
+
+/**
+ * Initialise the requested backend and register the project's extra kernels and gradients.
+ * Throws {@link BackendError} when a backend asked for by name cannot be used.
+ */
+export async function initBackend(
+  choice: BackendChoice = requestedBackend(),
+  opts: { quiet?: boolean } = {},
+): Promise<BackendInfo> {
+  // Production mode: no debug checks, and no "install tfjs-node" banner on stdout.
+  tf.enableProdMode();
+  registerHigherOrderGradients();
+  let info: BackendInfo;
+  if (choice === "auto") {
+    const skipped: string[] = [];
+    const attempts: Array<() => Promise<BackendInfo | string>> = [
+      () => tryTensorflow(true),
+      () => tryWebGpu(false),
+      tryWasm,
+    ];
+    let found: BackendInfo | undefined;
+    for (const attempt of attempts) {
+      const result = await attempt();
+      if (typeof result === "string") skipped.push(result);
+      else {
+        found = result;
+        break;
+      }
+    }
+    info = found ?? await tryCpu();
+    if (skipped.length) info = { ...info, reason: `${info.reason}; skipped: ${skipped.join("; ")}` };
+  } else {
+    const result = choice === "tensorflow"
+      ? await tryTensorflow(false)
+      : choice === "webgpu"
+      ? await tryWebGpu(true)
+      : choice === "wasm"
+      ? await tryWasm()
+      : await tryCpu();
+    if (typeof result === "string") {
+      const hint = choice === "tensorflow"
+        ? " (on a CUDA machine: `deno install --allow-scripts=npm:@tensorflow/tfjs-node-gpu` lets its installer fetch libtensorflow; see README)"
+        : "";
+      throw new BackendError(`backend '${choice}' is not available: ${result}${hint}`);
+    }
+    info = result;
+  }
+  registerTrainingKernels(info.name);
+  active = info;
+  if (!opts.quiet && choice === "auto") console.error(`backend: ${info.name} (${info.reason})`);
+  return info;
+}

@@ -1,0 +1,44 @@
+/**
+ * `deno task convert --in G.safetensors [--noise noise_const.safetensors] --gsd 0.3 --name NAME --out FILE`
+ *
+ * Import a StyleGAN.pytorch generator `state_dict` (saved with safetensors) into this project's
+ * checkpoint format: architecture inferred from the shapes, constant noise maps merged, config and
+ * ground sample distance written into the header.
+ */
+import { initBackend, requestedBackend } from "../backend/select.ts";
+import { loadGenerator, saveNetwork } from "../checkpoint/checkpoint.ts";
+import { numberFlag, parseFlags, runCommand, UsageError } from "./common.ts";
+
+const USAGE =
+  "usage: deno task convert --in G.safetensors [--noise NOISE.safetensors] --gsd METRES --name NAME --out FILE [--description TEXT]";
+
+await runCommand(async () => {
+  const { values } = parseFlags(Deno.args, {
+    in: { type: "string" },
+    noise: { type: "string" },
+    gsd: { type: "string" },
+    name: { type: "string" },
+    out: { type: "string" },
+    description: { type: "string" },
+    backend: { type: "string" },
+  }, USAGE);
+  if (!values.in || !values.out || !values.name) {
+    throw new UsageError(`--in, --name and --out are required\n${USAGE}`);
+  }
+  const gsd = numberFlag("gsd", values.gsd);
+  if (gsd === undefined || gsd <= 0) {
+    throw new UsageError(`--gsd (metres per pixel at full resolution) must be a positive number`);
+  }
+  await initBackend(requestedBackend(values.backend));
+  const { network } = await loadGenerator(values.in, values.noise ? [values.noise] : []);
+  await saveNetwork(values.out, network, {
+    name: values.name,
+    gsd_m: String(gsd),
+    kimg: "0",
+    description: values.description ?? "",
+    source: values.in.split("/").pop() ?? values.in,
+  });
+  console.log(
+    `wrote ${values.out} (${network.options.resolution} px, ${network.params.countTrainable()} parameters)`,
+  );
+});

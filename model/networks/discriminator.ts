@@ -1,0 +1,93 @@
+import * as tf from "@tensorflow/tfjs-core";
+import { ParameterTree } from "../layers/parameters.ts";
+import { EqualizedConv2d } from "../layers/equalized_conv2d.ts";
+import { NONLINEARITIES } from "../layers/activation.ts";
+import { downscale2d } from "../layers/downscale2d.ts";
+import { DiscriminatorBlock, DiscriminatorTop } from "./blocks.ts";
+import { DISCRIMINATOR_DEFAULTS, type DiscriminatorOptions, featureMaps, resolutionLog2 } from "./options.ts";
+
+/** StyleGAN's discriminator with progressive (`linear`) or `fixed` structure, port parameter names. */
+export class Discriminator {
+  readonly options: DiscriminatorOptions;
+  readonly params: ParameterTree;
+  readonly blocks: DiscriminatorBlock[] = [];
+  readonly fromRgb: EqualizedConv2d[] = [];
+  readonly finalBlock: DiscriminatorTop;
+  /** Number of depths (input resolutions). */
+  readonly depthCount: number;
+
+  constructor(options: Partial<DiscriminatorOptions> & { resolution: number }, params = new ParameterTree()) {
+    const o = this.options = { ...DISCRIMINATOR_DEFAULTS, ...options };
+    this.params = params;
+    const log2 = resolutionLog2(o.resolution);
+    this.depthCount = log2 - 1;
+    const { apply: act, gain } = NONLINEARITIES[o.nonlinearity];
+    const nf = (stage: number) => featureMaps(stage, o);
+    // Blocks run from the finest resolution down; StyleGAN.pytorch registers them in that order.
+    const fromRgbSpecs: Array<[number]> = [];
+    for (let res = log2; res > 2; res--) {
+      this.blocks.push(
+        new DiscriminatorBlock(
+          params.child("blocks").child(log2 - res),
+          nf(res - 1),
+          nf(res - 2),
+          gain,
+          o.use_wscale,
+          act,
+          o.blur_filter,
+        ),
+      );
+      fromRgbSpecs.push([nf(res - 1)]);
+    }
+    this.finalBlock = new DiscriminatorTop(
+      params.child("final_block"),
+      o.mbstd_group_size,
+      o.mbstd_num_features,
+      nf(2),
+      nf(2),
+      gain,
+      o.use_wscale,
+      act,
+    );
+    fromRgbSpecs.push([nf(2)]);
+    fromRgbSpecs.forEach(([channels], i) => {
+      this.fromRgb.push(
+        new EqualizedConv2d(params.child("from_rgb").child(i), o.num_channels, channels, 1, {
+          gain,
+          use_wscale: o.use_wscale,
+        }),
+      );
+    });
+  }
+
+  /** images [N, H, W, C] at `depth` → scores [N, 1]. */
+  apply(images: tf.Tensor4D, depth = this.depthCount - 1, alpha = 1): tf.Tensor2D {
+    if (!Number.isInteger(depth) || depth < 0 || depth >= this.depthCount) {
+      throw new RangeError(`depth must be an integer in [0, ${this.depthCount - 1}], got ${depth}`);
+    }
+    return tf.tidy(() => {
+      const last = this.depthCount - 1;
+      let x: tf.Tensor4D;
+      if (this.options.structure === "fixed") {
+        x = this.fromRgb[0].apply(images);
+        for (const block of this.blocks) x = block.apply(x);
+      } else if (depth > 0) {
+        const first = last - depth; // index of the block that consumes this resolution
+        const straight = this.blocks[first].apply(this.fromRgb[first].apply(images));
+        x = alpha >= 1 ? straight : tf.add(
+          tf.mul(straight, alpha),
+          tf.mul(this.fromRgb[first + 1].apply(downscale2d(images)), 1 - alpha),
+        ) as tf.Tensor4D;
+        for (const block of this.blocks.slice(first + 1)) x = block.apply(x);
+      } else {
+        x = this.fromRgb[this.fromRgb.length - 1].apply(images);
+      }
+      return this.finalBlock.apply(x);
+    });
+  }
+
+  /** Free every tensor of this network. */
+  dispose(): void {
+    this.params.dispose();
+  }
+}

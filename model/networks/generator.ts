@@ -1,0 +1,89 @@
+import * as tf from "@tensorflow/tfjs-core";
+import { ParameterTree } from "../layers/parameters.ts";
+import { Truncation } from "../layers/truncation.ts";
+import { GMapping } from "./g_mapping.ts";
+import { GSynthesis, type SynthesisOptions } from "./g_synthesis.ts";
+import { GENERATOR_DEFAULTS, type GeneratorOptions } from "./options.ts";
+
+/** What to generate from a batch of latents. */
+export interface GenerateOptions extends SynthesisOptions {
+  /** Truncation ψ (1 = none; 0 = the average w; negative = its opposite). */
+  psi?: number;
+  /** Style layers truncated, from the coarsest (default: the model's truncation_cutoff). */
+  cutoff?: number;
+}
+
+/** StyleGAN's generator: `g_mapping`, `truncation`, `g_synthesis`, with PyTorch-port parameter names. */
+export class Generator {
+  readonly options: GeneratorOptions;
+  readonly params: ParameterTree;
+  readonly gMapping: GMapping;
+  readonly gSynthesis: GSynthesis;
+  readonly truncation: Truncation;
+  /** Style layers (2 per depth). */
+  readonly numLayers: number;
+
+  constructor(options: Partial<GeneratorOptions> & { resolution: number }, params = new ParameterTree()) {
+    this.options = { ...GENERATOR_DEFAULTS, ...options };
+    this.params = params;
+    this.numLayers = (Math.log2(this.options.resolution) - 1) * 2;
+    this.gMapping = new GMapping(params.child("g_mapping"), this.options, this.numLayers);
+    this.gSynthesis = new GSynthesis(params.child("g_synthesis"), this.options);
+    this.truncation = new Truncation(
+      params.child("truncation"),
+      this.options.dlatent_size,
+      this.options.truncation_cutoff,
+      this.options.dlatent_avg_beta,
+    );
+  }
+
+  /** Number of depths (output resolutions). */
+  get depthCount(): number {
+    return this.gSynthesis.depthCount;
+  }
+
+  /** z [N, latent] → w [N, num_layers, L], truncated with ψ on the first `cutoff` layers. */
+  mapping(z: tf.Tensor2D, psi = 1, cutoff = this.options.truncation_cutoff): tf.Tensor3D {
+    return tf.tidy(() => {
+      const w = this.gMapping.apply(z);
+      return psi === 1 ? w : this.truncation.apply(w, psi, cutoff);
+    });
+  }
+
+  /** Inference: z → images [N, H, W, C] in about [−1, 1] (truncation applied; no style mixing). */
+  generate(z: tf.Tensor2D, run: GenerateOptions = {}): tf.Tensor4D {
+    return tf.tidy(() => this.gSynthesis.apply(this.mapping(z, run.psi ?? 1, run.cutoff), run));
+  }
+
+  /**
+   * Training forward pass (official StyleGAN): updates the W average from the batch mean, mixes
+   * styles with `z2` from layer `mixingCutoff` on (when given), and never truncates.
+   */
+  forwardTraining(
+    z: tf.Tensor2D,
+    run: SynthesisOptions & { z2?: tf.Tensor2D; mixingCutoff?: number; updateAverage?: boolean },
+  ): tf.Tensor4D {
+    return tf.tidy(() => {
+      let w = this.gMapping.apply(z);
+      if (run.updateAverage !== false) this.truncation.update(w); // an assign: no gradient flows through it
+      if (run.z2 && run.mixingCutoff !== undefined) {
+        w = mixStyles(w, this.gMapping.apply(run.z2), run.mixingCutoff);
+      }
+      return this.gSynthesis.apply(w, run);
+    });
+  }
+
+  /** Free every tensor of this network. */
+  dispose(): void {
+    this.params.dispose();
+  }
+}
+
+/** Layers [0, cutoff) from `w1`, the rest from `w2` (both [N, layers, L]). */
+export function mixStyles(w1: tf.Tensor3D, w2: tf.Tensor3D, cutoff: number): tf.Tensor3D {
+  return tf.tidy(() => {
+    const layers = w1.shape[1];
+    const mask = tf.reshape(tf.less(tf.range(0, layers, 1, "int32"), cutoff), [1, layers, 1]);
+    return tf.where(mask, w1, w2) as tf.Tensor3D;
+  });
+}

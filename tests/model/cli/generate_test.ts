@@ -1,0 +1,89 @@
+/** `deno task generate` end to end: reference PNGs reproduced, bad input refused with nothing written. */
+import assert from "node:assert/strict";
+import { Image } from "imagescript";
+import { FIXTURE_DIR, REPO_ROOT } from "../../support/paths.ts";
+
+async function generate(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", `${REPO_ROOT}/model/cli/generate.ts`, ...args],
+    cwd: REPO_ROOT,
+    env: { SGAN_BACKEND: "wasm" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+async function pixels(path: string): Promise<Uint8ClampedArray> {
+  return (await Image.decode(await Deno.readFile(path))).bitmap;
+}
+
+Deno.test("deno task generate", async (t) => {
+  const dir = await Deno.makeTempDir();
+  const G = `${FIXTURE_DIR}/G.safetensors`;
+
+  await t.step("reproduces the reference PNGs (noise none, ψ 0.7 and ψ=-0.5 in equals form)", async () => {
+    for (const psi of ["0.7", "-0.5"]) {
+      const res = await generate([
+        "--checkpoint",
+        G,
+        "--seeds",
+        "730,904",
+        `--psi=${psi}`,
+        "--noise",
+        "none",
+        "--out",
+        `${dir}/ok`,
+      ]);
+      assert.equal(res.code, 0, res.stderr);
+      for (const seed of ["0730", "0904"]) {
+        const ours = await pixels(`${dir}/ok/seed${seed}.png`);
+        const theirs = await pixels(`${FIXTURE_DIR}/seed${seed}_psi${Number(psi).toFixed(1)}_noisenone.png`);
+        assert.equal(ours.length, theirs.length);
+        for (let i = 0; i < ours.length; i++) {
+          assert.ok(Math.abs(ours[i] - theirs[i]) <= 1, `seed ${seed} byte ${i}`);
+        }
+      }
+    }
+  });
+
+  await t.step("seed ranges and the default (embedded) model", async () => {
+    const res = await generate(["--seeds", "0-2", "--out", `${dir}/range`]);
+    assert.equal(res.code, 0, res.stderr);
+    assert.deepEqual([...Deno.readDirSync(`${dir}/range`)].map((e) => e.name).sort(), [
+      "seed0000.png",
+      "seed0001.png",
+      "seed0002.png",
+    ]);
+    assert.match(res.stdout, /m\/px/);
+  });
+
+  await t.step("bad input: one line on stderr, non-zero exit, nothing written", async () => {
+    const cases: Array<[string[], RegExp]> = [
+      [["--seeds", "1.5"], /seed/],
+      [["--seeds", "-3"], /seed|value/],
+      [["--seeds", "4294967296"], /seed/],
+      [["--seeds", "1", "--psi", "nan"], /psi/],
+      [["--seeds", "1", "--psi", "inf"], /psi/],
+      [["--seeds", "1", "--depth", "4"], /depth/],
+      [["--seeds", "1", "--cutoff", "99"], /cutoff/],
+      [["--seeds", "1", "--noise", "loud"], /noise/],
+      [["--seeds", "1", "--backend", "quantum"], /unknown backend 'quantum'/],
+      [["--seeds", "1", "--backend", "tensorflow"], /tensorflow.*not available/],
+      [["--seeds", "1", "--checkpoint", `${dir}/missing.safetensors`], /missing\.safetensors/],
+      [["--seeds", "1", "--checkpoint", `${FIXTURE_DIR}/README.md`], /README\.md/],
+      [["--seeds", "1", "--bogus", "2"], /bogus/],
+    ];
+    for (const [args, pattern] of cases) {
+      const out = `${dir}/bad`;
+      const res = await generate([...args, "--out", out]);
+      assert.notEqual(res.code, 0, args.join(" "));
+      assert.match(res.stderr, /^error: /, args.join(" "));
+      assert.match(res.stderr, pattern, args.join(" "));
+      await assert.rejects(Deno.stat(out), Deno.errors.NotFound, `${args.join(" ")} created ${out}`);
+    }
+  });
+
+  await Deno.remove(dir, { recursive: true });
+});

@@ -1,0 +1,21 @@
+/** The backends every numerical test runs on, with the tolerances the project promises. */
+import { initBackend } from "../../model/backend/select.ts";
+
+export const TEST_BACKENDS = ["cpu", "wasm", "webgpu"] as const;
+export type TestBackend = typeof TEST_BACKENDS[number];
+
+/** Max abs error allowed against the PyTorch reference (float32; WebGPU's GPU maths is looser). */
+export const PARITY_TOLERANCE: Record<TestBackend, number> = { cpu: 1e-4, wasm: 1e-4, webgpu: 1e-3 };
+
+/** Switch to a backend for a test step. */
+export async function useBackend(name: TestBackend): Promise<void> {
+  await initBackend(name, { quiet: true });
+}
+
+/** Largest absolute difference of two equal-length arrays. */
+export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) throw new Error(`length mismatch: ${a.length} vs ${b.length}`);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return Number.isNaN(m) ? Infinity : m;
+}
