@@ -231,6 +231,43 @@ export function unsortedSegmentSumViaMatMul(x: Tensor, segmentIds: Tensor, numSe
   });
 }
 
+/**
+ * Input gradient of a 2-D convolution (NHWC) as one forward conv2d: dy, dilated with zeros by the stride,
+ * correlated with the filter mirrored in space and with in/out channels swapped, padded so that every
+ * input position gets exactly the taps that read it. tfjs-wasm's own Conv2DBackpropInput is a plain loop
+ * (measured ~40× slower than its forward conv on StyleGAN's 3×3 layers); this runs at XNNPACK speed.
+ */
+export function conv2dBackpropInputViaConv(
+  inputShape: [number, number, number, number],
+  dy: Tensor4D,
+  filter: Tensor4D,
+  strides: Pair,
+  pad: ConvPad,
+  dimRoundingMode?: RoundingMode,
+): Tensor4D {
+  return tf.tidy(() => {
+    const [kh, kw] = filter.shape;
+    const info = tf.backend_util.computeConv2DInfo(
+      inputShape,
+      filter.shape,
+      strides,
+      1,
+      pad,
+      dimRoundingMode,
+    );
+    const { top, left } = info.padInfo;
+    const [sh, sw] = [info.strideHeight, info.strideWidth];
+    const spread = sh > 1 || sw > 1 ? dilateWithZeros(dy, sh, sw) : dy;
+    const [, dh, dw] = spread.shape;
+    const [, h, w] = inputShape;
+    const padTop = kh - 1 - top, padLeft = kw - 1 - left;
+    const padBottom = h - dh - padTop + kh - 1, padRight = w - dw - padLeft + kw - 1;
+    const [src, padding] = explicitPadding(spread, padTop, padBottom, padLeft, padRight);
+    const mirrored = tf.transpose(tf.reverse(filter, [0, 1]), [0, 1, 3, 2]) as Tensor4D;
+    return tf.conv2d(src, mirrored, 1, padding);
+  });
+}
+
 /** Kernel inputs arrive as tensors when called through ops; wrap bare TensorInfos just in case. */
 function asTensor(info: tf.TensorInfo | undefined): Tensor {
   if (info == null) throw new Error("training kernel called without a required input");
@@ -317,10 +354,41 @@ export const registeredTrainingKernels: Map<string, string[]> = new Map();
  */
 export function registerTrainingKernels(backendName: string): void {
   const added = registeredTrainingKernels.get(backendName) ?? [];
+  if (backendName === "wasm" && !added.includes(tf.Conv2DBackpropInput)) {
+    replaceWasmConv2dBackpropInput();
+    added.push(tf.Conv2DBackpropInput);
+  }
   for (const { kernelName, kernelFunc } of TRAINING_KERNELS) {
     if (tf.getKernel(kernelName, backendName) != null) continue;
     tf.registerKernel({ kernelName, backendName, kernelFunc });
     added.push(kernelName);
   }
   registeredTrainingKernels.set(backendName, added);
+}
+
+/**
+ * The one kernel replaced rather than added: wasm's Conv2DBackpropInput exists but is slow. NHWC, no
+ * dilation: {@link conv2dBackpropInputViaConv}; anything else goes to the original kernel.
+ */
+function replaceWasmConv2dBackpropInput(): void {
+  const original = tf.getKernel(tf.Conv2DBackpropInput, "wasm");
+  if (!original) return;
+  tf.unregisterKernel(tf.Conv2DBackpropInput, "wasm");
+  tf.registerKernel({
+    ...original,
+    kernelFunc: (args) => {
+      const { strides, pad, dataFormat, dimRoundingMode, inputShape } = args
+        .attrs as unknown as tf.Conv2DBackpropInputAttrs;
+      const dy = asTensor(args.inputs.dy) as Tensor4D;
+      if (dataFormat === "NCHW" || dy.dtype !== "float32") return original.kernelFunc(args);
+      return conv2dBackpropInputViaConv(
+        inputShape as [number, number, number, number],
+        dy,
+        asTensor(args.inputs.filter) as Tensor4D,
+        strides,
+        pad as ConvPad,
+        dimRoundingMode,
+      );
+    },
+  });
 }

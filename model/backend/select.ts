@@ -11,6 +11,7 @@ import "@tensorflow/tfjs-backend-cpu";
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import { registerTrainingKernels } from "./kernels.ts";
 import { registerHigherOrderGradients } from "./gradients.ts";
+import { registerBlasKernels } from "./blas.ts";
 
 /** The backend names a user may ask for. */
 export const BACKEND_CHOICES = ["auto", "tensorflow", "webgpu", "wasm", "cpu"] as const;
@@ -24,6 +25,8 @@ export interface BackendInfo {
   reason: string;
   /** Adapter description for webgpu (e.g. "llvmpipe"), undefined otherwise. */
   device?: string;
+  /** For wasm: the OpenBLAS library whose sgemm runs convolutions and matmuls, when found. */
+  blas?: { library: string; threads: number };
 }
 
 /** Raised when a named backend cannot be used; the message says why and what to do. */
@@ -221,6 +224,21 @@ export async function initBackend(
     info = result;
   }
   registerTrainingKernels(info.name);
+  if (info.name === "wasm") {
+    // Optional accelerator: OpenBLAS through FFI for conv/matmul on the wasm heap (SGAN_BLAS=0 turns it off).
+    const blas = registerBlasKernels();
+    if (blas.enabled) {
+      info = {
+        ...info,
+        reason: `XNNPACK SIMD + OpenBLAS sgemm (${blas.threads} threads)${
+          info.reason.slice("XNNPACK SIMD on the CPU".length)
+        }`,
+        blas,
+      };
+    } else {
+      info = { ...info, reason: `${info.reason}; no OpenBLAS: ${blas.reason}` };
+    }
+  }
   active = info;
   if (!opts.quiet && choice === "auto") console.error(`backend: ${info.name} (${info.reason})`);
   return info;

@@ -6,6 +6,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import assert from "node:assert/strict";
 import {
   conv2dBackpropFilterViaConv,
+  conv2dBackpropInputViaConv,
   type ConvPad,
   depthwiseConv2dBackpropFilterViaOps,
   depthwiseConv2dBackpropInputViaOps,
@@ -115,6 +116,7 @@ for (const backend of BACKENDS) {
     await t.step("registered only where the backend lacks them, idempotently", () => {
       const expected = backend === "wasm"
         ? [
+          tf.Conv2DBackpropInput, // replaced: wasm's own is a slow loop
           tf.Conv2DBackpropFilter,
           tf.DepthwiseConv2dNativeBackpropInput,
           tf.DepthwiseConv2dNativeBackpropFilter,
@@ -156,6 +158,40 @@ for (const backend of BACKENDS) {
         tf.dispose([xt, dyt, viaConv]);
       }
     });
+
+    await t.step(
+      "Conv2DBackpropInput (kernel and conv formulation) matches a direct float64 convolution",
+      async () => {
+        for (const [k, c] of convCases.entries()) {
+          const { dy, xNhwc, dyNhwc } = convInputs(c, 90 + k);
+          const w = ref.randn(c.filter, 91 + k);
+          const expected = ref.conv2dBackpropInput(xNhwc.shape, dyNhwc, w, convSpec(c));
+          const [dyt, wt] = [toTensor(dy), toTensor(w)];
+          const dx = tf.engine().runKernel(tf.Conv2DBackpropInput, { dy: dyt, filter: wt }, {
+            strides: c.strides,
+            pad: c.pad,
+            dataFormat: c.dataFormat ?? "NHWC",
+            dimRoundingMode: c.rounding,
+            inputShape: c.x,
+          } as unknown as tf.NamedAttrMap) as tf.Tensor;
+          const got = c.dataFormat === "NCHW" ? tf.transpose(dx, [0, 2, 3, 1]) : dx;
+          assertClose(await got.data(), expected.data, `kernel ${label(c)}`);
+          if (c.dataFormat !== "NCHW") {
+            const viaConv = conv2dBackpropInputViaConv(
+              c.x as [number, number, number, number],
+              dyt as tf.Tensor4D,
+              wt as tf.Tensor4D,
+              c.strides,
+              c.pad,
+              c.rounding,
+            );
+            assertClose(await viaConv.data(), expected.data, `conv formulation ${label(c)}`);
+            viaConv.dispose();
+          }
+          tf.dispose([dyt, wt, dx, got]);
+        }
+      },
+    );
 
     if (backend !== "cpu") {
       await t.step("Conv2DBackpropFilter matches the cpu backend's own kernel", async () => {

@@ -1,0 +1,147 @@
+/**
+ * `deno task train --config FILE.yaml [--set key=value ...] [--resume RUN_DIR] [--force] [--backend B]`
+ *
+ * Progressive StyleGAN training. The run directory (config `output_dir`) is never overwritten without
+ * `--resume` (continue exactly where it stopped) or `--force` (start again from scratch). Ctrl-C stops at
+ * the next safe point with a checkpoint written; a second Ctrl-C exits at once.
+ */
+import cliProgress from "cli-progress";
+import { initBackend, parseBackendChoice } from "../backend/select.ts";
+import { loadConfig, type TrainConfig } from "../config.ts";
+import { train, type TrainEvent } from "../train/loop.ts";
+import { RunDir } from "../train/run_dir.ts";
+import { openTrainingData } from "../train/data_adapter.ts";
+import { parseFlags, runCommand, UsageError } from "./common.ts";
+
+const USAGE =
+  "usage: deno task train --config FILE.yaml [--set key=value ...] [--resume RUN_DIR] [--force] [--backend B]";
+
+await runCommand(async () => {
+  const { values } = parseFlags(Deno.args, {
+    config: { type: "string" },
+    set: { type: "string", multiple: true },
+    resume: { type: "string" },
+    force: { type: "boolean", default: false },
+    backend: { type: "string" },
+    "max-steps": { type: "string" },
+    help: { type: "boolean", short: "h" },
+  }, USAGE);
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
+  if (values.resume && values.force) {
+    throw new UsageError("--resume and --force contradict each other: choose one");
+  }
+
+  // The configuration: a resumed run keeps its own (overrides still apply, e.g. a lower learning rate).
+  let config: TrainConfig;
+  if (values.resume) {
+    const run = new RunDir(values.resume);
+    const pointer = await run.readLatest();
+    if (!pointer) {
+      throw new UsageError(`--resume ${values.resume}: no checkpoint there (models/latest.json is missing)`);
+    }
+    config = await loadConfig(`${values.resume}/config.yaml`, [
+      ...(values.set ?? []),
+      `output_dir=${values.resume}`,
+    ]);
+  } else {
+    if (!values.config && !(values.set ?? []).some((s) => s.startsWith("dataset.img_dir="))) {
+      throw new UsageError(`--config is required (or at least --set dataset.img_dir=...)\n${USAGE}`);
+    }
+    config = await loadConfig(values.config, values.set ?? []);
+    const run = new RunDir(config.output_dir);
+    if (await run.exists()) {
+      if (!values.force) {
+        throw new UsageError(
+          `${config.output_dir} already holds a run; continue it with --resume ${config.output_dir}, or start over with --force`,
+        );
+      }
+      await Deno.remove(config.output_dir, { recursive: true });
+    }
+  }
+
+  const backend = await initBackend(parseBackendChoice(values.backend ?? config.backend));
+  const run = new RunDir(config.output_dir);
+  await run.prepare(config);
+  const data = await openTrainingData(config, run, (line) => console.log(line));
+  console.log(
+    `training ${config.dataset.resolution} px on ${data.count} images (${data.gsdM.toPrecision(3)} m/px) ` +
+      `with ${backend.name}; run directory ${config.output_dir}`,
+  );
+
+  // Ctrl-C: stop at a safe point with a checkpoint; twice: exit now.
+  const stop = new AbortController();
+  let interrupts = 0;
+  const onInterrupt = () => {
+    interrupts++;
+    if (interrupts > 1) Deno.exit(130);
+    console.error(
+      "\nstopping at the next safe point (a checkpoint is written); press Ctrl-C again to exit now",
+    );
+    stop.abort();
+  };
+  Deno.addSignalListener("SIGINT", onInterrupt);
+
+  const tty = Deno.stdout.isTerminal();
+  const bar = tty
+    ? new cliProgress.SingleBar({
+      format:
+        "depth {depth} ({res} px) epoch {epoch}/{epochs} |{bar}| {value}/{total} batches · α {alpha} · {speed} img/s · ETA {eta_formatted}",
+      hideCursor: true,
+      clearOnComplete: true,
+    }, cliProgress.Presets.shades_classic)
+    : undefined;
+  let barEpoch = "";
+  const onEvent = (e: TrainEvent) => {
+    switch (e.type) {
+      case "progress": {
+        if (!bar) return;
+        const key = `${e.depth}/${e.epoch}`;
+        const payload = {
+          depth: e.depth,
+          res: e.resolution,
+          epoch: e.epoch,
+          epochs: e.epochs,
+          alpha: e.alpha.toFixed(2),
+          speed: e.imgPerS.toFixed(1),
+        };
+        if (key !== barEpoch) {
+          bar.stop();
+          bar.start(e.batches, e.batch, payload);
+          barEpoch = key;
+        } else bar.update(e.batch, payload);
+        return;
+      }
+      case "log":
+        if (bar) bar.stop(), barEpoch = "";
+        console.log(e.line);
+        return;
+      case "warning":
+        console.error(`warning: ${e.message}`);
+        return;
+      case "stopped":
+        console.log(
+          `stopped at ${e.kimg.toFixed(2)} kimg; resume with: deno task train --resume ${config.output_dir}`,
+        );
+        return;
+      case "done":
+        console.log(`done: ${e.kimg.toFixed(1)} kimg; generator (EMA): ${e.generator}`);
+        return;
+    }
+  };
+  try {
+    await train({
+      config,
+      data,
+      resume: Boolean(values.resume),
+      signal: stop.signal,
+      onEvent,
+      maxSteps: values["max-steps"] ? Number(values["max-steps"]) : undefined,
+    });
+  } finally {
+    bar?.stop();
+    Deno.removeSignalListener("SIGINT", onInterrupt);
+  }
+});

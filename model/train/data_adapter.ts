@@ -1,0 +1,60 @@
+/** The training data of a run: the dataset module's cached tiles behind the loop's {@link TrainingData}. */
+import type { TrainConfig } from "../config.ts";
+import { loadDataset } from "../data/dataset.ts";
+import { BatchSampler, type BatchSamplerState, batchToTensor } from "../data/batches.ts";
+import { decodeImageFile } from "../data/decode.ts";
+import type { TrainingData } from "./loop.ts";
+import type { RunDir } from "./run_dir.ts";
+
+/**
+ * Load (or reuse the cache of) the configured dataset and serve shuffled, augmented batches.
+ * The ground sample distance at the training resolution is dataset.gsd_m scaled by source size / resolution.
+ */
+export async function openTrainingData(
+  config: TrainConfig,
+  run: RunDir,
+  log: (line: string) => void,
+): Promise<TrainingData> {
+  const d = config.dataset;
+  const largestBatch = Math.max(...config.sched.batch_sizes.slice(0, Math.log2(d.resolution) - 1));
+  let lastPercent = -1;
+  const dataset = await loadDataset({
+    img_dir: d.img_dir,
+    folder: d.folder,
+    resolution: d.resolution,
+    channels: d.channels,
+    cacheDir: run.cache,
+    minImages: largestBatch,
+    log: { info: log, warn: (m) => log(`warning: ${m}`) },
+    onProgress: (done, total) => {
+      const percent = Math.floor((100 * done) / total);
+      if (percent % 10 === 0 && percent !== lastPercent) {
+        lastPercent = percent;
+        log(`dataset: ${done}/${total} images prepared`);
+      }
+    },
+  });
+  log(
+    `dataset: ${dataset.count} images at ${d.resolution} px in ${dataset.seconds.toFixed(1)} s` +
+      (dataset.fromCache ? " (from cache)" : "") +
+      (dataset.skipped.length ? `, ${dataset.skipped.length} skipped` : ""),
+  );
+  const sourcePx = d.source_px > 0 ? d.source_px : await sourceSide(dataset.files[0]);
+  const sampler = new BatchSampler(dataset, config.seed);
+  const augment = { xflip: d.xflip, yflip: d.yflip, rot90: d.rot90 };
+  return {
+    count: dataset.count,
+    gsdM: d.gsd_m * sourcePx / d.resolution,
+    // The sampler starts a new permutation by itself when an epoch's whole batches are used up.
+    beginEpoch() {},
+    nextBatch: (size) => batchToTensor(dataset, sampler.nextBatch(size), augment, sampler.augmentRng),
+    getState: () => sampler.getState(),
+    setState: (state) => sampler.setState(state as BatchSamplerState),
+  };
+}
+
+/** Side of the centre square of the first image, the source size that dataset.gsd_m refers to. */
+async function sourceSide(file: string): Promise<number> {
+  const raster = await decodeImageFile(file);
+  return Math.min(raster.width, raster.height);
+}

@@ -1,0 +1,396 @@
+/**
+ * The progressive training loop, read top to bottom: prepare the run, load data, construct networks,
+ * then per depth (4 px upward) and epoch: per batch a D step and a G step, EMA, then maintenance
+ * (logs, samples, checkpoints, metrics). Official StyleGAN behaviour throughout (see model/config.ts).
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import type { TrainConfig } from "../config.ts";
+import { Generator } from "../networks/generator.ts";
+import { ParameterTree } from "../layers/parameters.ts";
+import { Discriminator } from "../networks/discriminator.ts";
+import type { GeneratorOptions } from "../networks/options.ts";
+import { latentsFromSeeds, RandomState } from "../seeds.ts";
+import {
+  dHinge,
+  dLogistic,
+  dWasserstein,
+  gLogisticNonsaturating,
+  gradientPenalty,
+  gWasserstein,
+  r1Penalty,
+} from "../losses.ts";
+import { Adam } from "./adam.ts";
+import { copyParameters, updateShadow } from "./ema.ts";
+import { alphaAt, type DepthPlan, depthPlan, emaBeta, trainedDepths } from "./schedule.ts";
+import { realsAtDepth } from "./reals.ts";
+import { RunDir, type TrainState } from "./run_dir.ts";
+import { sampleGridPng } from "./sample_grid.ts";
+import { writeFileAtomic } from "../cli/files.ts";
+
+/** Real images for training, served batch by batch with a resumable random state. */
+export interface TrainingData {
+  /** Images in the dataset. */
+  count: number;
+  /** Ground sample distance of the images at the training resolution, metres per pixel. */
+  gsdM: number;
+  /** Shuffle for a new epoch. */
+  beginEpoch(): void;
+  /** The next `size` images [size, R, R, C] in [−1, 1], augmented. */
+  nextBatch(size: number): tf.Tensor4D;
+  getState(): unknown;
+  setState(state: unknown): void;
+}
+
+/** What the loop reports as it goes (the CLI prints it; the server streams it). */
+export type TrainEvent =
+  | {
+    type: "progress";
+    depth: number;
+    resolution: number;
+    epoch: number;
+    epochs: number;
+    batch: number;
+    batches: number;
+    alpha: number;
+    kimg: number;
+    dLoss: number;
+    gLoss: number;
+    imgPerS: number;
+    elapsed: number;
+  }
+  | { type: "log"; line: string }
+  | { type: "warning"; message: string }
+  | { type: "sample"; path: string; depth: number; epoch: number; batch: number }
+  | { type: "checkpoint"; path: string }
+  | { type: "depth"; depth: number; resolution: number; metresPerPixel: number }
+  | { type: "done"; kimg: number; generator: string }
+  | { type: "stopped"; kimg: number; checkpoint: string };
+
+/** Options of a training session. */
+export interface TrainOptions {
+  config: TrainConfig;
+  data: TrainingData;
+  /** Continue the run found in config.output_dir. */
+  resume?: boolean;
+  /** Stop at the next safe point (a checkpoint is written first). */
+  signal?: AbortSignal;
+  onEvent?: (event: TrainEvent) => void;
+  /** Stop after this many optimisation steps in this session (tests and benchmarks). */
+  maxSteps?: number;
+}
+
+/** Generator hyper-parameters from a training config. */
+export function generatorOptionsOf(config: TrainConfig): Partial<GeneratorOptions> & { resolution: number } {
+  return {
+    resolution: config.dataset.resolution,
+    num_channels: config.dataset.channels,
+    structure: config.structure,
+    ...config.model.gen,
+  };
+}
+
+/** Discriminator hyper-parameters from a training config. */
+export function discriminatorOptionsOf(config: TrainConfig) {
+  return {
+    resolution: config.dataset.resolution,
+    num_channels: config.dataset.channels,
+    structure: config.structure,
+    ...config.model.dis,
+  };
+}
+
+/** Number of fixed latents in the sample grids. */
+const SAMPLE_COUNT = 16;
+
+function formatElapsed(seconds: number): string {
+  const s = Math.floor(seconds);
+  return `${Math.floor(s / 3600)}:${String(Math.floor(s / 60) % 60).padStart(2, "0")}:${
+    String(s % 60).padStart(2, "0")
+  }`;
+}
+
+/** Run (or continue) training; resolves when the schedule is done or a stop was requested. */
+export async function train(options: TrainOptions): Promise<TrainState> {
+  const { config, data } = options;
+  const emit = options.onEvent ?? (() => {});
+  const run = new RunDir(config.output_dir);
+  const depths = trainedDepths(config);
+
+  // Construct networks.
+  const G = new Generator(generatorOptionsOf(config), ParameterTree.seeded(config.seed));
+  const Gs = new Generator(generatorOptionsOf(config));
+  const D = new Discriminator(discriminatorOptionsOf(config), ParameterTree.seeded(config.seed + 1));
+  copyParameters(Gs.params, G.params);
+  const gParams = G.params.entries().filter((p) => p.trainable);
+  const dParams = D.params.entries().filter((p) => p.trainable);
+  const gOptim = new Adam(gParams, { ...config.model.g_optim });
+  const dOptim = new Adam(dParams, { ...config.model.d_optim });
+  const nets = { G, Gs, D, gOptim, dOptim };
+  const sampleZ = tf.tensor2d(
+    latentsFromSeeds([...Array(SAMPLE_COUNT).keys()], config.model.gen.latent_size),
+    [SAMPLE_COUNT, config.model.gen.latent_size],
+  );
+  const metadata = {
+    name: config.output_dir.split("/").filter(Boolean).pop() ?? "run",
+    gsd_m: String(data.gsdM),
+    training_config: JSON.stringify(config),
+  };
+
+  // Fresh start or resume.
+  const rng = new RandomState(config.seed);
+  let state: TrainState = {
+    depthIndex: 0,
+    epoch: 1,
+    batchInEpoch: 0,
+    ticker: 0,
+    step: 0,
+    kimg: 0,
+    nanStreak: 0,
+    elapsed: 0,
+    rng: undefined,
+    sampler: undefined,
+    dLoss: NaN,
+    gLoss: NaN,
+  };
+  await run.prepare(config);
+  if (options.resume) {
+    state = await run.restore(nets);
+    rng.setState(state.rng as ReturnType<RandomState["getState"]>);
+    data.setState(state.sampler);
+  }
+
+  const latents = (n: number) =>
+    tf.tensor2d(Float32Array.from(rng.randn(n * config.model.gen.latent_size)), [
+      n,
+      config.model.gen.latent_size,
+    ]);
+  const noiseFromRng = (shape: [number, number, number, number]) =>
+    tf.tensor4d(Float32Array.from(rng.randn(shape[0] * shape[1] * shape[2] * shape[3])), shape);
+
+  const sessionStart = performance.now();
+  const elapsed = () => state.elapsed + (performance.now() - sessionStart) / 1000;
+  let sessionSteps = 0;
+  let lastCheckpoint = performance.now();
+  const log = async (line: string) => {
+    emit({ type: "log", line });
+    await run.appendLog(line);
+  };
+
+  const snapshot = (): TrainState => ({
+    ...state,
+    elapsed: elapsed(),
+    rng: rng.getState(),
+    sampler: data.getState(),
+  });
+  const checkpoint = async (tag: string) => {
+    const pointer = await run.writeCheckpoint(tag, nets, snapshot(), metadata);
+    lastCheckpoint = performance.now();
+    emit({ type: "checkpoint", path: `${run.models}/${pointer.files.shadow}` });
+    return pointer;
+  };
+
+  try {
+    while (state.depthIndex < depths.length) {
+      const depth = depths[state.depthIndex];
+      const plan = depthPlan(config, depth, data.count);
+      if (state.ticker === 0) {
+        // Official StyleGAN resets the optimizer state whenever the resolution changes.
+        gOptim.reset();
+        dOptim.reset();
+      }
+      gOptim.options.learning_rate = plan.gLearningRate;
+      dOptim.options.learning_rate = plan.dLearningRate;
+      const mpp = data.gsdM * 2 ** (depths[depths.length - 1] - depth);
+      emit({ type: "depth", depth, resolution: plan.resolution, metresPerPixel: mpp });
+      await log(
+        `Currently working on depth: ${depth + 1} (${plan.resolution} px, ${mpp.toPrecision(3)} m/px)`,
+      );
+      if (state.batchInEpoch === 0) data.beginEpoch();
+      await log(`Epoch: [${state.epoch}]`);
+      const epochStart = performance.now();
+      let epochImages = 0;
+
+      while (state.batchInEpoch < plan.batchesPerEpoch) {
+        if (options.signal?.aborted || (options.maxSteps !== undefined && sessionSteps >= options.maxSteps)) {
+          const pointer = await checkpoint(`${depth}_${state.epoch}_${state.batchInEpoch}`);
+          emit({ type: "stopped", kimg: state.kimg, checkpoint: `${run.models}/${pointer.files.shadow}` });
+          return snapshot();
+        }
+        state.ticker++;
+        const alpha = config.structure === "fixed" ? 1 : alphaAt(plan, state.ticker);
+        const [dLoss, gLoss] = await trainStep(plan, depth, alpha);
+        state.batchInEpoch++;
+        state.step++;
+        sessionSteps++;
+        state.kimg += plan.batchSize / 1000;
+        epochImages += plan.batchSize;
+
+        // Maintenance.
+        if (!Number.isFinite(dLoss) || !Number.isFinite(gLoss)) {
+          state.nanStreak++;
+          emit({
+            type: "warning",
+            message: `step ${state.step}: non-finite loss (D ${dLoss}, G ${gLoss}); step skipped`,
+          });
+          await log(
+            `Step: ${state.step}  non-finite loss (D_Loss: ${dLoss}  G_Loss: ${gLoss}); update skipped`,
+          );
+          if (state.nanStreak >= config.max_nan_steps) {
+            throw new Error(
+              `${state.nanStreak} consecutive non-finite losses at step ${state.step}; stopping. ` +
+                `The last checkpoint in ${run.models} is usable (resume with a lower learning rate).`,
+            );
+          }
+        } else {
+          state.nanStreak = 0;
+          state.dLoss = dLoss;
+          state.gLoss = gLoss;
+        }
+        const imgPerS = epochImages / ((performance.now() - epochStart) / 1000);
+        emit({
+          type: "progress",
+          depth,
+          resolution: plan.resolution,
+          epoch: state.epoch,
+          epochs: plan.epochs,
+          batch: state.batchInEpoch,
+          batches: plan.batchesPerEpoch,
+          alpha,
+          kimg: state.kimg,
+          dLoss,
+          gLoss,
+          imgPerS,
+          elapsed: elapsed(),
+        });
+        if (state.batchInEpoch % config.log_every === 0 || state.batchInEpoch === 1) {
+          await log(
+            `Elapsed: [${formatElapsed(elapsed())}] Step: ${state.step}  Batch: ${state.batchInEpoch}  ` +
+              `D_Loss: ${dLoss.toFixed(6)}  G_Loss: ${gLoss.toFixed(6)}`,
+          );
+        }
+        if (state.batchInEpoch % config.sample_every === 0) await writeSamples(depth, alpha);
+        if (
+          (performance.now() - lastCheckpoint) / 60000 >= config.checkpoint_minutes &&
+          state.batchInEpoch < plan.batchesPerEpoch
+        ) {
+          await checkpoint(`${depth}_${state.epoch}_${state.batchInEpoch}`);
+        }
+      }
+
+      // The epoch is complete: samples, then a checkpoint that points at the start of what comes next.
+      await log(`Time taken for epoch: ${((performance.now() - epochStart) / 1000).toFixed(3)} secs`);
+      await writeSamples(depth, config.structure === "fixed" ? 1 : alphaAt(plan, state.ticker));
+      const tag = `${depth}_${state.epoch}`;
+      if (state.epoch < plan.epochs) {
+        state.epoch++;
+      } else {
+        state.depthIndex++;
+        state.epoch = 1;
+        state.ticker = 0;
+      }
+      state.batchInEpoch = 0;
+      await checkpoint(tag);
+    }
+    const final = `${run.models}/GAN_GEN_SHADOW_${depths[depths.length - 1]}_${
+      config.sched.epochs[depths[depths.length - 1]]
+    }.safetensors`;
+    await log(`Training completed: ${state.kimg.toFixed(1)} kimg in ${formatElapsed(elapsed())}`);
+    emit({ type: "done", kimg: state.kimg, generator: final });
+    return snapshot();
+  } finally {
+    tf.dispose(sampleZ);
+    gOptim.dispose();
+    dOptim.dispose();
+    G.dispose();
+    Gs.dispose();
+    D.dispose();
+  }
+
+  /** One D step and one G step; resolves to the two losses. */
+  async function trainStep(plan: DepthPlan, depth: number, alpha: number): Promise<[number, number]> {
+    const n = plan.batchSize;
+    const curLayers = 2 * (depth + 1);
+    const mixing = () => {
+      // Official StyleGAN: with probability p, layers from a uniform cutoff in [1, cur_layers) use a second latent.
+      if (config.model.gen.style_mixing_prob > 0 && rng.randomSample() < config.model.gen.style_mixing_prob) {
+        return 1 + Math.floor(rng.randomSample() * (curLayers - 1));
+      }
+      return undefined;
+    };
+    const run = { depth, alpha, noise: noiseFromRng };
+    const discriminate = (x: tf.Tensor4D) => D.apply(x, depth, alpha);
+
+    // D step.
+    const reals = tf.tidy(() => realsAtDepth(data.nextBatch(n), depth, G.depthCount, alpha));
+    const dCutoff = mixing();
+    const fakes = tf.tidy(() => {
+      const z = latents(n);
+      const z2 = dCutoff !== undefined ? latents(n) : undefined;
+      return G.forwardTraining(z, { ...run, z2, mixingCutoff: dCutoff });
+    });
+    const useR1 = config.model.loss === "logistic" && config.model.r1_gamma > 0 &&
+      state.step % config.model.r1_interval === 0;
+    const gpMix = config.model.loss === "wgan-gp"
+      ? tf.tensor1d(Float32Array.from({ length: n }, () => rng.randomSample()))
+      : undefined;
+    const dResult = tf.variableGrads(() => {
+      const fakeScores = discriminate(fakes);
+      if (config.model.loss === "logistic") {
+        if (!useR1) return dLogistic(discriminate(reals), fakeScores);
+        const { penalty, realScores } = r1Penalty(
+          discriminate,
+          reals,
+          config.model.r1_gamma * config.model.r1_interval,
+        );
+        const loss = tf.add(dLogistic(realScores, fakeScores), penalty) as tf.Scalar;
+        realScores.dispose();
+        return loss;
+      }
+      const realScores = discriminate(reals);
+      if (config.model.loss === "hinge") return dHinge(realScores, fakeScores);
+      const gp = gradientPenalty(discriminate, reals, fakes, gpMix!, config.model.wgan_lambda);
+      return tf.add(dWasserstein(realScores, fakeScores, config.model.wgan_epsilon), gp) as tf.Scalar;
+    }, dParams.map((p) => p.variable));
+    tf.dispose([reals, fakes, gpMix]);
+    const dLoss = (await dResult.value.data())[0];
+    if (Number.isFinite(dLoss)) dOptim.apply(byKey(dParams, dResult.grads));
+    tf.dispose([dResult.value, ...Object.values(dResult.grads)]);
+
+    // G step.
+    const gCutoff = mixing();
+    const z = latents(n);
+    const z2 = gCutoff !== undefined ? latents(n) : undefined;
+    const gResult = tf.variableGrads(() => {
+      const images = G.forwardTraining(z, { ...run, z2, mixingCutoff: gCutoff });
+      const scores = discriminate(images);
+      return config.model.loss === "logistic" ? gLogisticNonsaturating(scores) : gWasserstein(scores);
+    }, gParams.map((p) => p.variable));
+    tf.dispose([z, z2]);
+    const gLoss = (await gResult.value.data())[0];
+    if (Number.isFinite(gLoss) && Number.isFinite(dLoss)) {
+      gOptim.apply(byKey(gParams, gResult.grads));
+      updateShadow(Gs.params, G.params, emaBeta(config.model.g_ema_kimg, n));
+    }
+    tf.dispose([gResult.value, ...Object.values(gResult.grads)]);
+    return [dLoss, gLoss];
+  }
+
+  async function writeSamples(depth: number, alpha: number): Promise<void> {
+    const path = `${run.samples}/gen_${depth}_${state.epoch}_${state.batchInEpoch}.png`;
+    await writeFileAtomic(path, await sampleGridPng(Gs, sampleZ, depth, alpha, 4));
+    emit({ type: "sample", path, depth, epoch: state.epoch, batch: state.batchInEpoch });
+  }
+}
+
+/** tfjs's variableGrads keys gradients by variable name; map them back to parameter keys. */
+function byKey(
+  params: { key: string; variable: tf.Variable }[],
+  grads: tf.NamedTensorMap,
+): Map<string, tf.Tensor> {
+  const out = new Map<string, tf.Tensor>();
+  for (const p of params) {
+    const g = grads[p.variable.name];
+    if (g) out.set(p.key, g);
+  }
+  return out;
+}

@@ -1,0 +1,194 @@
+/**
+ * `deno task train` end to end on real UC Merced tiles, tiny: growing and fading, samples, checkpoints,
+ * refusing to overwrite, exact resume after SIGKILL, bad data, and non-finite losses.
+ */
+import assert from "node:assert/strict";
+import * as tf from "@tensorflow/tfjs-core";
+import { loadConfig } from "../../../model/config.ts";
+import { train, type TrainEvent, type TrainingData } from "../../../model/train/loop.ts";
+import { readSafetensors } from "../../../model/checkpoint/safetensors.ts";
+import { REPO_ROOT, UCMERCED_DIR } from "../../support/paths.ts";
+import { useBackend } from "../../support/backends.ts";
+
+/** Settings that make a 16 px run take seconds. */
+const TINY = [
+  "dataset.resolution=16",
+  "dataset.folder=false",
+  "model.gen.latent_size=16",
+  "model.gen.dlatent_size=16",
+  "model.gen.mapping_fmaps=16",
+  "model.gen.mapping_layers=2",
+  "model.gen.fmap_base=64",
+  "model.gen.fmap_max=16",
+  "model.dis.fmap_base=64",
+  "model.dis.fmap_max=16",
+  "sched.epochs=[1,1,2]",
+  "sched.batch_sizes=[8,8,8]",
+  "sched.fade_in_percentage=[50,50,50]",
+  "log_every=1",
+  "sample_every=2",
+];
+
+/** A list file of the first `n` training images (never the hold-out list). */
+async function trainingList(dir: string, n: number): Promise<string> {
+  const lines = (await Deno.readTextFile(`${UCMERCED_DIR}/train.txt`)).split("\n").filter(Boolean);
+  const step = Math.floor(lines.length / n);
+  const picked = Array.from({ length: n }, (_, i) => `${UCMERCED_DIR}/${lines[i * step]}`);
+  await Deno.writeTextFile(`${dir}/list.txt`, picked.join("\n") + "\n");
+  return `${dir}/list.txt`;
+}
+
+async function trainCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", `${REPO_ROOT}/model/cli/train.ts`, ...args],
+    cwd: REPO_ROOT,
+    env: { SGAN_BACKEND: "wasm" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+async function weights(file: string): Promise<Map<string, Float32Array>> {
+  const { tensors } = await readSafetensors(file);
+  return new Map([...tensors].map(([k, t]) => [k, t.data as Float32Array]));
+}
+
+Deno.test("training", async (t) => {
+  const dir = await Deno.makeTempDir();
+  const list = await trainingList(dir, 24);
+  const sets = (out: string, extra: string[] = []) =>
+    [...TINY, `dataset.img_dir=${list}`, `output_dir=${out}`, ...extra].flatMap((s) => ["--set", s]);
+
+  await t.step("a tiny run grows 4 → 16 px, fades in, samples and checkpoints", async () => {
+    const res = await trainCli(sets(`${dir}/full`));
+    assert.equal(res.code, 0, res.stderr);
+    for (const depth of [1, 2, 3]) {
+      assert.match(res.stdout, new RegExp(`Currently working on depth: ${depth}`));
+    }
+    assert.match(
+      res.stdout,
+      /Elapsed: \[0:\d\d:\d\d\] Step: 1 {2}Batch: 1 {2}D_Loss: [\d.]+ {2}G_Loss: [\d.]+/,
+    );
+    const models = [...Deno.readDirSync(`${dir}/full/models`)].map((e) => e.name).sort();
+    for (const tag of ["0_1", "1_1", "2_1", "2_2"]) {
+      for (const kind of ["GAN_GEN", "GAN_GEN_SHADOW", "GAN_DIS", "GAN_GEN_OPTIM", "GAN_DIS_OPTIM"]) {
+        assert.ok(models.includes(`${kind}_${tag}.safetensors`), `${kind}_${tag} in ${models}`);
+      }
+    }
+    assert.ok(models.includes("latest.json"));
+    const samples = [...Deno.readDirSync(`${dir}/full/samples`)].map((e) => e.name);
+    assert.ok(samples.includes("gen_2_2_3.png"), samples.join(" "));
+    assert.ok(samples.includes("gen_0_1_2.png"), samples.join(" "));
+    const config = await Deno.readTextFile(`${dir}/full/config.yaml`);
+    assert.match(config, /resolution: 16/);
+    // The generator checkpoint carries its config and the ground sample distance (0.3048 · 256 / 16).
+    const { metadata } = await readSafetensors(`${dir}/full/models/GAN_GEN_SHADOW_2_2.safetensors`);
+    assert.equal(Number(metadata.gsd_m), 0.3048 * 256 / 16);
+    assert.equal(JSON.parse(metadata.config).resolution, 16);
+  });
+
+  await t.step("a run directory is never overwritten without --resume or --force", async () => {
+    const res = await trainCli(sets(`${dir}/full`));
+    assert.notEqual(res.code, 0);
+    assert.match(res.stderr, /already holds a run; continue it with --resume/);
+    assert.ok((await Deno.stat(`${dir}/full/models/latest.json`)).isFile);
+  });
+
+  await t.step(
+    "killed with SIGKILL mid-run, resumed: the same weights as the uninterrupted run",
+    async () => {
+      const out = `${dir}/killed`;
+      // Checkpoint after every batch so that the kill lands between checkpoints of a live run.
+      const child = new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", `${REPO_ROOT}/model/cli/train.ts`, ...sets(out, ["checkpoint_minutes=0.00001"])],
+        cwd: REPO_ROOT,
+        env: { SGAN_BACKEND: "wasm" },
+        stdout: "null",
+        stderr: "null",
+      }).spawn();
+      const deadline = Date.now() + 120_000;
+      let step = 0;
+      while (Date.now() < deadline) {
+        try {
+          step = JSON.parse(await Deno.readTextFile(`${out}/models/latest.json`)).state.step;
+        } catch { /* not written yet, or being replaced */ }
+        if (step >= 7) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      child.kill("SIGKILL");
+      await child.status;
+      assert.ok(step >= 7 && step < 20, `killed at step ${step}`);
+      const res = await trainCli(["--resume", out]);
+      assert.equal(res.code, 0, res.stderr);
+      for (
+        const file of [
+          "GAN_GEN_SHADOW_2_2",
+          "GAN_GEN_2_2",
+          "GAN_DIS_2_2",
+          "GAN_GEN_OPTIM_2_2",
+          "GAN_DIS_OPTIM_2_2",
+        ]
+      ) {
+        const a = await weights(`${dir}/full/models/${file}.safetensors`);
+        const b = await weights(`${out}/models/${file}.safetensors`);
+        for (const [key, values] of a) assert.deepEqual(b.get(key), values, `${file}: ${key}`);
+      }
+    },
+  );
+
+  await t.step("bad data: clear errors naming the path", async () => {
+    await Deno.mkdir(`${dir}/empty`);
+    let res = await trainCli([
+      ...sets(`${dir}/e1`),
+      "--set",
+      `dataset.img_dir=${dir}/empty`,
+      "--set",
+      "dataset.folder=true",
+    ]);
+    assert.notEqual(res.code, 0);
+    assert.match(res.stderr, /empty/);
+    const few = await trainingList(await Deno.makeTempDir({ dir }), 4);
+    res = await trainCli([...sets(`${dir}/e2`), "--set", `dataset.img_dir=${few}`]);
+    assert.notEqual(res.code, 0);
+    assert.match(res.stderr, /4|fewer|batch/);
+    res = await trainCli([...sets(`${dir}/e3`), "--set", "sched.batch_sizes=[8]"]);
+    assert.notEqual(res.code, 0);
+    assert.match(res.stderr, /sched\.batch_sizes has 1 entries; a 16 px model has 3 depths/);
+  });
+
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("non-finite losses are skipped, then stop the run with a usable checkpoint", async () => {
+  await useBackend("wasm");
+  const dir = await Deno.makeTempDir();
+  const config = await loadConfig(undefined, [
+    ...TINY,
+    "dataset.img_dir=unused",
+    `output_dir=${dir}/nan`,
+    "max_nan_steps=3",
+  ]);
+  let served = 0;
+  // Real-looking data for 6 batches, then NaN images: D's loss becomes NaN.
+  const data: TrainingData = {
+    count: 24, // 3 batches per epoch: 12 steps in all, NaN data from step 7
+    gsdM: 4.8768,
+    beginEpoch() {},
+    nextBatch: (n) =>
+      (served++ < 6 ? tf.randomUniform([n, 16, 16, 3], -1, 1) : tf.fill([n, 16, 16, 3], NaN)) as tf.Tensor4D,
+    getState: () => ({ served }),
+    setState() {},
+  };
+  const warnings: string[] = [];
+  await assert.rejects(
+    train({ config, data, onEvent: (e: TrainEvent) => e.type === "warning" && warnings.push(e.message) }),
+    /3 consecutive non-finite losses at step 9; stopping\. The last checkpoint in .* is usable/,
+  );
+  assert.equal(warnings.length, 3);
+  const latest = JSON.parse(await Deno.readTextFile(`${dir}/nan/models/latest.json`));
+  const { tensors } = await readSafetensors(`${dir}/nan/models/${latest.files.shadow}`);
+  for (const [key, t] of tensors) assert.ok((t.data as Float32Array).every(Number.isFinite), key);
+  await Deno.remove(dir, { recursive: true });
+});
