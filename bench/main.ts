@@ -1,9 +1,10 @@
 /**
  * `deno task bench [--json] [--backends wasm,cpu,webgpu] [--res 32,64,128] [--budget 60]`
  *
- * Generation images/s of StyleGAN at 32/64/128 px, default channels (fmap_base 8192, fmap_max 512) and
- * reduced (2048/128), batch 8, per backend, beside StyleGAN.pytorch measured on this machine kind
- * (PyTorch 1.13, 2 threads, OpenBLAS). Medians of repeated runs; the ratio is ours / PyTorch's.
+ * Generation images/s of StyleGAN at 32/64/128 px and training images/s (one D step with R1 + one G step,
+ * style mixing on) at 32/64 px, default channels (fmap_base 8192, fmap_max 512) and reduced (2048/128),
+ * batch 8, per backend, beside StyleGAN.pytorch measured on this machine kind (PyTorch 1.13, 2 threads,
+ * OpenBLAS). Medians of repeated runs; the ratio is ours / PyTorch's.
  * Cases whose estimated time exceeds the budget are skipped and say so.
  */
 import * as tf from "@tensorflow/tfjs-core";
@@ -11,7 +12,8 @@ import { parseArgs } from "node:util";
 import { initBackend, parseBackendChoice } from "../model/backend/select.ts";
 import { Generator } from "../model/networks/generator.ts";
 import { generatorFlops } from "./flops.ts";
-import { CHANNEL_PRESETS, type ChannelPreset, GENERATE_REFERENCE } from "./reference.ts";
+import { CHANNEL_PRESETS, type ChannelPreset, GENERATE_REFERENCE, TRAIN_REFERENCE } from "./reference.ts";
+import { trainingStepSeconds } from "./train_step.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -22,6 +24,8 @@ const { values } = parseArgs({
     channels: { type: "string", default: "default,reduced" },
     batch: { type: "string", default: "8" },
     budget: { type: "string", default: "60" },
+    tasks: { type: "string", default: "generate,train" },
+    "train-res": { type: "string", default: "32,64" },
   },
 });
 const batch = Number(values.batch);
@@ -55,8 +59,11 @@ async function medianSeconds(fn: () => Promise<void>): Promise<number> {
 }
 
 const rows: Row[] = [];
+const tasks = values.tasks!.split(",");
 for (const backendName of values.backends!.split(",")) {
   const info = await initBackend(parseBackendChoice(backendName), { quiet: true });
+  if (tasks.includes("train")) await benchTraining(info.name);
+  if (!tasks.includes("generate")) continue;
   let measuredGflops: number | undefined; // throughput seen so far, to predict the cost of larger cases
   for (const preset of values.channels!.split(",") as ChannelPreset[]) {
     for (const res of values.res!.split(",").map(Number)) {
@@ -94,6 +101,43 @@ for (const backendName of values.backends!.split(",")) {
       row.gflop_per_s = flops / seconds / 1e9;
       row.ratio = row.img_per_s / ref;
       measuredGflops = Math.max(measuredGflops ?? 0, row.gflop_per_s);
+      rows.push(row);
+      report(row);
+    }
+  }
+}
+
+/** Training images/s per preset and resolution (skipped when a step would exceed the budget). */
+async function benchTraining(backend: string): Promise<void> {
+  for (const preset of values.channels!.split(",") as ChannelPreset[]) {
+    let lastStep = 0;
+    for (const res of values["train-res"]!.split(",").map(Number)) {
+      const ref = TRAIN_REFERENCE[preset][res];
+      const row: Row = {
+        task: "train",
+        backend,
+        res,
+        channels: preset,
+        batch,
+        img_per_s: null,
+        gflop_per_s: null,
+        ref_img_per_s: ref,
+        ratio: null,
+      };
+      // A step at twice the resolution costs about 4× (more with default channels); 6 steps are timed.
+      if (lastStep * 4 * 6 > budgetS) {
+        row.note = `skipped: a step would take about ${(lastStep * 4).toFixed(0)} s`;
+      } else {
+        const seconds = await trainingStepSeconds({
+          resolution: res,
+          batch,
+          channels: CHANNEL_PRESETS[preset],
+          steps: 6,
+        });
+        lastStep = seconds;
+        row.img_per_s = batch / seconds;
+        row.ratio = row.img_per_s / ref;
+      }
       rows.push(row);
       report(row);
     }

@@ -5,6 +5,8 @@ import { BatchSampler, type BatchSamplerState, batchToTensor } from "../data/bat
 import { decodeImageFile } from "../data/decode.ts";
 import type { TrainingData } from "./loop.ts";
 import type { RunDir } from "./run_dir.ts";
+import type { ImageDataset } from "../data/dataset.ts";
+import type { Raster8 } from "../images.ts";
 
 /**
  * Load (or reuse the cache of) the configured dataset and serve shuffled, augmented batches.
@@ -48,6 +50,7 @@ export async function openTrainingData(
     // The sampler starts a new permutation by itself when an epoch's whole batches are used up.
     beginEpoch() {},
     nextBatch: (size) => batchToTensor(dataset, sampler.nextBatch(size), augment, sampler.augmentRng),
+    evalImages: (n, resolution) => evalImages(dataset, n, resolution),
     getState: () => sampler.getState(),
     setState: (state) => sampler.setState(state as BatchSamplerState),
   };
@@ -57,4 +60,38 @@ export async function openTrainingData(
 async function sourceSide(file: string): Promise<number> {
   const raster = await decodeImageFile(file);
   return Math.min(raster.width, raster.height);
+}
+
+/**
+ * `n` real tiles spread evenly over the dataset (lists are often sorted by class), box-averaged down to
+ * `resolution`: the reference set of the in-training MS-SWD.
+ */
+function evalImages(dataset: ImageDataset, n: number, resolution: number): Raster8[] {
+  const { resolution: full, channels, data } = dataset;
+  const factor = full / resolution;
+  if (!Number.isInteger(factor) || factor < 1) {
+    throw new RangeError(`cannot shrink ${full} px tiles to ${resolution} px`);
+  }
+  const count = Math.min(n, dataset.count);
+  const out: Raster8[] = [];
+  for (let i = 0; i < count; i++) {
+    const index = Math.floor((i * dataset.count) / count);
+    const tile = data.subarray(index * full * full * channels, (index + 1) * full * full * channels);
+    const small = new Uint8Array(resolution * resolution * channels);
+    for (let y = 0; y < resolution; y++) {
+      for (let x = 0; x < resolution; x++) {
+        for (let c = 0; c < channels; c++) {
+          let sum = 0;
+          for (let dy = 0; dy < factor; dy++) {
+            for (let dx = 0; dx < factor; dx++) {
+              sum += tile[((y * factor + dy) * full + x * factor + dx) * channels + c];
+            }
+          }
+          small[(y * resolution + x) * channels + c] = Math.round(sum / (factor * factor));
+        }
+      }
+    }
+    out.push({ width: resolution, height: resolution, channels, data: small });
+  }
+  return out;
 }

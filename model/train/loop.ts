@@ -26,6 +26,10 @@ import { realsAtDepth } from "./reals.ts";
 import { RunDir, type TrainState } from "./run_dir.ts";
 import { sampleGridPng } from "./sample_grid.ts";
 import { writeFileAtomic } from "../cli/files.ts";
+import { type Raster8, toRgb8 } from "../images.ts";
+import { SlicedWassersteinMetric } from "../metrics/swd.ts";
+import { tfProjector } from "../metrics/tf_projection.ts";
+import { type SWDReport, swdReport } from "../metrics/report.ts";
 
 /** Real images for training, served batch by batch with a resumable random state. */
 export interface TrainingData {
@@ -39,6 +43,8 @@ export interface TrainingData {
   nextBatch(size: number): tf.Tensor4D;
   getState(): unknown;
   setState(state: unknown): void;
+  /** `n` real tiles at `resolution`, the same ones every time (for the in-training MS-SWD). */
+  evalImages?(n: number, resolution: number): Raster8[];
 }
 
 /** What the loop reports as it goes (the CLI prints it; the server streams it). */
@@ -62,6 +68,7 @@ export type TrainEvent =
   | { type: "warning"; message: string }
   | { type: "sample"; path: string; depth: number; epoch: number; batch: number }
   | { type: "checkpoint"; path: string }
+  | { type: "metrics"; kimg: number; report: SWDReport }
   | { type: "depth"; depth: number; resolution: number; metresPerPixel: number }
   | { type: "done"; kimg: number; generator: string }
   | { type: "stopped"; kimg: number; checkpoint: string };
@@ -270,6 +277,13 @@ export async function train(options: TrainOptions): Promise<TrainState> {
         }
         if (state.batchInEpoch % config.sample_every === 0) await writeSamples(depth, alpha);
         if (
+          config.metrics_kimg > 0 &&
+          Math.floor(state.kimg / config.metrics_kimg) >
+            Math.floor((state.kimg - plan.batchSize / 1000) / config.metrics_kimg)
+        ) {
+          await writeMetrics(depth, alpha, mpp);
+        }
+        if (
           (performance.now() - lastCheckpoint) / 60000 >= config.checkpoint_minutes &&
           state.batchInEpoch < plan.batchesPerEpoch
         ) {
@@ -373,6 +387,43 @@ export async function train(options: TrainOptions): Promise<TrainState> {
     }
     tf.dispose([gResult.value, ...Object.values(gResult.grads)]);
     return [dLoss, gLoss];
+  }
+
+  /** MS-SWD of the shadow generator against real tiles at the current depth, appended to metrics.jsonl. */
+  async function writeMetrics(depth: number, alpha: number, metresPerPixel: number): Promise<void> {
+    const resolution = 4 * 2 ** depth;
+    if (!data.evalImages || resolution < 16) return; // the Laplacian pyramid stops at 16 px
+    const n = config.metrics_images;
+    const reals = data.evalImages(n, resolution);
+    const fakes: Raster8[] = [];
+    for (let i = 0; i < reals.length; i += 32) {
+      const count = Math.min(32, reals.length - i);
+      const z = tf.tensor2d(
+        latentsFromSeeds(Array.from({ length: count }, (_, k) => i + k), config.model.gen.latent_size),
+        [count, config.model.gen.latent_size],
+      );
+      const images = tf.tidy(() => Gs.gSynthesis.apply(Gs.mapping(z, 1), { depth, alpha, noise: "const" }));
+      fakes.push(...await toRgb8(images));
+      tf.dispose([z, images]);
+    }
+    const metric = new SlicedWassersteinMetric(resolution, config.dataset.channels, {}, tfProjector);
+    const report = swdReport(
+      metric.distance(metric.describe(reals), metric.describe(fakes)),
+      resolution,
+      metresPerPixel,
+      metric.options,
+    );
+    await Deno.writeTextFile(
+      run.metrics,
+      JSON.stringify({ kimg: +state.kimg.toFixed(3), depth, alpha, ...report }) + "\n",
+      { append: true },
+    );
+    emit({ type: "metrics", kimg: state.kimg, report });
+    await log(
+      `MS-SWD at ${state.kimg.toFixed(1)} kimg (${resolution} px): ${
+        report.levels.map((l) => `${l.metres_per_pixel.toPrecision(3)} m ${l.swd_x1e3.toFixed(1)}`).join(", ")
+      }; average ${report.average_x1e3.toFixed(1)}`,
+    );
   }
 
   async function writeSamples(depth: number, alpha: number): Promise<void> {

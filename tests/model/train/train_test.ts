@@ -62,7 +62,7 @@ Deno.test("training", async (t) => {
     [...TINY, `dataset.img_dir=${list}`, `output_dir=${out}`, ...extra].flatMap((s) => ["--set", s]);
 
   await t.step("a tiny run grows 4 → 16 px, fades in, samples and checkpoints", async () => {
-    const res = await trainCli(sets(`${dir}/full`));
+    const res = await trainCli(sets(`${dir}/full`, ["metrics_kimg=0.04", "metrics_images=16"]));
     assert.equal(res.code, 0, res.stderr);
     for (const depth of [1, 2, 3]) {
       assert.match(res.stdout, new RegExp(`Currently working on depth: ${depth}`));
@@ -81,6 +81,14 @@ Deno.test("training", async (t) => {
     const samples = [...Deno.readDirSync(`${dir}/full/samples`)].map((e) => e.name);
     assert.ok(samples.includes("gen_2_2_3.png"), samples.join(" "));
     assert.ok(samples.includes("gen_0_1_2.png"), samples.join(" "));
+    // MS-SWD during training: only at 16 px (the pyramid's floor), per level in metres.
+    const metrics = (await Deno.readTextFile(`${dir}/full/metrics.jsonl`)).trim().split("\n").map((l) => JSON.parse(l));
+    assert.ok(metrics.length >= 1);
+    for (const m of metrics) {
+      assert.equal(m.resolution, 16);
+      assert.equal(m.levels[0].metres_per_pixel, 0.3048 * 256 / 16);
+      assert.ok(Number.isFinite(m.average_x1e3) && m.average_x1e3 > 0);
+    }
     const config = await Deno.readTextFile(`${dir}/full/config.yaml`);
     assert.match(config, /resolution: 16/);
     // The generator checkpoint carries its config and the ground sample distance (0.3048 · 256 / 16).
