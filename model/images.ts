@@ -51,10 +51,13 @@ export function imageOf(raster: Raster8): Image {
   return img;
 }
 
-/** PNG bytes of a raster. */
+/**
+ * PNG bytes of a raster. Deterministic: imagescript stamps a "Creation Time" text chunk with the current
+ * time unless told otherwise, which would make the same pixels give different bytes (and ETags).
+ */
 export async function encodePng(raster: Raster8 | Image): Promise<Uint8Array> {
   const img = raster instanceof Image ? raster : imageOf(raster);
-  return await img.encode(1);
+  return await img.encode(1, { creationTime: 0 });
 }
 
 /** JPEG bytes of a raster. */

@@ -2,7 +2,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { Image } from "imagescript";
 import type { Generator } from "../networks/generator.ts";
-import { imageOf, toRgb8 } from "../images.ts";
+import { encodePng, imageOf, toRgb8 } from "../images.ts";
 
 /** A grid of `images` (NHWC, about [−1, 1]) with `cols` columns, each tile enlarged (nearest) to ≥ `minTile` px. */
 export async function gridImage(images: tf.Tensor4D, cols: number, minTile = 64): Promise<Image> {
@@ -32,7 +32,7 @@ export async function sampleGridPng(
 ): Promise<Uint8Array> {
   const images = tf.tidy(() => G.gSynthesis.apply(G.mapping(z, 1), { depth, alpha, noise: "const" }));
   try {
-    return await (await gridImage(images, cols)).encode(1);
+    return await encodePng(await gridImage(images, cols));
   } finally {
     images.dispose();
   }

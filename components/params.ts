@@ -1,0 +1,409 @@
+/**
+ * The widgets' settings, from attribute text (or property values) to checked values. Pure: no DOM, no fetch.
+ *
+ * What needs no model is checked here with the server's wording (seed syntax, ψ bounds, range syntax), so a
+ * typo shows at once without a round trip; limits the server configures (seeds per figure, tiles per figure)
+ * are left to the server, whose 400 the widget shows. Style ranges are checked against the model's scale
+ * table from `/api/models` once it has arrived.
+ *
+ * @module
+ */
+import type { ScaleEntry } from "./model_info.ts";
+
+/** Largest seed: numpy's `RandomState(int)` takes 32-bit seeds. */
+export const MAX_SEED = 0xffffffff;
+
+/** ψ the server accepts (1 = no truncation, 0 = the average tile, < 0 its opposite). */
+export const PSI_RANGE = [-2, 2] as const;
+
+/**
+ * Most items a list attribute may expand to before the server is asked. The server's own limit is lower (and
+ * configurable); this one only stops `0-4294967295` from freezing the page.
+ */
+export const MAX_LIST_ITEMS = 1024;
+
+/** Noise modes of `/generate`. */
+export const NOISE_MODES = ["const", "random", "none"] as const;
+
+/** A noise mode. */
+export type NoiseMode = (typeof NOISE_MODES)[number];
+
+/** How the seeds may be written, for messages. */
+export const SEED_SYNTAX =
+  `integers 0-${MAX_SEED}, comma-separated, ranges as low-high (e.g. "730,904" or "0-7")`;
+
+/** How a style range may be written, for messages. */
+export const RANGE_SYNTAX =
+  'a style-layer range "first-last" (e.g. "0-5" or "8") or a ground-resolution range ' +
+  'in metres per pixel, coarse to fine (e.g. "256m-32m", "2m", "1.2km-300m")';
+
+/** A property value as an attribute gives it, or as script sets it. */
+export type NumberLike = number | string | null | undefined;
+
+/** A list as an attribute gives it (`"730,904"`), or as script sets it (`[730, 904]`). */
+export type ListLike = string | readonly (number | string)[] | null | undefined;
+
+/** A setting that cannot be used; `field` names the attribute, `allowed` says what would do. */
+export class SettingError extends Error {
+  override name = "SettingError";
+  constructor(readonly field: string, message: string, readonly allowed: string) {
+    super(message);
+  }
+}
+
+/** A style range resolved against a model. */
+export interface ResolvedRange {
+  /** As written. */
+  text: string;
+  /** First and last style layer taken from the source (inclusive). */
+  layers: [number, number];
+  /** First and last generator depth those layers act at (inclusive). */
+  depths: [number, number];
+  /** Metres per pixel at the first and last depth, coarse first; null when the model has no ground scale. */
+  metresPerPixel: [number, number] | null;
+}
+
+const DECIMAL = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
+const SEED_ITEM = /^(\d+)(?:\s*-\s*(\d+))?$/;
+const LAYER_RANGE = /^(\d{1,4})(?:\s*-\s*(\d{1,4}))?$/;
+const METRES = String.raw`(\d{1,7}(?:\.\d{1,6})?)\s*(m|km)`;
+const METRE_RANGE = new RegExp(`^${METRES}(?:\\s*-\\s*${METRES})?$`, "i");
+/** Relative slack on metre bounds, as on the server: "2.4m" matches 2.4384 m/px. */
+const METRES_TOLERANCE = 0.05;
+
+/**
+ * Lit converter for numeric attributes: a clean number becomes a number, anything else stays text so that the
+ * widget can quote it in its message; a number reflects back as its text.
+ */
+export const numericConverter = {
+  fromAttribute(value: string | null): number | string | undefined {
+    if (value === null) return undefined;
+    return DECIMAL.test(value.trim()) ? Number(value) : value;
+  },
+  toAttribute(value: unknown): string | null {
+    return value === undefined || value === null ? null : String(value);
+  },
+};
+
+/** Lit converter for list attributes: text stays text; an array set from script reflects as `a,b,c`. */
+export const listConverter = {
+  fromAttribute(value: string | null): string | undefined {
+    return value ?? undefined;
+  },
+  toAttribute(value: unknown): string | null {
+    if (value === undefined || value === null) return null;
+    return Array.isArray(value) ? value.join(",") : String(value);
+  },
+};
+
+/** One seed: an integer from 0 to {@link MAX_SEED}. */
+export function parseSeed(value: NumberLike, field = "seed"): number {
+  const allowed = `an integer from 0 to ${MAX_SEED}`;
+  if (isAbsent(value)) throw new SettingError(field, `${field} is required`, allowed);
+  const text = String(value).trim();
+  if (!/^\d{1,10}$/.test(text)) {
+    throw new SettingError(
+      field,
+      `${field} "${clip(text)}" is not a whole number from 0 to ${MAX_SEED}`,
+      allowed,
+    );
+  }
+  const seed = Number(text);
+  if (seed > MAX_SEED) {
+    throw new SettingError(field, `${field} ${text} is larger than ${MAX_SEED} (2^32 - 1)`, allowed);
+  }
+  return seed;
+}
+
+/** A seed list such as `730,904` or `0-7` (what `seeds`, `src` and `dst` take), expanded. */
+export function parseSeedList(value: ListLike, field = "seeds", maxCount = MAX_LIST_ITEMS): number[] {
+  const text = listText(value);
+  if (text === "") throw new SettingError(field, `no seeds given in ${field}`, SEED_SYNTAX);
+  const seeds: number[] = [];
+  for (const raw of text.split(",")) {
+    const item = raw.trim();
+    if (item === "") throw new SettingError(field, `empty item in ${field} "${clip(text)}"`, SEED_SYNTAX);
+    const match = SEED_ITEM.exec(item);
+    if (!match) {
+      const why = /^-\s*\d+$/.test(item)
+        ? "negative seeds are not allowed"
+        : "not an integer or a low-high range";
+      throw new SettingError(field, `invalid seed "${clip(item)}" in ${field}: ${why}`, SEED_SYNTAX);
+    }
+    const low = Number(match[1]);
+    const high = match[2] === undefined ? low : Number(match[2]);
+    for (const n of [low, high]) {
+      if (n > MAX_SEED) {
+        throw new SettingError(
+          field,
+          `invalid seed "${clip(item)}" in ${field}: ${n} is larger than ${MAX_SEED}`,
+          SEED_SYNTAX,
+        );
+      }
+    }
+    if (high < low) {
+      throw new SettingError(
+        field,
+        `invalid seed range "${item}" in ${field}: ${high} is below ${low}`,
+        SEED_SYNTAX,
+      );
+    }
+    // Checked before expanding, so an enormous range fails at once.
+    if (seeds.length + high - low + 1 > maxCount) {
+      throw new SettingError(
+        field,
+        `${field} expands to more than ${maxCount} seeds`,
+        `at most ${maxCount} seeds`,
+      );
+    }
+    for (let seed = low; seed <= high; seed++) seeds.push(seed);
+  }
+  return seeds;
+}
+
+/** ψ: a number in {@link PSI_RANGE}; absent gives `fallback`. */
+export function parsePsi(value: NumberLike, field = "psi", fallback = 1): number {
+  if (isAbsent(value)) return fallback;
+  const text = String(value).trim();
+  const allowed = `a number from ${PSI_RANGE[0]} to ${
+    PSI_RANGE[1]
+  } (1 = no truncation, 0 = the average tile)`;
+  if (!DECIMAL.test(text)) throw new SettingError(field, `${field} "${clip(text)}" is not a number`, allowed);
+  const psi = Number(text);
+  if (psi < PSI_RANGE[0] || psi > PSI_RANGE[1]) {
+    throw new SettingError(field, `${field} ${text} is outside ${PSI_RANGE[0]} to ${PSI_RANGE[1]}`, allowed);
+  }
+  return psi;
+}
+
+/** A ψ list such as `-1,-0.5,0,0.5,1` (the truncation figure's columns). */
+export function parsePsiList(value: ListLike, field = "psis"): number[] {
+  const text = listText(value);
+  const allowed = `comma-separated numbers from ${PSI_RANGE[0]} to ${PSI_RANGE[1]}`;
+  if (text === "") throw new SettingError(field, `no ψ values given in ${field}`, allowed);
+  const items = text.split(",");
+  if (items.length > MAX_LIST_ITEMS) {
+    throw new SettingError(field, `${field} has more than ${MAX_LIST_ITEMS} values`, allowed);
+  }
+  return items.map((item) => parsePsi(item.trim() === "" ? "(empty)" : item, field));
+}
+
+/** An optional depth (0 = 4 px); the model's last depth is checked by the server. */
+export function parseDepth(value: NumberLike, field = "depth"): number | undefined {
+  if (isAbsent(value)) return undefined;
+  const text = String(value).trim();
+  if (!/^\d{1,2}$/.test(text)) {
+    throw new SettingError(
+      field,
+      `${field} "${clip(text)}" is not a whole number`,
+      "an integer from 0 (4 px) to the model's last depth",
+    );
+  }
+  return Number(text);
+}
+
+/** An optional noise mode. */
+export function parseNoise(value: string | null | undefined): NoiseMode | undefined {
+  if (isAbsent(value)) return undefined;
+  const text = String(value).trim();
+  if (!(NOISE_MODES as readonly string[]).includes(text)) {
+    throw new SettingError("noise", `noise "${clip(text)}" is not a noise mode`, NOISE_MODES.join(", "));
+  }
+  return text as NoiseMode;
+}
+
+/** An optional model name (a file stem on the server). */
+export function parseModelName(value: string | null | undefined): string | undefined {
+  if (isAbsent(value)) return undefined;
+  const text = String(value).trim();
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(text)) {
+    throw new SettingError(
+      "model",
+      `"${clip(text)}" is not a model name`,
+      "a model name listed by /api/models",
+    );
+  }
+  return text;
+}
+
+/** The items of a `ranges` list, each checked for syntax only (no model needed). */
+export function splitRanges(value: ListLike, field = "ranges"): string[] {
+  const text = listText(value);
+  if (text === "") throw new SettingError(field, `no style ranges given in ${field}`, RANGE_SYNTAX);
+  const items = text.split(",").map((item) => item.trim());
+  if (items.length > MAX_LIST_ITEMS) {
+    throw new SettingError(field, `${field} has more than ${MAX_LIST_ITEMS} ranges`, RANGE_SYNTAX);
+  }
+  for (const item of items) {
+    if (!LAYER_RANGE.test(item) && !METRE_RANGE.test(item)) {
+      throw new SettingError(field, `"${clip(item)}" is not a style range`, RANGE_SYNTAX);
+    }
+  }
+  return items;
+}
+
+/**
+ * Resolve one range (`0-5`, `8`, `256m-32m`, `2m`) against a model's scale table, as the server does: layers
+ * must exist; metres select the depths whose metres per pixel fall inside the range.
+ */
+export function resolveRange(text: string, scale: readonly ScaleEntry[], field = "ranges"): ResolvedRange {
+  const t = text.trim();
+  const lastDepth = scale.length - 1;
+  const lastLayer = 2 * lastDepth + 1;
+  const allowed = `style layers 0-${lastLayer} (2 per depth, depths 0-${lastDepth}), or ${RANGE_SYNTAX}`;
+  const layerMatch = LAYER_RANGE.exec(t);
+  if (layerMatch) {
+    const first = Number(layerMatch[1]);
+    const last = layerMatch[2] === undefined ? first : Number(layerMatch[2]);
+    if (last < first) {
+      throw new SettingError(field, `style range "${t}" runs backwards (${last} < ${first})`, allowed);
+    }
+    if (last > lastLayer) {
+      throw new SettingError(
+        field,
+        `style range "${t}" goes past the last style layer ${lastLayer} of this ${
+          scale[lastDepth].pixels
+        } px model`,
+        allowed,
+      );
+    }
+    return withMetres(t, [first, last], [first >> 1, last >> 1], scale);
+  }
+  const metreMatch = METRE_RANGE.exec(t);
+  if (!metreMatch) throw new SettingError(field, `"${clip(t)}" is not a style range`, allowed);
+  if (scale.some((row) => row.metres_per_pixel === null)) {
+    throw new SettingError(
+      field,
+      `style range "${t}" is in metres but this model has no ground resolution`,
+      `style layers 0-${lastLayer}`,
+    );
+  }
+  const a = metres(metreMatch[1], metreMatch[2]);
+  const b = metreMatch[3] === undefined ? a : metres(metreMatch[3], metreMatch[4]);
+  const low = Math.min(a, b) / (1 + METRES_TOLERANCE);
+  const high = Math.max(a, b) * (1 + METRES_TOLERANCE);
+  const depths = scale.filter((row) => row.metres_per_pixel! >= low && row.metres_per_pixel! <= high)
+    .map((row) => row.depth);
+  if (depths.length === 0) {
+    throw new SettingError(
+      field,
+      `style range "${t}" contains none of this model's ground resolutions`,
+      `ranges covering some of: ${scale.map((r) => `${r.metres_per_pixel} m (depth ${r.depth})`).join(", ")}`,
+    );
+  }
+  const [first, last] = [depths[0], depths[depths.length - 1]];
+  return withMetres(t, [2 * first, 2 * last + 1], [first, last], scale);
+}
+
+/** Resolve a `ranges` list for `rows` destination rows: one range per row, or one for all. */
+export function resolveRanges(
+  value: ListLike,
+  rows: number,
+  scale: readonly ScaleEntry[],
+  field = "ranges",
+): ResolvedRange[] {
+  const ranges = splitRanges(value, field).map((item) => resolveRange(item, scale, field));
+  if (ranges.length === 1) return Array.from({ length: rows }, () => ranges[0]);
+  if (ranges.length !== rows) {
+    throw new SettingError(
+      field,
+      `${ranges.length} ranges for ${rows} destinations: give one range per destination row, or one for all`,
+      `1 or ${rows} comma-separated ranges`,
+    );
+  }
+  return ranges;
+}
+
+/**
+ * Fit a range list to a new number of destination rows: kept when it is one for all or already fits,
+ * otherwise cut or extended with its last item. For the mixer's seed input, so that adding a destination
+ * does not leave the ranges one short.
+ */
+export function fitRanges(items: readonly string[], rows: number): string[] {
+  if (items.length <= 1 || items.length === rows || rows < 1) return [...items];
+  if (items.length > rows) return items.slice(0, rows);
+  return [...items, ...Array(rows - items.length).fill(items[items.length - 1])];
+}
+
+/**
+ * The truncation figure's columns for a new largest |ψ|: every column scaled by the same factor, so the
+ * pattern the author chose (symmetric, one-sided, the paper's 1 … -1) is kept. All-zero columns become an
+ * even spread from -extent to extent.
+ */
+export function scalePsis(psis: readonly number[], extent: number): number[] {
+  const largest = Math.max(...psis.map(Math.abs));
+  if (!(largest > 0)) {
+    if (psis.length === 1) return [round(extent, 3)];
+    return psis.map((_, i) => round(-extent + (2 * extent * i) / (psis.length - 1), 3));
+  }
+  return psis.map((psi) => round((psi * extent) / largest, 3));
+}
+
+/** The largest |ψ| of a list (the truncation slider's value). */
+export function psiExtent(psis: readonly number[]): number {
+  return psis.length === 0 ? 0 : Math.max(...psis.map(Math.abs));
+}
+
+/** A list as the server is sent it: the author's own items (so its messages quote them), without spaces. */
+export function compactList(value: ListLike): string {
+  return listText(value).replace(/\s+/g, "");
+}
+
+/** Numbers as a list attribute writes them. */
+export function formatList(values: readonly number[]): string {
+  return values.join(",");
+}
+
+/** Layer range as "a-b" (or "a"), as the server's X-Style-Layers header writes it. */
+export function formatLayers([first, last]: readonly [number, number]): string {
+  return first === last ? `${first}` : `${first}-${last}`;
+}
+
+/** The layer ranges of the server's `X-Style-Layers` header (`0-3,4-7`), or null when it is absent or odd. */
+export function parseStyleLayersHeader(header: string | null): [number, number][] | null {
+  if (!header) return null;
+  const out: [number, number][] = [];
+  for (const item of header.split(",")) {
+    const match = LAYER_RANGE.exec(item.trim());
+    if (!match) return null;
+    const first = Number(match[1]);
+    out.push([first, match[2] === undefined ? first : Number(match[2])]);
+  }
+  return out;
+}
+
+function withMetres(
+  text: string,
+  layers: [number, number],
+  depths: [number, number],
+  scale: readonly ScaleEntry[],
+): ResolvedRange {
+  const [coarse, fine] = [
+    scale[depths[0]]?.metres_per_pixel ?? null,
+    scale[depths[1]]?.metres_per_pixel ?? null,
+  ];
+  return { text, layers, depths, metresPerPixel: coarse === null || fine === null ? null : [coarse, fine] };
+}
+
+function metres(value: string, unit: string): number {
+  return Number(value) * (unit.toLowerCase() === "km" ? 1000 : 1);
+}
+
+function listText(value: ListLike): string {
+  if (value === null || value === undefined) return "";
+  return (Array.isArray(value) ? value.join(",") : String(value)).trim();
+}
+
+function isAbsent(value: unknown): boolean {
+  return value === undefined || value === null || (typeof value === "string" && value.trim() === "");
+}
+
+function round(value: number, digits: number): number {
+  const f = 10 ** digits;
+  const r = Math.round(value * f) / f;
+  return Object.is(r, -0) ? 0 : r;
+}
+
+function clip(text: string, max = 40): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}

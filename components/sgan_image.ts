@@ -1,0 +1,223 @@
+/// <reference lib="dom" />
+/**
+ * `<sgan-image seed="730" psi="0.7">`: one generated tile with its ground scale in a caption (metres per
+ * pixel, tile extent) and a scale bar drawn over it.
+ *
+ * @module
+ */
+import { css, html, LitElement, nothing, type PropertyValues, type TemplateResult } from "lit";
+import { styleMap } from "lit/directives/style-map.js";
+import { apiUrl } from "./api.ts";
+import { FigureController, type FigureRequest, problemOf } from "./figure_controller.ts";
+import { formatMetres, formatPsi, groundCaption, scaleBarFor, scaleRowAt } from "./model_info.ts";
+import { modelInfoTask } from "./model_task.ts";
+import {
+  type NoiseMode,
+  numericConverter,
+  parseDepth,
+  parseModelName,
+  parseNoise,
+  parsePsi,
+  parseSeed,
+  SettingError,
+} from "./params.ts";
+import { baseStyles } from "./styles.ts";
+import { problemTemplate, statusTemplate } from "./templates.ts";
+
+/** The settings of an `<sgan-image>` (the `sgan-change` event's detail). */
+export interface ImageSettings {
+  widget: "sgan-image";
+  api: string;
+  model: string | null;
+  seed: number | string | null;
+  psi: number | string | null;
+  depth: number | string | null;
+  noise: string | null;
+  /** The image URL these settings ask for (null while a setting is invalid). */
+  url: string | null;
+}
+
+interface ImageMeta {
+  seed: number;
+  psi: number;
+  depth: number | undefined;
+  noise: NoiseMode | undefined;
+}
+
+const SETTINGS = ["api", "model", "seed", "psi", "depth", "noise"] as const;
+
+/** One generated tile with its ground scale. */
+export class SganImage extends LitElement {
+  static override properties = {
+    api: { type: String, reflect: true },
+    seed: { converter: numericConverter, reflect: true },
+    psi: { converter: numericConverter, reflect: true },
+    model: { type: String, reflect: true },
+    depth: { converter: numericConverter, reflect: true },
+    noise: { type: String, reflect: true },
+  };
+
+  /** Server address (origin, optionally with a path prefix); unset: this page's origin. */
+  declare api: string | undefined;
+  /** numpy RandomState seed of the latent (required). */
+  declare seed: number | string | undefined;
+  /** Truncation ψ (default 1: none). */
+  declare psi: number | string | undefined;
+  /** Model name (default: the server's default model). */
+  declare model: string | undefined;
+  /** Depth to render (0 = 4 px; default: full resolution). */
+  declare depth: number | string | undefined;
+  /** Noise inputs: const (default), random or none. */
+  declare noise: string | undefined;
+
+  static override styles = [
+    baseStyles,
+    css`
+      .frame {
+        position: relative;
+        width: var(--sgan-tile-size, 256px);
+        height: var(--sgan-tile-size, 256px);
+      }
+      figcaption {
+        max-width: max(var(--sgan-tile-size, 256px), 16em);
+      }
+      .frame img,
+      .frame .placeholder {
+        width: 100%;
+        height: 100%;
+      }
+      .scale-bar {
+        position: absolute;
+        left: 6%;
+        bottom: 6%;
+        height: 0.45em;
+        min-width: 2px;
+        background: var(--sgan-scale-bar-color, #fff);
+        border: 1px solid #000;
+        box-shadow: 0 0 0 1px rgb(255 255 255 / 0.6);
+      }
+      .scale-bar span {
+        position: absolute;
+        left: 0;
+        bottom: 0.7em;
+        white-space: nowrap;
+        font-weight: 600;
+        color: #fff;
+        text-shadow: 0 0 2px #000, 0 0 2px #000, 0 0 3px #000;
+      }
+      @media print {
+        .scale-bar {
+          print-color-adjust: exact;
+          -webkit-print-color-adjust: exact;
+        }
+      }
+    `,
+  ];
+
+  readonly #model = modelInfoTask(this, () => [this.api, this.model]);
+  readonly #figure = new FigureController<ImageMeta>(this, () => this.#request());
+  #rendered = false;
+
+  /** The current settings, as JSON-ready data. */
+  get settings(): ImageSettings {
+    const request = this.#request();
+    return {
+      widget: "sgan-image",
+      api: this.api ?? "",
+      model: this.model ?? null,
+      seed: this.seed ?? null,
+      psi: this.psi ?? null,
+      depth: this.depth ?? null,
+      noise: this.noise ?? null,
+      url: request.url || null,
+    };
+  }
+
+  override render(): TemplateResult {
+    const problem = this.#figure.problem;
+    return html`
+      <div class="container" part="container">
+        ${problem === undefined ? this.#renderFigure() : nothing}
+        ${statusTemplate(this.#figure.loading, "tile")}
+        ${problemTemplate(problem, () => this.#figure.retry())}
+      </div>
+    `;
+  }
+
+  protected override updated(changed: PropertyValues<this>): void {
+    // The attributes the page was written with are not a change; anything after the first render is.
+    if (this.#rendered && SETTINGS.some((key) => changed.has(key))) {
+      this.dispatchEvent(
+        new CustomEvent("sgan-change", { detail: this.settings, bubbles: true, composed: true }),
+      );
+    }
+    this.#rendered = true;
+  }
+
+  #renderFigure(): TemplateResult {
+    const figure = this.#figure.figure;
+    const info = this.#model.value;
+    const meta = figure?.meta;
+    const depth = figure?.headers.depth ?? meta?.depth;
+    const row = info ? scaleRowAt(info.scale, depth) : undefined;
+    const bar = row ? scaleBarFor(row.tile_extent_m) : null;
+    const extent = row?.tile_extent_m ? `, ${formatMetres(row.tile_extent_m)} across` : "";
+    const alt = meta ? `Generated tile, seed ${meta.seed}, ψ ${formatPsi(meta.psi)}${extent}` : "";
+    const what = meta ? `Seed ${meta.seed} · ψ ${formatPsi(meta.psi)}` : "";
+    const scale = row ? groundCaption(row, figure?.headers.tilePixels ?? row.pixels) : "";
+    const model = info ? ` · ${info.name}` : "";
+    return html`
+      <figure part="figure" aria-busy=${this.#figure.loading ? "true" : "false"}>
+        <div class="frame">
+          ${figure
+            ? html`<img part="image" src=${figure.src} alt=${alt}>`
+            : html`<div class="placeholder" aria-hidden="true">…</div>`}
+          ${figure && bar
+            ? html`
+              <div class="scale-bar" part="scale-bar" style=${styleMap({ width: `${bar.fraction * 100}%` })}
+                role="img" aria-label=${`scale bar: ${bar.label}`}><span aria-hidden="true">${bar
+                  .label}</span></div>
+            `
+            : nothing}
+        </div>
+        <figcaption part="caption">${what}${what && scale ? " — " : ""}${scale}${figure
+          ? model
+          : ""}</figcaption>
+      </figure>
+    `;
+  }
+
+  #request(): FigureRequest<ImageMeta> {
+    try {
+      const meta: ImageMeta = {
+        seed: parseSeed(this.seed),
+        psi: parsePsi(this.psi),
+        depth: parseDepth(this.depth),
+        noise: parseNoise(this.noise),
+      };
+      const url = apiUrl(this.api, "/generate", {
+        seed: meta.seed,
+        psi: meta.psi,
+        model: parseModelName(this.model),
+        depth: meta.depth,
+        noise: meta.noise,
+      });
+      return { url, problem: null, meta };
+    } catch (e) {
+      if (!(e instanceof SettingError)) throw e;
+      return {
+        url: "",
+        problem: problemOf(e),
+        meta: { seed: 0, psi: 1, depth: undefined, noise: undefined },
+      };
+    }
+  }
+}
+
+if (!customElements.get("sgan-image")) customElements.define("sgan-image", SganImage);
+
+declare global {
+  interface HTMLElementTagNameMap {
+    "sgan-image": SganImage;
+  }
+}

@@ -1,0 +1,499 @@
+/// <reference lib="dom" />
+/**
+ * `<sgan-mixer src="730,904" dst="387,190" ranges="0-3,4-7" src-psi="-0.5" dst-psi="0.7">`: the
+ * depth-mixing figure (first row the sources, first column the destinations, each cell the destination with
+ * its row's style layers taken from the source), with inputs for seeds and ψ, a control per row for the
+ * layer range labelled in style layers and in ground resolution, and downloads of the figure (PNG) and of its
+ * settings (JSON) for a report's appendix.
+ *
+ * @module
+ */
+import { css, html, LitElement, nothing, type PropertyValues, type TemplateResult } from "lit";
+import { live } from "lit/directives/live.js";
+import { styleMap } from "lit/directives/style-map.js";
+import { apiUrl, fetchImage, fetchJson, type QueryValues } from "./api.ts";
+import { absoluteUrl, safeFilename, saveBlob } from "./download.ts";
+import { FigureController, type FigureRequest, problemOf } from "./figure_controller.ts";
+import { depthAlignedRanges, formatPsi, type ModelInfo, rangeLabel } from "./model_info.ts";
+import { modelInfoTask } from "./model_task.ts";
+import {
+  compactList,
+  fitRanges,
+  formatLayers,
+  listConverter,
+  numericConverter,
+  parseDepth,
+  parseModelName,
+  parsePsi,
+  parseSeedList,
+  parseStyleLayersHeader,
+  resolveRange,
+  resolveRanges,
+  SettingError,
+  splitRanges,
+} from "./params.ts";
+import { baseStyles, plateStyles } from "./styles.ts";
+import { problemTemplate, statusTemplate } from "./templates.ts";
+
+/** Smallest tile side of the downloaded figure, so that its drawn labels are legible in a report. */
+export const DOWNLOAD_TILE = 128;
+
+/** The settings of an `<sgan-mixer>` (the `sgan-change` event's detail, and the core of the JSON download). */
+export interface MixerSettings {
+  widget: "sgan-mixer";
+  api: string;
+  model: string | null;
+  src: string | null;
+  dst: string | null;
+  ranges: string | null;
+  src_psi: number | string | null;
+  dst_psi: number | string | null;
+  depth: number | string | null;
+  /** The figure URL these settings ask for (null while a setting is invalid). */
+  url: string | null;
+}
+
+interface MixerMeta {
+  src: number[];
+  dst: number[];
+  srcPsi: number;
+  dstPsi: number;
+  /** The range of each destination row, as written. */
+  ranges: string[];
+}
+
+const SETTINGS = ["api", "model", "src", "dst", "ranges", "srcPsi", "dstPsi", "depth"] as const;
+
+/** The depth-mixing figure with its controls. */
+export class SganMixer extends LitElement {
+  static override properties = {
+    api: { type: String, reflect: true },
+    src: { converter: listConverter, reflect: true },
+    dst: { converter: listConverter, reflect: true },
+    ranges: { converter: listConverter, reflect: true },
+    srcPsi: { attribute: "src-psi", converter: numericConverter, reflect: true },
+    dstPsi: { attribute: "dst-psi", converter: numericConverter, reflect: true },
+    model: { type: String, reflect: true },
+    depth: { converter: numericConverter, reflect: true },
+    _saving: { state: true },
+    _saveProblem: { state: true },
+  };
+
+  /** Server address (origin, optionally with a path prefix); unset: this page's origin. */
+  declare api: string | undefined;
+  /** Source seeds, the first row: whose styles are copied (required). */
+  declare src: string | readonly number[] | undefined;
+  /** Destination seeds, the first column: which receive them (required). */
+  declare dst: string | readonly number[] | undefined;
+  /** Style layers each destination row takes: one range per row or one for all, as layers or metres (required). */
+  declare ranges: string | readonly string[] | undefined;
+  /** Truncation ψ of the sources (default 1). */
+  declare srcPsi: number | string | undefined;
+  /** Truncation ψ of the destinations (default 1). */
+  declare dstPsi: number | string | undefined;
+  /** Model name (default: the server's default model). */
+  declare model: string | undefined;
+  /** Depth to render (0 = 4 px; default: full resolution). */
+  declare depth: number | string | undefined;
+  declare _saving: "png" | "json" | null;
+  declare _saveProblem: unknown;
+
+  static override styles = [
+    baseStyles,
+    plateStyles,
+    css`
+      fieldset {
+        border: 1px solid var(--sgan-border-color, #8c959f);
+        border-radius: var(--sgan-radius, 4px);
+        padding: 0.4em 0.75em 0.6em;
+        margin: 0;
+        display: grid;
+        gap: 0.4em;
+      }
+      input[type="number"] {
+        width: 6em;
+      }
+      input[type="text"] {
+        width: 12em;
+      }
+      select {
+        max-width: 100%;
+      }
+      .actions {
+        display: flex;
+        flex-wrap: wrap;
+        gap: 0.5em;
+        align-items: center;
+      }
+      @media print {
+        fieldset {
+          display: none;
+        }
+      }
+    `,
+  ];
+
+  readonly #model = modelInfoTask(this, () => [this.api, this.model]);
+  readonly #figure = new FigureController<MixerMeta>(this, () => this.#request());
+  #rendered = false;
+
+  constructor() {
+    super();
+    this._saving = null;
+    this._saveProblem = undefined;
+  }
+
+  /** The current settings, as JSON-ready data. */
+  get settings(): MixerSettings {
+    const text = (value: unknown) => (value === undefined || value === null ? null : listText(value));
+    return {
+      widget: "sgan-mixer",
+      api: this.api ?? "",
+      model: this.model ?? null,
+      src: text(this.src),
+      dst: text(this.dst),
+      ranges: text(this.ranges),
+      src_psi: this.srcPsi ?? null,
+      dst_psi: this.dstPsi ?? null,
+      depth: this.depth ?? null,
+      url: this.#request().url || null,
+    };
+  }
+
+  override render(): TemplateResult {
+    const problem = this.#figure.problem;
+    return html`
+      <div class="container" part="container">
+        ${this.#renderSeedControls()} ${this.#renderRangeControls()}
+        ${problem === undefined ? this.#renderFigure() : nothing}
+        ${statusTemplate(this.#figure.loading)}
+        ${problemTemplate(problem, () => this.#figure.retry())}
+        ${this.#renderActions()}
+      </div>
+    `;
+  }
+
+  protected override updated(changed: PropertyValues<this>): void {
+    if (this.#rendered && SETTINGS.some((key) => changed.has(key))) {
+      this.dispatchEvent(
+        new CustomEvent("sgan-change", { detail: this.settings, bubbles: true, composed: true }),
+      );
+    }
+    this.#rendered = true;
+  }
+
+  #renderSeedControls(): TemplateResult {
+    return html`
+      <div class="controls" part="controls">
+        <div class="field">
+          <label for="src" part="label">Source seeds (first row)</label>
+          <input id="src" part="input" type="text" spellcheck="false" autocomplete="off"
+            .value=${live(listText(this.src))} aria-describedby="seed-hint"
+            @change=${(e: Event) => (this.src = inputValue(e))}>
+        </div>
+        <div class="field">
+          <label for="dst" part="label">Destination seeds (first column)</label>
+          <input id="dst" part="input" type="text" spellcheck="false" autocomplete="off"
+            .value=${live(listText(this.dst))} aria-describedby="seed-hint" @change=${this.#onDestinations}>
+        </div>
+        <div class="field">
+          <label for="src-psi" part="label">Source ψ</label>
+          <input id="src-psi" part="input" type="number" min="-2" max="2" step="0.1"
+            .value=${live(String(this.srcPsi ?? 1))} @input=${(e: Event) => this.#onPsi(e, "srcPsi")}>
+        </div>
+        <div class="field">
+          <label for="dst-psi" part="label">Destination ψ</label>
+          <input id="dst-psi" part="input" type="number" min="-2" max="2" step="0.1"
+            .value=${live(String(this.dstPsi ?? 1))} @input=${(e: Event) => this.#onPsi(e, "dstPsi")}>
+        </div>
+        <p id="seed-hint"
+          class="caption">Seeds: comma-separated, ranges as low-high (e.g. 730,904 or 0-3); Enter applies.</p>
+      </div>
+    `;
+  }
+
+  #renderRangeControls(): TemplateResult {
+    const info = this.#model.value;
+    const items = tryOr(() => splitRanges(this.ranges), [] as string[]);
+    const dst = tryOr(() => parseSeedList(this.dst), [] as number[]);
+    const rows = Math.max(dst.length, items.length === 1 ? 1 : items.length, 1);
+    return html`
+      <fieldset part="controls">
+        <legend part="label">Style layers each destination takes from the sources</legend>
+        ${Array.from({ length: rows }, (_, row) => {
+          const current = items.length === 1 ? items[0] : items[row] ?? "";
+          const who = dst[row] === undefined ? "" : ` · destination ${dst[row]}`;
+          return html`
+            <div class="field">
+              <label for=${`range-${row}`} part="label">Row ${row + 1}${who}</label>
+              <select id=${`range-${row}`} part="select" ?disabled=${!info}
+                @change=${(e: Event) => this.#onRange(row, rows, (e.target as HTMLSelectElement).value)}>
+                ${rangeOptions(current, info)}
+              </select>
+            </div>
+          `;
+        })}
+      </fieldset>
+    `;
+  }
+
+  #renderFigure(): TemplateResult {
+    const figure = this.#figure.figure;
+    const info = this.#model.value;
+    const meta = figure?.meta ?? this.#request().meta;
+    const layers = parseStyleLayersHeader(figure?.headers.styleLayers ?? null);
+    const grid = styleMap({
+      "--columns": String(meta.src.length + 1),
+      "--rows": String(meta.dst.length + 1),
+    });
+    const rowWords = meta.dst.map((_, row) => describeRow(meta.ranges[row], layers?.[row], info));
+    const alt =
+      `Depth-mixing figure: sources ${meta.src.join(", ")} (first row, ψ ${formatPsi(meta.srcPsi)}), ` +
+      `destinations ${meta.dst.join(", ")} (first column, ψ ${formatPsi(meta.dstPsi)}); ` +
+      meta.dst.map((seed, row) => `row ${row + 1}, destination ${seed}, takes ${rowWords[row]}`).join("; ");
+    return html`
+      <figure part="figure" aria-busy=${this.#figure.loading ? "true" : "false"}>
+        <div class="plate" style=${grid}>
+          <div class="column-labels" aria-hidden="true">
+            <span part="column-label"></span>
+            ${meta.src.map((seed) =>
+              html`<span part="column-label">source ${seed}<br><small>ψ ${
+                formatPsi(meta.srcPsi)
+              }</small></span>`
+            )}
+          </div>
+          <div class="row-labels" aria-hidden="true">
+            <span part="row-label">sources</span>
+            ${meta.dst.map((seed, row) =>
+              html`
+                <span part="row-label"
+                  class="row-label">destination ${seed} · ψ ${formatPsi(
+                    meta.dstPsi,
+                  )}<small>${rowWords[row]}</small></span>
+              `
+            )}
+          </div>
+          ${figure
+            ? html`<img part="image" src=${figure.src} alt=${alt}>`
+            : html`<div class="placeholder" aria-hidden="true">…</div>`}
+        </div>
+        <figcaption part="legend">
+          Each cell is its row's destination with that row's style layers taken from its column's source: coarse
+          layers carry the layout, fine layers the texture.
+        </figcaption>
+      </figure>
+    `;
+  }
+
+  #renderActions(): TemplateResult {
+    const ready = this.#figure.figure !== undefined && this.#figure.problem === undefined;
+    return html`
+      <div class="actions" part="controls">
+        <button id="save-png" type="button" part="button" ?disabled=${!ready || this._saving !== null}
+          @click=${this.#savePng}>
+          ${this._saving === "png" ? "Preparing PNG…" : "Download figure (PNG)"}
+        </button>
+        <button id="save-json" type="button" part="button" ?disabled=${!ready || this._saving !== null}
+          @click=${this.#saveJson}>
+          ${this._saving === "json" ? "Preparing JSON…" : "Download settings (JSON)"}
+        </button>
+      </div>
+      ${problemTemplate(this._saveProblem, () => (this._saveProblem = undefined), "Dismiss")}
+    `;
+  }
+
+  #onDestinations(event: Event): void {
+    const value = inputValue(event);
+    this.dst = value;
+    // Keep one range per destination row when the rows change (a single range still applies to all).
+    const rows = tryOr(() => parseSeedList(value).length, 0);
+    const items = tryOr(() => splitRanges(this.ranges), null);
+    if (rows > 0 && items) this.ranges = fitRanges(items, rows).join(",");
+  }
+
+  #onPsi(event: Event, key: "srcPsi" | "dstPsi"): void {
+    const input = event.target as HTMLInputElement;
+    // Half-typed numbers ("-", "0.") read as "" and wait; out-of-range ones are applied, and explained.
+    if (input.value !== "") this[key] = Number(input.value);
+  }
+
+  #onRange(row: number, rows: number, value: string): void {
+    const items = tryOr(() => splitRanges(this.ranges), [] as string[]);
+    const perRow = items.length === 1 ? Array(rows).fill(items[0]) : fitRanges(items, rows);
+    while (perRow.length < rows) perRow.push(value);
+    perRow[row] = value;
+    this.ranges = perRow.join(",");
+  }
+
+  async #savePng(): Promise<void> {
+    await this.#save("png", async (request) => {
+      const tile = Math.max(DOWNLOAD_TILE, this.#figure.figure?.headers.tilePixels ?? 0);
+      const { blob } = await fetchImage(apiUrl(this.api, "/mixing", { ...request.query, labels: 1, tile }));
+      saveBlob(blob, `${this.#fileStem(request.meta)}.png`);
+    });
+  }
+
+  async #saveJson(): Promise<void> {
+    await this.#save("json", async (request) => {
+      const description = await fetchJson(apiUrl(this.api, "/mixing", { ...request.query, format: "json" }));
+      const info = this.#model.value;
+      const layers = parseStyleLayersHeader(this.#figure.figure?.headers.styleLayers ?? null);
+      const settings = this.settings;
+      const appendix = {
+        ...settings,
+        url: absoluteUrl(request.url),
+        labelled_figure_url: absoluteUrl(apiUrl(this.api, "/mixing", { ...request.query, labels: 1 })),
+        rows: request.meta.dst.map((seed, row) => ({
+          row: row + 1,
+          dst_seed: seed,
+          range: request.meta.ranges[row],
+          label: describeRow(request.meta.ranges[row], layers?.[row], info),
+        })),
+        server: description,
+        saved_at: new Date().toISOString(),
+      };
+      const blob = new Blob([JSON.stringify(appendix, null, 2) + "\n"], { type: "application/json" });
+      saveBlob(blob, `${this.#fileStem(request.meta)}.json`);
+    });
+  }
+
+  async #save(kind: "png" | "json", work: (request: MixerRequest) => Promise<void>): Promise<void> {
+    const request = this.#request();
+    if (request.problem || !request.url) return;
+    this._saving = kind;
+    this._saveProblem = undefined;
+    try {
+      await work(request);
+    } catch (e) {
+      this._saveProblem = e;
+    } finally {
+      this._saving = null;
+    }
+  }
+
+  #fileStem(meta: MixerMeta): string {
+    const model = this.#model.value?.name ?? this.model ?? "sgan";
+    return safeFilename(`${model}-mixing-src${meta.src.join(",")}-dst${meta.dst.join(",")}`);
+  }
+
+  #request(): MixerRequest {
+    try {
+      const src = parseSeedList(this.src, "src");
+      const dst = parseSeedList(this.dst, "dst");
+      const items = splitRanges(this.ranges);
+      // With the model's scale table, ranges are checked as the server would; until then, their count.
+      const info = this.#model.value;
+      const ranges = info
+        ? resolveRanges(items.join(","), dst.length, info.scale).map((r) => r.text)
+        : checkRangeCount(items, dst.length);
+      const meta: MixerMeta = {
+        src,
+        dst,
+        srcPsi: parsePsi(this.srcPsi, "src-psi"),
+        dstPsi: parsePsi(this.dstPsi, "dst-psi"),
+        ranges,
+      };
+      const query: QueryValues = {
+        src: compactList(this.src),
+        dst: compactList(this.dst),
+        ranges: items.join(","),
+        src_psi: meta.srcPsi,
+        dst_psi: meta.dstPsi,
+        model: parseModelName(this.model),
+        depth: parseDepth(this.depth),
+      };
+      return { url: apiUrl(this.api, "/mixing", query), problem: null, meta, query };
+    } catch (e) {
+      if (!(e instanceof SettingError)) throw e;
+      return {
+        url: "",
+        problem: problemOf(e),
+        meta: { src: [], dst: [], srcPsi: 1, dstPsi: 1, ranges: [] },
+        query: {},
+      };
+    }
+  }
+}
+
+interface MixerRequest extends FigureRequest<MixerMeta> {
+  query: QueryValues;
+}
+
+/** The options of a range control: whole-depth runs, coarse to fine, plus the current value if it is another. */
+function rangeOptions(current: string, info: ModelInfo | undefined): TemplateResult[] {
+  if (!info) return [html`<option value=${current} selected>${current || "(no range)"}</option>`];
+  const options = depthAlignedRanges(info.scale).map((range) => ({
+    value: range.text,
+    label: rangeLabel(range, info.scale),
+  }));
+  const match = options.find((o) =>
+    o.value === current || o.value === tryOr(() => layerText(current, info), "")
+  );
+  if (!match) {
+    let label: string;
+    try {
+      const resolved = resolveRange(current, info.scale);
+      label = `${current}: ${rangeLabel(resolved, info.scale)}`;
+    } catch (e) {
+      label = `${current} (${(e as Error).message})`;
+    }
+    options.unshift({ value: current, label });
+  }
+  const selected = match?.value ?? current;
+  return options.map((o) =>
+    html`<option value=${o.value} ?selected=${o.value === selected}>${o.label}</option>`
+  );
+}
+
+/** A range (layers or metres) as the layer text the options use, e.g. "256m-32m" → "0-5". */
+function layerText(range: string, info: ModelInfo): string {
+  return formatLayers(resolveRange(range, info.scale).layers).replace(/^(\d+)$/, "$1-$1");
+}
+
+/** What a destination row takes, in both vocabularies: from the server's header when it sent one. */
+function describeRow(
+  range: string | undefined,
+  layers: [number, number] | undefined,
+  info: ModelInfo | undefined,
+): string {
+  if (layers && info) return rangeLabel({ layers, depths: [layers[0] >> 1, layers[1] >> 1] }, info.scale);
+  if (range && info) return tryOr(() => rangeLabel(resolveRange(range, info.scale), info.scale), range);
+  return layers ? `layers ${formatLayers(layers)}` : range ?? "";
+}
+
+function checkRangeCount(items: string[], rows: number): string[] {
+  if (items.length === 1) return Array(rows).fill(items[0]);
+  if (items.length !== rows) {
+    throw new SettingError(
+      "ranges",
+      `${items.length} ranges for ${rows} destinations: give one range per destination row, or one for all`,
+      `1 or ${rows} comma-separated ranges`,
+    );
+  }
+  return items;
+}
+
+function listText(value: unknown): string {
+  if (value === undefined || value === null) return "";
+  return Array.isArray(value) ? value.join(",") : String(value);
+}
+
+function inputValue(event: Event): string {
+  return (event.target as HTMLInputElement).value.trim();
+}
+
+function tryOr<T>(fn: () => T, fallback: T): T {
+  try {
+    return fn();
+  } catch {
+    return fallback;
+  }
+}
+
+if (!customElements.get("sgan-mixer")) customElements.define("sgan-mixer", SganMixer);
+
+declare global {
+  interface HTMLElementTagNameMap {
+    "sgan-mixer": SganMixer;
+  }
+}

@@ -1,0 +1,211 @@
+/// <reference lib="dom" />
+/**
+ * `<sgan-truncation seeds="91,388" psis="-1,-0.5,0,0.5,1">`: the truncation figure (rows = seeds,
+ * columns = ψ) with ψ labels, a one-line legend, and a slider for the largest |ψ| that scales every column
+ * and regenerates the figure live.
+ *
+ * @module
+ */
+import { html, LitElement, nothing, type PropertyValues, type TemplateResult } from "lit";
+import { styleMap } from "lit/directives/style-map.js";
+import { apiUrl } from "./api.ts";
+import { FigureController, type FigureRequest, problemOf } from "./figure_controller.ts";
+import { formatPsi } from "./model_info.ts";
+import {
+  compactList,
+  formatList,
+  listConverter,
+  numericConverter,
+  parseDepth,
+  parseModelName,
+  parsePsiList,
+  parseSeedList,
+  psiExtent,
+  scalePsis,
+  SettingError,
+} from "./params.ts";
+import { baseStyles, plateStyles } from "./styles.ts";
+import { problemTemplate, statusTemplate } from "./templates.ts";
+
+/** The columns when `psis` is not set: from the opposite of the average landscape to no truncation. */
+export const DEFAULT_PSIS = "-1,-0.5,0,0.5,1";
+
+/** The slider's bounds and step for the largest |ψ|. */
+export const EXTENT_SLIDER = { min: 0.1, max: 2, step: 0.1 } as const;
+
+/** The settings of an `<sgan-truncation>` (the `sgan-change` event's detail). */
+export interface TruncationSettings {
+  widget: "sgan-truncation";
+  api: string;
+  model: string | null;
+  seeds: string | null;
+  psis: string;
+  depth: number | string | null;
+  /** The figure URL these settings ask for (null while a setting is invalid). */
+  url: string | null;
+}
+
+interface TruncationMeta {
+  seeds: number[];
+  psis: number[];
+}
+
+const SETTINGS = ["api", "model", "seeds", "psis", "depth"] as const;
+
+/** The truncation figure with a live ψ slider. */
+export class SganTruncation extends LitElement {
+  static override properties = {
+    api: { type: String, reflect: true },
+    seeds: { converter: listConverter, reflect: true },
+    psis: { converter: listConverter, reflect: true },
+    model: { type: String, reflect: true },
+    depth: { converter: numericConverter, reflect: true },
+  };
+
+  /** Server address (origin, optionally with a path prefix); unset: this page's origin. */
+  declare api: string | undefined;
+  /** Seeds, one per row ("91,388", "0-3"; required). */
+  declare seeds: string | readonly number[] | undefined;
+  /** ψ of each column (default {@link DEFAULT_PSIS}). */
+  declare psis: string | readonly number[] | undefined;
+  /** Model name (default: the server's default model). */
+  declare model: string | undefined;
+  /** Depth to render (0 = 4 px; default: full resolution). */
+  declare depth: number | string | undefined;
+
+  static override styles = [baseStyles, plateStyles];
+
+  readonly #figure = new FigureController<TruncationMeta>(this, () => this.#request());
+  #rendered = false;
+
+  /** The current settings, as JSON-ready data. */
+  get settings(): TruncationSettings {
+    return {
+      widget: "sgan-truncation",
+      api: this.api ?? "",
+      model: this.model ?? null,
+      seeds: this.seeds === undefined ? null : String(this.seeds),
+      psis: String(this.psis ?? DEFAULT_PSIS),
+      depth: this.depth ?? null,
+      url: this.#request().url || null,
+    };
+  }
+
+  override render(): TemplateResult {
+    const problem = this.#figure.problem;
+    return html`
+      <div class="container" part="container">
+        ${this.#renderSlider()}
+        ${problem === undefined ? this.#renderFigure() : nothing}
+        ${statusTemplate(this.#figure.loading)}
+        ${problemTemplate(problem, () => this.#figure.retry())}
+      </div>
+    `;
+  }
+
+  protected override updated(changed: PropertyValues<this>): void {
+    if (this.#rendered && SETTINGS.some((key) => changed.has(key))) {
+      this.dispatchEvent(
+        new CustomEvent("sgan-change", { detail: this.settings, bubbles: true, composed: true }),
+      );
+    }
+    this.#rendered = true;
+  }
+
+  #renderSlider(): TemplateResult {
+    const psis = this.#psisOrNull();
+    const extent = psis ? psiExtent(psis) : 1;
+    const columns = psis ? psis.map(formatPsi).join(", ") : "";
+    return html`
+      <div class="controls" part="controls">
+        <div class="field">
+          <label for="extent" part="label">ψ range (largest |ψ|)</label>
+          <input
+            id="extent"
+            part="slider"
+            type="range"
+            min=${EXTENT_SLIDER.min}
+            max=${EXTENT_SLIDER.max}
+            step=${EXTENT_SLIDER.step}
+            .value=${String(extent)}
+            ?disabled=${psis === null}
+            aria-valuetext=${`largest |ψ| ${extent}; columns ψ = ${columns}`}
+            aria-describedby="columns"
+            @input=${this.#onSlide}
+          >
+        </div>
+        <output id="columns" for="extent" part="output">ψ = ${columns}</output>
+      </div>
+    `;
+  }
+
+  #renderFigure(): TemplateResult {
+    const figure = this.#figure.figure;
+    // Labels belong to the figure on screen; before the first one, to what was asked for.
+    const meta = figure?.meta ?? this.#request().meta;
+    const grid = styleMap({
+      "--columns": String(meta.psis.length || 1),
+      "--rows": String(meta.seeds.length || 1),
+    });
+    const alt = `Truncation figure: seeds ${meta.seeds.join(", ")} (rows) at ψ ${
+      meta.psis.map(formatPsi).join(", ")
+    } (columns)`;
+    return html`
+      <figure part="figure" aria-busy=${this.#figure.loading ? "true" : "false"}>
+        <div class="plate" style=${grid}>
+          <div class="column-labels" aria-hidden="true">
+            ${meta.psis.map((psi) => html`<span part="column-label">ψ = ${formatPsi(psi)}</span>`)}
+          </div>
+          <div class="row-labels" aria-hidden="true">
+            ${meta.seeds.map((seed) => html`<span part="row-label">seed ${seed}</span>`)}
+          </div>
+          ${figure
+            ? html`<img part="image" src=${figure.src} alt=${alt}>`
+            : html`<div class="placeholder" aria-hidden="true">…</div>`}
+        </div>
+        <figcaption part="legend">
+          ψ → 0 is the average landscape of the training data; ψ &lt; 0 its opposite; ψ = 1 is untruncated.
+        </figcaption>
+      </figure>
+    `;
+  }
+
+  #onSlide(event: Event): void {
+    const psis = this.#psisOrNull();
+    if (!psis) return;
+    const extent = Number((event.target as HTMLInputElement).value);
+    this.psis = formatList(scalePsis(psis, extent));
+  }
+
+  #psisOrNull(): number[] | null {
+    try {
+      return parsePsiList(this.psis ?? DEFAULT_PSIS);
+    } catch {
+      return null;
+    }
+  }
+
+  #request(): FigureRequest<TruncationMeta> {
+    try {
+      const meta = { seeds: parseSeedList(this.seeds), psis: parsePsiList(this.psis ?? DEFAULT_PSIS) };
+      const url = apiUrl(this.api, "/truncation", {
+        seeds: compactList(this.seeds),
+        psis: formatList(meta.psis),
+        model: parseModelName(this.model),
+        depth: parseDepth(this.depth),
+      });
+      return { url, problem: null, meta };
+    } catch (e) {
+      if (!(e instanceof SettingError)) throw e;
+      return { url: "", problem: problemOf(e), meta: { seeds: [], psis: [] } };
+    }
+  }
+}
+
+if (!customElements.get("sgan-truncation")) customElements.define("sgan-truncation", SganTruncation);
+
+declare global {
+  interface HTMLElementTagNameMap {
+    "sgan-truncation": SganTruncation;
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * The dlatents (w) behind every figure cell. A cell is one tile: a seed with its truncation ψ, optionally with
+ * a range of style layers taken from a second (source) seed. Sample grids, truncation figures, depth-mixing
+ * figures and single tiles are all lists of cells, so cells of different requests can share one synthesis
+ * batch and still give each tile exactly the w it would get alone.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import type { Generator } from "../networks/generator.ts";
+import { latentBatch } from "../generate.ts";
+
+/** Layers `layers[0]..layers[1]` (inclusive) taken from another seed. */
+export interface StyleSource {
+  seed: number;
+  /** Truncation ψ of the source's w. */
+  psi: number;
+  /** First and last style layer copied from the source (inclusive). */
+  layers: [number, number];
+}
+
+/** One tile of a figure. */
+export interface StyleCell {
+  /** numpy RandomState seed of z. */
+  seed: number;
+  /** Truncation ψ (1 = none; 0 = the average w). */
+  psi: number;
+  /** Style layers truncated, from the coarsest (default: the model's truncation_cutoff). */
+  cutoff?: number;
+  /** Style layers replaced by another seed's (depth mixing). */
+  mix?: StyleSource;
+}
+
+/**
+ * w [cells, num_layers, dlatent_size] for the cells, row i = cell i. Truncation follows official StyleGAN:
+ * w[:, :cutoff] = avg + ψ (w[:, :cutoff] − avg), and a cell with ψ = 1 keeps its w bit for bit; mixing
+ * then takes the source cell's (separately truncated) w on the chosen layers.
+ */
+export function cellDlatents(G: Generator, cells: StyleCell[]): tf.Tensor3D {
+  if (cells.length === 0) throw new RangeError("cellDlatents needs at least one cell");
+  return tf.tidy(() => {
+    const cutoffs = cells.map((c) => c.cutoff ?? G.options.truncation_cutoff);
+    const base = truncatedDlatents(G, cells.map((c) => c.seed), cells.map((c) => c.psi), cutoffs);
+    if (!cells.some((c) => c.mix)) return base;
+    const source = truncatedDlatents(
+      G,
+      cells.map((c) => c.mix?.seed ?? c.seed),
+      cells.map((c) => c.mix?.psi ?? c.psi),
+      cutoffs,
+    );
+    const mask = layerMask(
+      G.numLayers,
+      cells.map((c) => (l: number) => c.mix !== undefined && l >= c.mix.layers[0] && l <= c.mix.layers[1]),
+    );
+    return tf.where(mask, source, base) as tf.Tensor3D;
+  });
+}
+
+/** Mapping output for the seeds, each row truncated with its own ψ on its first `cutoffs[i]` layers. */
+function truncatedDlatents(G: Generator, seeds: number[], psis: number[], cutoffs: number[]): tf.Tensor3D {
+  return tf.tidy(() => {
+    const w = G.gMapping.apply(latentBatch(G, seeds));
+    const layers = w.shape[1];
+    if (psis.every((psi) => psi === 1)) return w;
+    const avg = G.truncation.avgLatent;
+    const psi = tf.tensor3d(Float32Array.from(psis), [psis.length, 1, 1]);
+    const interp = tf.add(avg, tf.mul(tf.sub(w, avg), psi));
+    const mask = layerMask(layers, psis.map((p, i) => (l: number) => p !== 1 && l < cutoffs[i]));
+    return tf.where(mask, interp, w) as tf.Tensor3D;
+  });
+}
+
+/** A boolean [rows, layers, 1] mask, true where `pick[row](layer)`. */
+function layerMask(layers: number, pick: Array<(layer: number) => boolean>): tf.Tensor3D {
+  const values = new Uint8Array(pick.length * layers);
+  pick.forEach((p, row) => {
+    for (let l = 0; l < layers; l++) values[row * layers + l] = p(l) ? 1 : 0;
+  });
+  return tf.tensor3d(values, [pick.length, layers, 1], "bool");
+}

@@ -1,0 +1,436 @@
+/// <reference lib="dom" />
+/**
+ * The widgets in a real browser against the real server: Debian's chromium, headless, driven by
+ * puppeteer-core (which never downloads a browser), and `server/main.ts` on a free loopback port with the
+ * wasm backend. Skipped, saying why, only where chromium is not installed (`.ci/run` installs it).
+ *
+ * One browser and one server for all steps, so the whole file takes seconds.
+ */
+import assert from "node:assert/strict";
+import type { Browser, ElementHandle, Page } from "puppeteer-core";
+import { buildWidgets } from "../../components/build.ts";
+import type { SganImage, SganMixer, SganTruncation } from "../../components/widgets.ts";
+import { formatMetres } from "../../components/model_info.ts";
+import {
+  ARTIFACTS_DIR,
+  findChromium,
+  imagePixels,
+  inShadow,
+  launchChromium,
+  type ServerProcess,
+  startServer,
+  waitForError,
+  waitForImage,
+} from "./support.ts";
+
+const chromium = findChromium();
+if (!chromium) {
+  console.warn(
+    "SKIPPED tests/browser: no chromium found at /usr/bin/chromium (apt-get install -y chromium) or CHROMIUM_PATH",
+  );
+}
+
+/** Every fetch the page makes, recorded (with its abort signal) before any widget loads. */
+const FETCH_LOG = `
+  window.__fetches = [];
+  window.__fetchDelayMs = 0;
+  const realFetch = window.fetch.bind(window);
+  window.fetch = async (input, init = {}) => {
+    const entry = { url: String(input), signal: init.signal ?? null };
+    window.__fetches.push(entry);
+    if (window.__fetchDelayMs > 0 && entry.url.includes(window.__fetchDelayPath ?? "")) {
+      // A slow network, so that a request is still in flight when the next one supersedes it.
+      await new Promise((resolve, reject) => {
+        const timer = setTimeout(resolve, window.__fetchDelayMs);
+        init.signal?.addEventListener("abort", () => { clearTimeout(timer); reject(init.signal.reason); });
+      });
+    }
+    return realFetch(input, init);
+  };
+`;
+
+interface FetchRecord {
+  url: string;
+  aborted: boolean;
+}
+
+function fetchesOf(page: Page, path: string): Promise<FetchRecord[]> {
+  return page.evaluate(
+    (p) =>
+      (window as unknown as { __fetches: { url: string; signal: AbortSignal | null }[] }).__fetches
+        .filter((f) => f.url.includes(p))
+        .map((f) => ({ url: f.url, aborted: f.signal?.aborted ?? false })),
+    path,
+  );
+}
+
+async function shadowHandle(page: Page, host: string, selector: string): Promise<ElementHandle<Element>> {
+  return (await inShadow(page, host, selector)).asElement() as ElementHandle<Element>;
+}
+
+/** The element that has keyboard focus, looking into shadow roots: `host#id > inner#id`. */
+function deepFocus(page: Page): Promise<string> {
+  return page.evaluate(() => {
+    let el: Element | null = document.activeElement;
+    const path: string[] = [];
+    while (el) {
+      path.push(`${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ""}`);
+      el = el.shadowRoot?.activeElement ?? null;
+    }
+    return path.join(" > ");
+  });
+}
+
+/** Press Tab until the focused element (through shadow roots) ends with `target`. */
+async function tabTo(page: Page, target: string, maxPresses = 40): Promise<void> {
+  const seen: string[] = [];
+  for (let i = 0; i < maxPresses; i++) {
+    await page.keyboard.press("Tab");
+    const focused = await deepFocus(page);
+    seen.push(focused);
+    if (focused.endsWith(target)) return;
+  }
+  assert.fail(`Tab never reached ${target}; focus went through:\n${seen.join("\n")}`);
+}
+
+async function attribute(page: Page, host: string, name: string): Promise<string | null> {
+  return await page.$eval(host, (el, n) => el.getAttribute(n), name);
+}
+
+async function waitForAttribute(page: Page, host: string, name: string, value: string): Promise<void> {
+  await page.waitForFunction(
+    (h, n, v) => document.querySelector(h)?.getAttribute(n) === v,
+    { timeout: 10_000 },
+    host,
+    name,
+    value,
+  );
+}
+
+Deno.test({
+  name: "widgets in chromium against the real server",
+  ignore: !chromium,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn(t) {
+    const built = await buildWidgets();
+    assert.ok(built.bytes > 10_000, `the bundle is suspiciously small (${built.bytes} bytes)`);
+
+    let server: ServerProcess | undefined;
+    let browser: Browser | undefined;
+    const downloads = await Deno.makeTempDir({ prefix: "sgan-downloads-" });
+    try {
+      // Reports live on other origins (or in files): the server lets any origin embed the widgets.
+      server = await startServer({ SGAN_CORS_ORIGINS: "*" });
+      browser = await launchChromium(chromium!, downloads);
+      const page = await browser.newPage();
+      const pageErrors: string[] = [];
+      page.on("pageerror", (e) => pageErrors.push(String(e)));
+      await page.evaluateOnNewDocument(FETCH_LOG);
+      await page.setViewport({ width: 1100, height: 900 });
+      const base = server.url;
+      const model = await (await fetch(`${base}/api/models`)).json();
+      const info = model.models.find((m: { name: string }) => m.name === model.default);
+
+      await page.goto(`${base}/`, { waitUntil: "load" });
+
+      await t.step(
+        "the demo page renders an image in every widget, with ground scale from the server",
+        async () => {
+          for (const host of ["#demo-image", "sgan-image[depth='2']", "#demo-truncation", "#demo-mixer"]) {
+            assert.match(await waitForImage(page, host), /^blob:/, host);
+          }
+          const caption = await (await shadowHandle(page, "#demo-image", "figcaption"))
+            .evaluate((el) => el.textContent!.replace(/\s+/g, " "));
+          // The metres come from /api/models, never typed in.
+          const extent = formatMetres(info.tile_extent_m);
+          assert.ok(caption.includes(`tile ${extent} × ${extent}`), caption);
+          assert.ok(caption.includes(`${formatMetres(info.scale.at(-1).metres_per_pixel)}/px`), caption);
+          await shadowHandle(page, "#demo-image", '[part~="scale-bar"]');
+          const rows = await page.waitForFunction(
+            (n) => {
+              const count = document.querySelector("sgan-scale-table")?.shadowRoot?.querySelectorAll(
+                "tbody tr",
+              ).length;
+              return count === n ? count : null;
+            },
+            { timeout: 10_000 },
+            info.depths,
+          );
+          assert.equal(await rows.jsonValue(), info.depths);
+          const snippet = await page.$eval("#snippet", (el) => el.textContent!);
+          assert.ok(snippet.includes(`src="${base}/widgets/sgan-widgets.js"`), snippet);
+          const legend = await (await shadowHandle(page, "#demo-truncation", '[part~="legend"]'))
+            .evaluate((el) => el.textContent!);
+          assert.match(legend, /ψ → 0 is the average landscape of the training data; ψ < 0 its opposite/);
+          await Deno.mkdir(ARTIFACTS_DIR, { recursive: true });
+          await page.screenshot({ path: `${ARTIFACTS_DIR}/demo-page.png`, fullPage: true });
+          assert.ok((await Deno.stat(`${ARTIFACTS_DIR}/demo-page.png`)).size > 10_000);
+        },
+      );
+
+      await t.step(
+        "moving the ψ slider fetches and shows a new figure; a superseded request is aborted",
+        async () => {
+          const host = "#demo-truncation";
+          const before = await waitForImage(page, host);
+          const slider = await shadowHandle(page, host, "#extent");
+          const slide = (value: string) =>
+            slider.evaluate((el, v) => {
+              const input = el as HTMLInputElement;
+              input.value = v;
+              input.dispatchEvent(new Event("input", { bubbles: true, composed: true }));
+            }, value);
+          await page.evaluate(() => {
+            const w = window as unknown as { __fetchDelayMs: number; __fetchDelayPath: string };
+            w.__fetchDelayMs = 1500;
+            w.__fetchDelayPath = "/truncation";
+          });
+          const sent = (await fetchesOf(page, "/truncation")).length;
+          await slide("0.6");
+          await page.waitForFunction(
+            (n) =>
+              (window as unknown as { __fetches: { url: string }[] }).__fetches.filter((f) =>
+                f.url.includes("/truncation")
+              ).length > n,
+            { timeout: 10_000 },
+            sent,
+          );
+          await slide("0.4");
+          await page.evaluate(() => ((window as unknown as { __fetchDelayMs: number }).__fetchDelayMs = 0));
+          const after = await waitForImage(page, host, before);
+          assert.notEqual(after, before);
+          const requests = (await fetchesOf(page, "/truncation")).slice(sent);
+          assert.equal(requests.length, 2, JSON.stringify(requests));
+          assert.ok(requests[0].aborted, "the request for ψ ±0.6 was superseded and should be aborted");
+          assert.ok(requests[1].url.includes("psis=-0.4%2C-0.2%2C0%2C0.2%2C0.4"), requests[1].url);
+          assert.equal(await attribute(page, host, "psis"), "-0.4,-0.2,0,0.2,0.4");
+          const labels = await page.$eval(
+            host,
+            (el) =>
+              [...el.shadowRoot!.querySelectorAll('[part~="column-label"]')].map((l) =>
+                l.textContent!.trim()
+              ),
+          );
+          assert.deepEqual(labels, ["ψ = −0.4", "ψ = −0.2", "ψ = 0", "ψ = 0.2", "ψ = 0.4"]);
+
+          // Rapid moves are debounced into one request.
+          const burst = (await fetchesOf(page, "/truncation")).length;
+          for (const v of ["0.5", "0.6", "0.7", "0.8", "0.9"]) {
+            await slide(v);
+          }
+          await waitForImage(page, host, after);
+          await waitForAttribute(page, host, "psis", "-0.9,-0.45,0,0.45,0.9");
+          const burstRequests = await fetchesOf(page, "/truncation");
+          assert.equal(burstRequests.length - burst, 1, JSON.stringify(burstRequests.slice(burst)));
+        },
+      );
+
+      await t.step("changing a mixing range changes the image and its labels", async () => {
+        const host = "#demo-mixer";
+        const src = await waitForImage(page, host);
+        const before = await imagePixels(page, host);
+        const select = await shadowHandle(page, host, "#range-1");
+        const options = await select.evaluate((el) =>
+          [...(el as HTMLSelectElement).options].map((o) => o.value)
+        );
+        assert.ok(options.includes("6-7"), options.join(" "));
+        await select.select("6-7");
+        await waitForAttribute(page, host, "ranges", "0-3,6-7");
+        await waitForImage(page, host, src);
+        assert.notEqual(await imagePixels(page, host), before, "the figure's pixels should change");
+        const labels = await page.$eval(
+          host,
+          (el) =>
+            [...el.shadowRoot!.querySelectorAll('[part~="row-label"]')].map((l) =>
+              l.textContent!.replace(/\s+/g, " ")
+            ),
+        );
+        const fine = formatMetres(info.scale[3].metres_per_pixel);
+        assert.ok(labels[2].includes(`layers 6–7 · ${fine}/px`), labels.join(" | "));
+        const optionLabel = await select.evaluate((el) =>
+          (el as HTMLSelectElement).selectedOptions[0].textContent
+        );
+        assert.match(optionLabel!, /^layers 6–7 · .+ m\/px: .+/);
+      });
+
+      await t.step(
+        "a server 400 shows its message in the error state; local and network errors too",
+        async () => {
+          await page.evaluate((origin) => {
+            document.body.insertAdjacentHTML(
+              "beforeend",
+              `<sgan-truncation id="too-many" seeds="0-40"></sgan-truncation>
+             <sgan-image id="too-deep" seed="1" depth="9"></sgan-image>
+             <sgan-image id="unknown-model" seed="1" model="no-such-model"></sgan-image>
+             <sgan-mixer id="bad-range" src="1" dst="2,3" ranges="0-5,5-10"></sgan-mixer>
+             <sgan-image id="bad-seed" seed="abc"></sgan-image>
+             <sgan-image id="unreachable" seed="1" api="http://127.0.0.1:9"></sgan-image>`,
+            );
+            return origin;
+          }, base);
+          const tooMany = await waitForError(page, "#too-many");
+          assert.match(tooMany, /more than 32 seeds/, tooMany);
+          assert.match(tooMany, /Try again/);
+          const tooDeep = await waitForError(page, "#too-deep");
+          assert.match(tooDeep, /depth 9 does not exist in the 32 px model/i, tooDeep);
+          assert.match(tooDeep, /Allowed: an integer from 0 to 3/, tooDeep);
+          assert.match(await waitForError(page, "#unknown-model"), /unknown model .no-such-model./i);
+          assert.match(await waitForError(page, "#bad-range"), /"5-10" goes past the last style layer 7/i);
+          assert.match(await waitForError(page, "#bad-seed"), /seed "abc" is not a whole number/i);
+          assert.match(await waitForError(page, "#unreachable"), /cannot be reached/i);
+          const images = await page.$eval("#too-many", (el) => el.shadowRoot!.querySelectorAll("img").length);
+          assert.equal(images, 0, "no figure is shown in the error state");
+          // Fixing the attribute recovers.
+          await page.$eval("#too-many", (el) => el.setAttribute("seeds", "0-1"));
+          await waitForImage(page, "#too-many");
+        },
+      );
+
+      await t.step(
+        "attributes and properties reflect each other; sgan-change carries the settings",
+        async () => {
+          const host = "#demo-truncation";
+          const previous = await waitForImage(page, host);
+          const result = await page.evaluate(async (h) => {
+            const truncation = document.querySelector(h) as SganTruncation;
+            const events: Record<string, unknown>[] = [];
+            truncation.addEventListener("sgan-change", (e) => events.push((e as CustomEvent).detail));
+            truncation.psis = [-0.5, 0, 0.5];
+            await truncation.updateComplete;
+            const psisAttribute = truncation.getAttribute("psis");
+            truncation.setAttribute("depth", "2");
+            await truncation.updateComplete;
+            const image = document.querySelector("#demo-image") as SganImage;
+            image.seed = 731;
+            await image.updateComplete;
+            const mixer = document.querySelector("#demo-mixer") as SganMixer;
+            mixer.setAttribute("src-psi", "-0.25");
+            await mixer.updateComplete;
+            return {
+              psisAttribute,
+              depthProperty: truncation.depth,
+              seedAttribute: image.getAttribute("seed"),
+              srcPsiProperty: mixer.srcPsi,
+              events,
+            };
+          }, host);
+          assert.equal(result.psisAttribute, "-0.5,0,0.5");
+          assert.equal(result.depthProperty, 2);
+          assert.equal(result.seedAttribute, "731");
+          assert.equal(result.srcPsiProperty, -0.25);
+          assert.equal(result.events.length, 2, JSON.stringify(result.events));
+          assert.equal(result.events[1].widget, "sgan-truncation");
+          assert.equal(result.events[1].psis, "-0.5,0,0.5");
+          assert.match(
+            String(result.events[1].url),
+            /^\/truncation\?seeds=91%2C388&psis=-0.5%2C0%2C0.5&depth=2$/,
+          );
+          await waitForImage(page, host, previous);
+          // Three columns of depth-2 (16 px) tiles: the new settings reached the server.
+          const size = await page.$eval(host, (el) => {
+            const img = el.shadowRoot!.querySelector("img")!;
+            return [img.naturalWidth, img.naturalHeight];
+          });
+          assert.deepEqual(size, [3 * 16, 2 * 16]);
+        },
+      );
+
+      await t.step(
+        "a report on another origin embeds a live figure with one script tag and one element",
+        async () => {
+          const snippet = await page.$eval("#snippet", (el) => el.textContent!);
+          const report = Deno.serve(
+            { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+            () =>
+              new Response(`<!doctype html><title>report</title><h1>Appendix</h1>${snippet}`, {
+                headers: { "content-type": "text/html; charset=utf-8" },
+              }),
+          );
+          try {
+            const reportPage = await browser!.newPage();
+            await reportPage.goto(`http://127.0.0.1:${report.addr.port}/`, { waitUntil: "load" });
+            assert.notEqual(new URL(reportPage.url()).origin, base);
+            await waitForImage(reportPage, "sgan-mixer");
+            // The row labels come from the server's X-Style-Layers header, readable across origins.
+            const labels = await reportPage.$eval(
+              "sgan-mixer",
+              (el) =>
+                [...el.shadowRoot!.querySelectorAll('[part~="row-label"]')].map((l) =>
+                  l.textContent!.replace(/\s+/g, " ")
+                ),
+            );
+            assert.match(labels[1], /layers 0–3 · .+ m\/px/);
+            await reportPage.close();
+          } finally {
+            await report.shutdown();
+          }
+        },
+      );
+
+      await t.step("keyboard alone operates the controls, with visible focus", async () => {
+        await page.goto(`${base}/`, { waitUntil: "load" });
+        await waitForImage(page, "#demo-truncation");
+        const before = await waitForImage(page, "#demo-mixer");
+
+        await tabTo(page, "sgan-truncation#demo-truncation > input#extent");
+        const outline = await (await shadowHandle(page, "#demo-truncation", "#extent"))
+          .evaluate((el) => getComputedStyle(el).outlineStyle);
+        assert.equal(outline, "solid", "keyboard focus must be visible");
+        const figure = await waitForImage(page, "#demo-truncation");
+        await page.keyboard.press("ArrowLeft");
+        await waitForAttribute(page, "#demo-truncation", "psis", "-0.9,-0.45,0,0.45,0.9");
+        await waitForImage(page, "#demo-truncation", figure);
+
+        await tabTo(page, "sgan-mixer#demo-mixer > input#src");
+        await page.keyboard.down("Control");
+        await page.keyboard.press("KeyA");
+        await page.keyboard.up("Control");
+        await page.keyboard.type("730,905");
+        await page.keyboard.press("Enter");
+        await waitForAttribute(page, "#demo-mixer", "src", "730,905");
+        const afterSeeds = await waitForImage(page, "#demo-mixer", before);
+
+        await tabTo(page, "sgan-mixer#demo-mixer > input#dst-psi");
+        await page.keyboard.press("ArrowUp");
+        await waitForAttribute(page, "#demo-mixer", "dst-psi", "0.8");
+        const afterPsi = await waitForImage(page, "#demo-mixer", afterSeeds);
+
+        await tabTo(page, "sgan-mixer#demo-mixer > select#range-0");
+        await page.keyboard.press("ArrowDown");
+        await page.waitForFunction(() =>
+          document.querySelector("#demo-mixer")!.getAttribute("ranges") !== "0-3,4-7"
+        );
+        await waitForImage(page, "#demo-mixer", afterPsi);
+
+        await tabTo(page, "sgan-mixer#demo-mixer > button#save-json");
+        await page.keyboard.press("Enter");
+        const saved = await waitForFile(downloads, ".json");
+        const settings = JSON.parse(await Deno.readTextFile(saved));
+        assert.equal(settings.widget, "sgan-mixer");
+        assert.equal(settings.src, "730,905");
+        assert.equal(settings.dst_psi, 0.8);
+        assert.equal(settings.server.src_seeds.join(","), "730,905");
+        assert.equal(settings.rows.length, 2);
+        assert.match(settings.rows[0].label, /^layers \d–\d · .+ m\/px/);
+      });
+
+      assert.deepEqual(pageErrors, [], "the page threw");
+    } finally {
+      await browser?.close();
+      await server?.stop();
+      await Deno.remove(downloads, { recursive: true }).catch(() => {});
+    }
+  },
+});
+
+async function waitForFile(folder: string, extension: string, timeoutMs = 10_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    for await (const entry of Deno.readDir(folder)) {
+      if (entry.isFile && entry.name.endsWith(extension)) return `${folder}/${entry.name}`;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`no ${extension} file was downloaded into ${folder}`);
+}

@@ -1,0 +1,70 @@
+import assert from "node:assert/strict";
+import * as tf from "@tensorflow/tfjs-core";
+import { loadGenerator } from "../../../model/checkpoint/checkpoint.ts";
+import { readSafetensors } from "../../../model/checkpoint/safetensors.ts";
+import { cellDlatents } from "../../../model/figures/dlatents.ts";
+import { latentBatch } from "../../../model/generate.ts";
+import { DEFAULT_MODEL } from "../../../model/pretrained/registry.ts";
+import { initBackend } from "../../../model/backend/select.ts";
+
+const IO = "/work/shared/fixtures/stylegan-pytorch-r32/io.safetensors";
+const SEEDS = [730, 904, 387, 190];
+
+Deno.test("cellDlatents: truncation as G.mapping, bit for bit; mixing takes exactly the chosen layers", async (t) => {
+  // XNNPACK's own kernels: the optional OpenBLAS ones vary in the last bit with the batch size.
+  Deno.env.set("SGAN_BLAS", "0");
+  await initBackend("wasm", { quiet: true });
+  const { network: G } = await loadGenerator(DEFAULT_MODEL.file);
+  try {
+    await t.step("matches G.mapping per cell, with different ψ and cutoffs in one batch", async () => {
+      const cells = [{ seed: 730, psi: 0.7 }, { seed: 904, psi: 1 }, { seed: 387, psi: -0.5, cutoff: 4 }, {
+        seed: 190,
+        psi: 0,
+        cutoff: 8,
+      }];
+      const w = cellDlatents(G, cells);
+      for (const [i, cell] of cells.entries()) {
+        const expected = tf.tidy(() =>
+          G.mapping(latentBatch(G, [cell.seed]), cell.psi, cell.cutoff ?? G.options.truncation_cutoff)
+        );
+        const row = tf.slice(w, [i, 0, 0], [1, -1, -1]);
+        assert.deepEqual(await row.data(), await expected.data(), `cell ${i}`);
+        tf.dispose([row, expected]);
+      }
+      w.dispose();
+    });
+
+    await t.step("matches the StyleGAN.pytorch fixture's truncated w", async () => {
+      const io = (await readSafetensors(IO)).tensors;
+      for (const psi of [0.7, -0.5]) {
+        const reference = io.get(`w_psi${psi}`)!.data as Float32Array;
+        const w = cellDlatents(G, SEEDS.map((seed) => ({ seed, psi })));
+        const mine = await w.data();
+        w.dispose();
+        let worst = 0;
+        for (let i = 0; i < mine.length; i++) worst = Math.max(worst, Math.abs(mine[i] - reference[i]));
+        assert.ok(worst < 1e-4, `psi ${psi}: max error ${worst}`);
+      }
+    });
+
+    await t.step("mixing: layers a..b from the source, the rest from the destination", async () => {
+      const dst = cellDlatents(G, [{ seed: 387, psi: 0.7 }]);
+      const src = cellDlatents(G, [{ seed: 730, psi: -0.5 }]);
+      const mixed = cellDlatents(G, [{ seed: 387, psi: 0.7, mix: { seed: 730, psi: -0.5, layers: [2, 5] } }]);
+      const [d, s, m] = await Promise.all([dst.array(), src.array(), mixed.array()]);
+      for (let layer = 0; layer < G.numLayers; layer++) {
+        assert.deepEqual(m[0][layer], layer >= 2 && layer <= 5 ? s[0][layer] : d[0][layer], `layer ${layer}`);
+      }
+      tf.dispose([dst, src, mixed]);
+    });
+
+    await t.step("no tensors leak", () => {
+      const before = tf.memory().numTensors;
+      cellDlatents(G, [{ seed: 1, psi: 0.5, mix: { seed: 2, psi: 1, layers: [0, 1] } }]).dispose();
+      assert.equal(tf.memory().numTensors, before);
+      assert.throws(() => cellDlatents(G, []), RangeError);
+    });
+  } finally {
+    G.dispose();
+  }
+});

@@ -1,0 +1,69 @@
+import assert from "node:assert/strict";
+import { Image } from "imagescript";
+import { drawFigure } from "../../../model/figures/canvas.ts";
+import { DEFAULT_FONT_PATHS, loadLabelFont } from "../../../model/figures/labels.ts";
+import { drawTruncationFigure } from "../../../model/figures/truncation.ts";
+import { solid } from "./support.ts";
+
+const fontInstalled = DEFAULT_FONT_PATHS.some((path) => {
+  try {
+    return Deno.statSync(path).isFile;
+  } catch {
+    return false;
+  }
+});
+
+Deno.test("no font: loadLabelFont answers undefined and figures carry no labels", async () => {
+  assert.equal(await loadLabelFont({ paths: ["/nonexistent/font.ttf"] }), undefined);
+  const notAFont = await Deno.makeTempFile({ suffix: ".ttf" });
+  await Deno.writeTextFile(notAFont, "not a font");
+  try {
+    assert.equal(await loadLabelFont({ paths: [notAFont] }), undefined);
+  } finally {
+    await Deno.remove(notAFont);
+  }
+});
+
+Deno.test({
+  name: "with a font: labels are drawn in margins, and Deno's global is left as it was",
+  ignore: !fontInstalled,
+  fn: async () => {
+    const font = await loadLabelFont();
+    assert.ok(font);
+    assert.equal((Deno as unknown as { core?: unknown }).core, undefined);
+    const { width, height } = font.measure("ψ=-0.5\nseed");
+    assert.equal(height, 2 * font.lineHeight);
+    assert.ok(width > 5 * font.advance && width < 7 * font.advance);
+
+    const canvas = new Image(60, 20).fill(0xffffffff);
+    font.draw(canvas, "730", 2, 2);
+    const dark = canvas.bitmap.filter((v, i) => i % 4 === 0 && v < 128).length;
+    assert.ok(dark > 10, "text was drawn");
+
+    const spec = { seeds: [91, 388], psis: [-1, 1], cutoff: 8 };
+    const tiles = [
+      solid(64, [10, 10, 10]),
+      solid(64, [20, 20, 20]),
+      solid(64, [30, 30, 30]),
+      solid(64, [40, 40, 40]),
+    ];
+    const plain = drawTruncationFigure(tiles, spec);
+    const labelled = drawTruncationFigure(tiles, spec, { font, tileExtentM: 78 });
+    assert.deepEqual([plain.width, plain.height], [128, 128]);
+    assert.ok(
+      labelled.width > 128 && labelled.height > 128 + font.lineHeight,
+      "margins for labels and a scale bar",
+    );
+
+    // Labels never spill past a narrow column.
+    const narrow = drawFigure({
+      rows: 1,
+      cols: 1,
+      tileSize: 8,
+      tile: () => solid(8, [0, 0, 0]),
+      columnLabels: ["a very long label"],
+      font,
+    });
+    assert.equal(narrow.width, 8);
+  },
+});
