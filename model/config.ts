@@ -7,6 +7,7 @@
  */
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
+import { DATASET_KINDS, type DatasetKind } from "./geo/normalization.ts";
 
 /** The whole training configuration. */
 export const TRAIN_DEFAULTS = {
@@ -24,10 +25,29 @@ export const TRAIN_DEFAULTS = {
     folder: true,
     /** Training resolution in pixels (a power of two). */
     resolution: 64,
-    /** Image channels. */
+    /** Image channels (land cover: one per class). */
     channels: 3,
+    /**
+     * What the files hold: `rgb` (PNG/JPEG/TIFF as 8-bit images), `multiband` (GeoTIFF bands: uint8 as they
+     * are, other types scaled by dataset statistics), `elevation` (one float band, scaled by dataset
+     * statistics, generated back in metres), `landcover` (class codes, one channel per class).
+     */
+    kind: "rgb" as DatasetKind,
+    /** GeoTIFF bands to train on, 1-based (empty: the first `channels`; land cover: band 1). */
+    bands: [] as number[],
+    /** Land cover: the class codes (0–255), one channel each. */
+    classes: [] as number[],
+    /** Land cover: class names, for legends (optional). */
+    class_names: [] as string[],
+    /** Land cover: a colour "#rrggbb" per class (empty: the file's colour map, else a qualitative palette). */
+    palette: [] as string[],
     /** Ground sample distance of the source imagery, metres per pixel (UC Merced: 0.3048). */
     gsd_m: 0.3048,
+    /**
+     * Where the ground sample distance comes from: `auto` (the first file's GeoTIFF pixel size when it has
+     * one in metres, else gsd_m), `geotiff` (required from the file) or `config` (always gsd_m).
+     */
+    gsd_source: "auto" as "auto" | "geotiff" | "config",
     /** Side of the source tiles in pixels, to scale gsd_m to the training resolution (0: read from the first image). */
     source_px: 0,
     /** Random x flips, y flips and 90° rotations (right for nadir imagery). */
@@ -122,7 +142,16 @@ const SCHEMA = z.object({
     img_dir: z.string().min(1, "is required: a folder of images or a list file"),
     resolution: powerOfTwo,
     channels: z.number().int().min(1).max(64),
+    kind: z.enum(DATASET_KINDS),
+    bands: z.array(z.number().int().min(1, "band numbers start at 1 (GDAL numbering)")),
+    classes: z.array(z.number().int().min(0).max(255)).refine(
+      (codes) => new Set(codes).size === codes.length,
+      "must not repeat a class code",
+    ),
+    class_names: z.array(z.string()),
+    palette: z.array(z.string().regex(/^#[0-9a-fA-F]{6}$/, 'colours are "#rrggbb"')),
     gsd_m: z.number().positive(),
+    gsd_source: z.enum(["auto", "geotiff", "config"]),
     source_px: z.number().int().min(0),
   }).passthrough(),
   model: z.object({
@@ -261,6 +290,7 @@ export function validateConfig(config: Record<string, unknown>): TrainConfig {
     throw new ConfigError(`${issue.path.join(".")}: ${issue.message}`);
   }
   const c = config as unknown as TrainConfig;
+  checkDatasetKind(c.dataset);
   const depths = Math.log2(c.dataset.resolution) - 1;
   for (const key of ["epochs", "batch_sizes", "fade_in_percentage"] as const) {
     if (c.sched[key].length < depths) {
@@ -276,6 +306,41 @@ export function validateConfig(config: Record<string, unknown>): TrainConfig {
     (c.model.gen as { truncation_cutoff: number }).truncation_cutoff = 2 * depths;
   }
   return c;
+}
+
+/** The cross-field rules of dataset.kind (channels, bands, classes, palette). */
+function checkDatasetKind(d: TrainConfig["dataset"]): void {
+  const fail = (message: string) => {
+    throw new ConfigError(`dataset: ${message}`);
+  };
+  if (d.kind === "landcover") {
+    if (d.classes.length < 2) fail("kind landcover needs dataset.classes, the class codes (at least 2)");
+    if (d.channels !== d.classes.length) {
+      fail(
+        `kind landcover trains one channel per class: set dataset.channels to ${d.classes.length}, got ${d.channels}`,
+      );
+    }
+    if (d.bands.length > 1) {
+      fail(`kind landcover reads one band of class codes; dataset.bands lists ${d.bands.length}`);
+    }
+  } else {
+    if (d.classes.length || d.palette.length || d.class_names.length) {
+      fail(`classes, class_names and palette are for kind landcover (kind is ${d.kind})`);
+    }
+    if (d.kind === "elevation" && d.channels !== 1) {
+      fail(`kind elevation trains one band: set dataset.channels to 1, got ${d.channels}`);
+    }
+    if (d.bands.length && d.bands.length !== d.channels) {
+      fail(`dataset.bands lists ${d.bands.length} band(s) for ${d.channels} channel(s)`);
+    }
+    if (d.kind === "rgb" && d.bands.length) fail("dataset.bands selects GeoTIFF bands: use kind multiband");
+  }
+  if (d.palette.length && d.palette.length !== d.classes.length) {
+    fail(`dataset.palette has ${d.palette.length} colour(s) for ${d.classes.length} classes`);
+  }
+  if (d.class_names.length && d.class_names.length !== d.classes.length) {
+    fail(`dataset.class_names has ${d.class_names.length} name(s) for ${d.classes.length} classes`);
+  }
 }
 
 /**

@@ -2,12 +2,16 @@
  * `deno task generate --checkpoint FILE --seeds 730,904 --psi 0.7 [--cutoff 8] [--noise const|random|none]
  *   [--depth D] [--backend B] --out DIR`
  *
- * Writes DIR/seed0730.png, ... (8-bit, StyleGAN's rounding). Every argument is checked and the model
- * loaded before anything is written; each PNG is written atomically.
+ * Writes DIR/seed0730.png, ... (8-bit, StyleGAN's rounding), or with `--format geotiff` DIR/seed0730.tif
+ * (pixel size of the output depth; metres for elevation models, a palette for land cover) plus a PNG
+ * preview. Every argument is checked and the model loaded before anything is written; each file is
+ * written atomically.
  */
 import { initBackend, requestedBackend } from "../backend/select.ts";
 import { loadGenerator } from "../checkpoint/checkpoint.ts";
-import { generateRasters, validateTileRequest } from "../generate.ts";
+import { generateImages, generateRasters, validateTileRequest } from "../generate.ts";
+import { writeGeneratedTiles } from "../geo/outputs.ts";
+import { normalizationOf } from "../geo/normalization.ts";
 import { encodePng } from "../images.ts";
 import { NOISE_MODES, type NoiseMode } from "../layers/noise_layer.ts";
 import { DEFAULT_MODEL } from "../pretrained/registry.ts";
@@ -17,7 +21,8 @@ import { integerFlag, numberFlag, parseFlags, runCommand, UsageError } from "./c
 import { writeFileAtomic } from "./files.ts";
 
 const USAGE = "usage: deno task generate [--checkpoint FILE] --seeds 730,904|0-99 [--psi 0.7] [--cutoff 8] " +
-  "[--noise const|random|none] [--depth D] [--batch 8] [--backend auto|tensorflow|webgpu|wasm|cpu] --out DIR";
+  "[--noise const|random|none] [--depth D] [--batch 8] [--backend auto|tensorflow|webgpu|wasm|cpu] " +
+  "[--format png|geotiff] [--origin X,Y --epsg N] --out DIR";
 
 await runCommand(async () => {
   const { values } = parseFlags(Deno.args, {
@@ -30,6 +35,9 @@ await runCommand(async () => {
     batch: { type: "string" },
     backend: { type: "string" },
     out: { type: "string" },
+    format: { type: "string" },
+    origin: { type: "string" },
+    epsg: { type: "string" },
     help: { type: "boolean", short: "h" },
   }, USAGE);
   if (values.help) {
@@ -50,6 +58,17 @@ await runCommand(async () => {
     throw new UsageError(`--noise must be one of ${NOISE_MODES.join(", ")}, got '${values.noise}'`);
   }
   const batch = integerFlag("batch", values.batch, 1, 256) ?? 8;
+  const format = values.format ?? "png";
+  if (format !== "png" && format !== "geotiff") {
+    throw new UsageError(`--format must be png or geotiff, got '${format}'`);
+  }
+  const origin = values.origin?.split(",").map(Number);
+  if (origin && (origin.length !== 2 || !origin.every(Number.isFinite))) {
+    throw new UsageError(
+      `--origin must be two numbers X,Y (map coordinates of the upper-left corner), got '${values.origin}'`,
+    );
+  }
+  const epsg = integerFlag("epsg", values.epsg, 1024, 999999);
   const backend = await initBackend(requestedBackend(values.backend));
   const checkpoint = values.checkpoint ?? DEFAULT_MODEL.file;
   const { network: G, metadata } = await loadGenerator(checkpoint);
@@ -63,20 +82,43 @@ await runCommand(async () => {
   }
 
   const started = performance.now();
-  const rasters = await generateRasters(G, request, batch);
-  const seconds = (performance.now() - started) / 1000;
-  await Deno.mkdir(values.out, { recursive: true });
-  for (let i = 0; i < seeds.length; i++) {
-    const name = `seed${String(seeds[i]).padStart(4, "0")}.png`;
-    await writeFileAtomic(`${values.out}/${name}`, await encodePng(rasters[i]));
+  const names = seeds.map((seed) => `seed${String(seed).padStart(4, "0")}`);
+  let width: number;
+  if (format === "geotiff") {
+    const gsdM = Number(metadata.gsd_m);
+    if (!(gsdM > 0)) {
+      throw new UsageError(`${checkpoint} records no ground sample distance (gsd_m); GeoTIFF needs one`);
+    }
+    const normalization = normalizationOf(metadata, G.options.num_channels, checkpoint);
+    const images = generateImages(G, request);
+    try {
+      width = images.shape[2];
+      await writeGeneratedTiles(images, names, normalization, {
+        resolution: G.options.resolution,
+        gsdM,
+        depth,
+        origin: origin as [number, number] | undefined,
+        crs: epsg ? { epsg } : undefined,
+      }, values.out);
+    } finally {
+      images.dispose();
+    }
+  } else {
+    const rasters = await generateRasters(G, request, batch);
+    width = rasters[0].width;
+    await Deno.mkdir(values.out, { recursive: true });
+    for (let i = 0; i < seeds.length; i++) {
+      await writeFileAtomic(`${values.out}/${names[i]}.png`, await encodePng(rasters[i]));
+    }
   }
+  const seconds = (performance.now() - started) / 1000;
   const d = depth ?? G.depthCount - 1;
   const gsd = Number(metadata.gsd_m);
   const scale = Number.isFinite(gsd) && gsd > 0
     ? `, ${groundResolutionAt(d, G.options.resolution, gsd).toPrecision(3)} m/px`
     : "";
   console.log(
-    `wrote ${seeds.length} tile(s) of ${rasters[0].width} px${scale} to ${values.out} ` +
+    `wrote ${seeds.length} tile(s) of ${width} px${scale} to ${values.out} ` +
       `(${(seeds.length / seconds).toFixed(1)} img/s on ${backend.name})`,
   );
   G.dispose();

@@ -13,7 +13,12 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { RandomState, type RandomStateSnapshot } from "../seeds.ts";
 import { DatasetError } from "./errors.ts";
-import type { ImageDataset } from "./dataset.ts";
+import type { FloatDataset, ImageDataset } from "./dataset.ts";
+
+/** The tiles a batch is cut from: 8-bit ({@link ImageDataset}) or already normalised floats ({@link FloatDataset}). */
+export type BatchSource =
+  | Pick<ImageDataset, "data" | "resolution" | "channels" | "count">
+  | Pick<FloatDataset, "data" | "resolution" | "channels" | "count">;
 
 /** Which random symmetries to apply; each enabled one is taken with probability 1/2 (rotations: k ∈ 0..3). */
 export interface Augmentation {
@@ -211,14 +216,15 @@ export function drawTransform(augment: Augmentation, rng: RandomState): Dihedral
 const TO_UNIT_RANGE = Float32Array.from({ length: 256 }, (_, v) => v / 127.5 - 1);
 
 /**
- * Write one square tile, transformed, into `out` at `outOffset` as floats in [-1, 1].
+ * Write one square tile, transformed, into `out` at `outOffset` as floats in [-1, 1] (8-bit tiles through
+ * StyleGAN's x / 127.5 − 1; float tiles, already normalised, as they are).
  *
  * The transform is folded into the read addresses: output pixel (y, x) reads source pixel
  * (sy, sx), an affine function of (y, x) built by applying the inverse maps (quarter turns, then y-flip,
  * then x-flip), so the pass costs the same as a plain copy.
  */
 export function writeTransformedTile(
-  source: Uint8Array,
+  source: Uint8Array | Float32Array,
   sourceOffset: number,
   size: number,
   channels: number,
@@ -240,6 +246,15 @@ export function writeTransformedTile(
   const stepY = (sy[1] * size + sx[1]) * channels;
   const stepX = (sy[2] * size + sx[2]) * channels;
   let o = outOffset;
+  if (source instanceof Float32Array) {
+    for (let y = 0; y < size; y++) {
+      let s = base + y * stepY;
+      for (let x = 0; x < size; x++, s += stepX) {
+        for (let c = 0; c < channels; c++) out[o++] = source[s + c];
+      }
+    }
+    return;
+  }
   for (let y = 0; y < size; y++) {
     let s = base + y * stepY;
     for (let x = 0; x < size; x++, s += stepX) {
@@ -255,7 +270,7 @@ export function writeTransformedTile(
  * reverse/transpose ops on the wasm backend; see the tests' timing note).
  */
 export function batchToTensor(
-  dataset: Pick<ImageDataset, "data" | "resolution" | "channels" | "count">,
+  dataset: BatchSource,
   indices: readonly number[],
   augment: Augmentation,
   rng: RandomState,
@@ -271,7 +286,7 @@ export function batchToTensor(
 
 /** The values of {@link batchToTensor} as a plain array (NHWC), for callers that build tensors themselves. */
 export function batchToFloat32(
-  dataset: Pick<ImageDataset, "data" | "resolution" | "channels" | "count">,
+  dataset: BatchSource,
   indices: readonly number[],
   augment: Augmentation,
   rng: RandomState,

@@ -8,11 +8,13 @@
  * 8 bytes   magic "SGANDSET"
  * 4 bytes   header length H, uint32 little-endian
  * H bytes   JSON header (UTF-8), padded with spaces so the data starts at a multiple of 8
- * N·R·R·C   tiles, uint8, [N, R, R, C] row-major (NHWC)
+ * N·R·R·C   tiles, uint8, [N, R, R, C] row-major (NHWC); float32 little-endian (4 bytes each) when the
+ *           header says `"dtype": "float32"` (elevation and other datasets normalised by statistics)
  * ```
  *
  * The key hashes everything the bytes depend on: the sorted file list with each file's size and
- * modification time, the resolution, the channels and {@link CACHE_FORMAT_VERSION}; so an edited, added or
+ * modification time, the resolution, the channels, how files become tiles (for GeoTIFF datasets: bands,
+ * classes, float or bytes) and {@link CACHE_FORMAT_VERSION}; so an edited, added or
  * removed image gives a new key and a fresh decode. A cache is only used when its header matches what was
  * asked for, its length is exact and the checksum of its data verifies; anything else is reported as a
  * problem and rebuilt, never trusted. Files are written to a temporary name and renamed, so a crash never
@@ -39,6 +41,9 @@ export interface FileStamp {
   mtimeMs: number;
 }
 
+/** Sample type of cached tiles. */
+export type CacheDtype = "uint8" | "float32";
+
 /** A file left out of the dataset, and why. */
 export interface SkippedFile {
   file: string;
@@ -63,6 +68,10 @@ export interface CacheHeader {
   upscaled: number;
   /** {@link checksum} of the tile bytes. */
   checksum: string;
+  /** Sample type of the tiles; absent in caches of 8-bit datasets (and in those written before floats). */
+  dtype?: CacheDtype;
+  /** How the tiles were normalised (float datasets: the statistics), returned with the tiles. */
+  normalization?: unknown;
   /** ISO time of writing, for people reading the header. */
   created: string;
 }
@@ -70,7 +79,7 @@ export interface CacheHeader {
 /** A cache's content as read back. */
 export interface CacheContent {
   header: CacheHeader;
-  /** The tiles, [count, resolution, resolution, channels]. */
+  /** The tiles, [count, resolution, resolution, channels], as bytes (view them as Float32Array when `header.dtype` is float32). */
   data: Uint8Array;
 }
 
@@ -96,17 +105,23 @@ export async function stampFiles(files: readonly string[]): Promise<FileStamp[]>
   return stamps;
 }
 
-/** The cache key: 16 hex digits of SHA-256 over the file stamps, resolution, channels and format version. */
+/**
+ * The cache key: 16 hex digits of SHA-256 over the file stamps, resolution, channels and format version,
+ * and `variant` when given (what else the tiles depend on, e.g. the GeoTIFF tile mode; 8-bit image
+ * datasets give none, so their keys are those of earlier versions).
+ */
 export async function datasetCacheKey(
   stamps: readonly FileStamp[],
   resolution: number,
   channels: number,
+  variant?: string,
 ): Promise<string> {
   const identity = JSON.stringify({
     version: CACHE_FORMAT_VERSION,
     resolution,
     channels,
     files: stamps.map((s) => [s.path, s.size, s.mtimeMs]),
+    ...(variant === undefined ? {} : { variant }),
   });
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(identity));
   return Array.from(new Uint8Array(digest).subarray(0, 8), (b) => b.toString(16).padStart(2, "0")).join("");
@@ -150,6 +165,8 @@ export interface CacheExpectation {
   key: string;
   resolution: number;
   channels: number;
+  /** Default uint8. */
+  dtype?: CacheDtype;
 }
 
 /**
@@ -204,7 +221,9 @@ async function readOpenCache(
   const problem = headerProblem(header, expected);
   if (problem) return { problem };
   // Check the length before allocating: a damaged header must not make us read (or allocate) nonsense.
-  const dataLength = header.count * expected.resolution * expected.resolution * expected.channels;
+  const sampleBytes = (expected.dtype ?? "uint8") === "float32" ? 4 : 1;
+  const dataLength = header.count * expected.resolution * expected.resolution * expected.channels *
+    sampleBytes;
   if (size !== dataStart + dataLength) {
     return { problem: `it has ${size} bytes where its header implies ${dataStart + dataLength}` };
   }
@@ -239,6 +258,9 @@ function headerProblem(header: CacheHeader, expected: CacheExpectation): string 
       return `its ${field} is ${JSON.stringify(header[field])}, expected ${JSON.stringify(expected[field])}`;
     }
   }
+  if ((header.dtype ?? "uint8") !== (expected.dtype ?? "uint8")) {
+    return `its tiles are ${header.dtype ?? "uint8"}, expected ${expected.dtype ?? "uint8"}`;
+  }
   if (!Number.isInteger(header.count) || header.count < 0) return "its tile count is invalid";
   if (!Array.isArray(header.files) || header.files.length !== header.count) {
     return "its file list does not match its tile count";
@@ -258,8 +280,14 @@ function headerProblem(header: CacheHeader, expected: CacheExpectation): string 
 export async function writeDatasetCache(
   path: string,
   header: Omit<CacheHeader, "format" | "version" | "checksum" | "created">,
-  data: Uint8Array,
+  data: Uint8Array | Float32Array,
 ): Promise<void> {
+  if (data instanceof Float32Array) {
+    if (header.dtype !== "float32") {
+      throw new TypeError("float32 tiles need a cache header with dtype float32");
+    }
+    data = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  }
   const full: CacheHeader = {
     format: "sgan-dataset",
     version: CACHE_FORMAT_VERSION,

@@ -67,8 +67,9 @@ export async function decodeImageFile(path: string, options: DecodeOptions = {})
  * - TIFF: the first `channels` bands; a single band is replicated to 3 when `channels` is 3. uint8 samples
  *   are taken as they are. Anything else (uint16, int16, float32, ...) is stretched from the image's own
  *   min..max (finite values, GDAL NoData excluded) to 0..255 and NoData becomes 0. That per-image stretch
- *   loses absolute radiometry and heights; it is a stop-gap until float and multi-band training data are
- *   supported natively (a later issue).
+ *   loses absolute radiometry and heights: it serves only `dataset.kind: rgb` (pictures). Elevation and
+ *   other non-byte bands train through `dataset.kind: elevation | multiband` (model/data/geo_prepare.ts),
+ *   scaled by dataset statistics that the checkpoint keeps.
  * @param name the file name used in error messages.
  * @throws DatasetError naming `name`.
  */

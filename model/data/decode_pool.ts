@@ -7,7 +7,7 @@
  * @module
  */
 import { DatasetError } from "./errors.ts";
-import { type PreparedTile, prepareTile } from "./prepare.ts";
+import { type PreparedTile, prepareTile, type TileMode } from "./prepare.ts";
 
 /** Message to a decode worker. */
 export interface TileRequest {
@@ -15,6 +15,8 @@ export interface TileRequest {
   path: string;
   resolution: number;
   channels: number;
+  /** How the file becomes a tile (default: an 8-bit image). */
+  mode?: TileMode;
 }
 
 /** Reply from a decode worker: a tile, or why the file could not be used. */
@@ -43,17 +45,22 @@ export function defaultWorkerCount(): number {
  * A pool of `workers` decode threads (0: decode in this thread).
  * @throws Error when a worker cannot be started (for example without read permission for the module).
  */
-export function createTilePool(resolution: number, channels: number, workers: number): TilePool {
+export function createTilePool(
+  resolution: number,
+  channels: number,
+  workers: number,
+  mode: TileMode = { kind: "image" },
+): TilePool {
   if (workers <= 0) {
     // Two files in flight let reading one overlap decoding the other.
     return {
       workers: 0,
       concurrency: 2,
-      prepare: (path) => prepareTile(path, resolution, channels),
+      prepare: (path) => prepareTile(path, resolution, channels, mode),
       close() {},
     };
   }
-  return new WorkerTilePool(resolution, channels, workers);
+  return new WorkerTilePool(resolution, channels, workers, mode);
 }
 
 interface Pending {
@@ -68,7 +75,12 @@ class WorkerTilePool implements TilePool {
   #nextId = 0;
   #closed = false;
 
-  constructor(readonly resolution: number, readonly channels: number, workers: number) {
+  constructor(
+    readonly resolution: number,
+    readonly channels: number,
+    workers: number,
+    readonly mode: TileMode = { kind: "image" },
+  ) {
     this.workers = workers;
     // Two requests per worker so that each has the next file ready when it finishes one.
     this.concurrency = 2 * workers;
@@ -92,7 +104,13 @@ class WorkerTilePool implements TilePool {
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
       thread.pending.set(id, { resolve, reject });
-      const request: TileRequest = { id, path, resolution: this.resolution, channels: this.channels };
+      const request: TileRequest = {
+        id,
+        path,
+        resolution: this.resolution,
+        channels: this.channels,
+        mode: this.mode,
+      };
       thread.worker.postMessage(request);
     });
   }

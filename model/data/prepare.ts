@@ -6,23 +6,38 @@
  */
 import { decodeImageFile } from "./decode.ts";
 import { type ResampleMethod, toTrainingTile } from "./resize.ts";
+import { prepareGeoTile, type SourceFacts, type TileMode } from "./geo_prepare.ts";
+
+export type { SourceFacts, TileMode } from "./geo_prepare.ts";
 
 /** A prepared training tile. */
 export interface PreparedTile {
-  /** `resolution`² × `channels` bytes, interleaved (HWC). */
-  data: Uint8Array;
+  /**
+   * `resolution`² × `channels` samples, interleaved (HWC): bytes, or float32 (NaN for NoData) in the
+   * `float` tile mode.
+   */
+  data: Uint8Array | Float32Array;
   /** How the image was resampled ("bilinear" means it was smaller than the resolution and upscaled). */
   method: ResampleMethod;
   /** Size of the decoded image before cropping, for the upscaling note. */
   sourceWidth: number;
   sourceHeight: number;
+  /** Bands, sample type, pixel size of a GeoTIFF source (geo tile modes only), for consistency checks. */
+  source?: SourceFacts;
 }
 
 /**
  * Decode `path` and turn it into a `resolution` × `resolution` tile of `channels` bands.
+ * @param mode how (default: an 8-bit image through decode.ts).
  * @throws DatasetError naming the file when it cannot be read or decoded.
  */
-export async function prepareTile(path: string, resolution: number, channels: number): Promise<PreparedTile> {
+export async function prepareTile(
+  path: string,
+  resolution: number,
+  channels: number,
+  mode: TileMode = { kind: "image" },
+): Promise<PreparedTile> {
+  if (mode.kind !== "image") return await prepareGeoTile(path, resolution, channels, mode);
   const decoded = await decodeImageFile(path, { channels });
   const { raster, method } = toTrainingTile(decoded, resolution);
   return { data: raster.data, method, sourceWidth: decoded.width, sourceHeight: decoded.height };

@@ -117,7 +117,7 @@ export function areaResize(raster: Raster8, width: number, height: number): Rast
 }
 
 /** Per output pixel: the first input pixel it covers and the integer overlap of each covered input pixel. */
-function overlapWeights(inSize: number, outSize: number): { first: number; weights: number[] }[] {
+export function overlapWeights(inSize: number, outSize: number): { first: number; weights: number[] }[] {
   const spans: { first: number; weights: number[] }[] = [];
   for (let i = 0; i < outSize; i++) {
     const start = i * inSize;
@@ -159,7 +159,11 @@ export function bilinearResize(raster: Raster8, width: number, height: number): 
   return { width, height, channels, data: out };
 }
 
-function bilinearTaps(inSize: number, outSize: number): { low: number; high: number; fraction: number }[] {
+/** Per output pixel: the two input pixels it lies between and the fraction towards the second. */
+export function bilinearTaps(
+  inSize: number,
+  outSize: number,
+): { low: number; high: number; fraction: number }[] {
   const taps = [];
   for (let i = 0; i < outSize; i++) {
     const source = Math.min(Math.max((i + 0.5) * inSize / outSize - 0.5, 0), inSize - 1);

@@ -1,16 +1,18 @@
 /** The training data of a run: the dataset module's cached tiles behind the loop's {@link TrainingData}. */
 import type { TrainConfig } from "../config.ts";
-import { loadDataset } from "../data/dataset.ts";
+import { DatasetError, type FloatDataset, loadTrainingDataset } from "../data/dataset.ts";
 import { BatchSampler, type BatchSamplerState, batchToTensor } from "../data/batches.ts";
 import { decodeImageFile } from "../data/decode.ts";
 import type { TrainingData } from "./loop.ts";
 import type { RunDir } from "./run_dir.ts";
 import type { ImageDataset } from "../data/dataset.ts";
 import type { Raster8 } from "../images.ts";
+import { readGeoTiffInfo } from "../geo/read.ts";
 
 /**
  * Load (or reuse the cache of) the configured dataset and serve shuffled, augmented batches.
- * The ground sample distance at the training resolution is dataset.gsd_m scaled by source size / resolution.
+ * The ground sample distance at the training resolution is the source's (the first GeoTIFF's pixel size,
+ * or dataset.gsd_m; see dataset.gsd_source) scaled by source size / resolution.
  */
 export async function openTrainingData(
   config: TrainConfig,
@@ -20,11 +22,16 @@ export async function openTrainingData(
   const d = config.dataset;
   const largestBatch = Math.max(...config.sched.batch_sizes.slice(0, Math.log2(d.resolution) - 1));
   let lastPercent = -1;
-  const dataset = await loadDataset({
+  const dataset = await loadTrainingDataset({
     img_dir: d.img_dir,
     folder: d.folder,
     resolution: d.resolution,
     channels: d.channels,
+    kind: d.kind,
+    bands: d.bands.length ? [...d.bands] : undefined,
+    classes: [...d.classes],
+    palette: [...d.palette],
+    classNames: [...d.class_names],
     cacheDir: run.cache,
     minImages: largestBatch,
     log: { info: log, warn: (m) => log(`warning: ${m}`) },
@@ -41,12 +48,13 @@ export async function openTrainingData(
       (dataset.fromCache ? " (from cache)" : "") +
       (dataset.skipped.length ? `, ${dataset.skipped.length} skipped` : ""),
   );
-  const sourcePx = d.source_px > 0 ? d.source_px : await sourceSide(dataset.files[0]);
+  const source = await groundSampleDistance(config, dataset.files[0], log);
   const sampler = new BatchSampler(dataset, config.seed);
   const augment = { xflip: d.xflip, yflip: d.yflip, rot90: d.rot90 };
   return {
     count: dataset.count,
-    gsdM: d.gsd_m * sourcePx / d.resolution,
+    gsdM: source.gsdM * source.sidePx / d.resolution,
+    normalization: dataset.normalization,
     // The sampler starts a new permutation by itself when an epoch's whole batches are used up.
     beginEpoch() {},
     nextBatch: (size) => batchToTensor(dataset, sampler.nextBatch(size), augment, sampler.augmentRng),
@@ -56,17 +64,63 @@ export async function openTrainingData(
   };
 }
 
+/**
+ * The source's ground sample distance (m/px) and the side of the centre square of the first file (the
+ * source size that it refers to), as dataset.gsd_source says: `auto` takes a GeoTIFF's pixel size when
+ * the first file has one in metres, else dataset.gsd_m; `geotiff` requires it; `config` uses gsd_m.
+ */
+export async function groundSampleDistance(
+  config: TrainConfig,
+  firstFile: string,
+  log: (line: string) => void = () => {},
+): Promise<{ gsdM: number; sidePx: number; from: "geotiff" | "config" }> {
+  const d = config.dataset;
+  if (d.gsd_source !== "config") {
+    const info = await readGeoTiffInfo(firstFile).catch((error) => {
+      if (d.gsd_source === "geotiff") {
+        throw new DatasetError(`dataset.gsd_source is geotiff but ${error.message}`);
+      }
+      return undefined;
+    });
+    const pixel = info?.geo?.pixelSizeM;
+    if (pixel && info) {
+      if (Math.abs(pixel[0] - pixel[1]) > 1e-3 * pixel[0]) {
+        log(`warning: ${firstFile} has rectangular pixels (${pixel[0]} × ${pixel[1]} m); using the x size`);
+      }
+      const sidePx = d.source_px > 0 ? d.source_px : Math.min(info.width, info.height);
+      log(`dataset: ground sample distance ${pixel[0]} m/px from ${firstFile} (GeoTIFF pixel size)`);
+      return { gsdM: pixel[0], sidePx, from: "geotiff" };
+    }
+    if (d.gsd_source === "geotiff") {
+      throw new DatasetError(
+        `dataset.gsd_source is geotiff but ${firstFile} has no pixel size in metres ` +
+          `(${
+            info?.geo ? `its CRS is in ${info.geo.crs.unit.name}` : "no georeferencing"
+          }); set dataset.gsd_m ` +
+          `and dataset.gsd_source: config`,
+      );
+    }
+  }
+  const sidePx = d.source_px > 0 ? d.source_px : await sourceSide(firstFile);
+  return { gsdM: d.gsd_m, sidePx, from: "config" };
+}
+
 /** Side of the centre square of the first image, the source size that dataset.gsd_m refers to. */
 async function sourceSide(file: string): Promise<number> {
-  const raster = await decodeImageFile(file);
-  return Math.min(raster.width, raster.height);
+  try {
+    const info = await readGeoTiffInfo(file);
+    return Math.min(info.width, info.height);
+  } catch {
+    const raster = await decodeImageFile(file);
+    return Math.min(raster.width, raster.height);
+  }
 }
 
 /**
  * `n` real tiles spread evenly over the dataset (lists are often sorted by class), box-averaged down to
  * `resolution`: the reference set of the in-training MS-SWD.
  */
-function evalImages(dataset: ImageDataset, n: number, resolution: number): Raster8[] {
+function evalImages(dataset: ImageDataset | FloatDataset, n: number, resolution: number): Raster8[] {
   const { resolution: full, channels, data } = dataset;
   const factor = full / resolution;
   if (!Number.isInteger(factor) || factor < 1) {
@@ -76,7 +130,13 @@ function evalImages(dataset: ImageDataset, n: number, resolution: number): Raste
   const out: Raster8[] = [];
   for (let i = 0; i < count; i++) {
     const index = Math.floor((i * dataset.count) / count);
-    const tile = data.subarray(index * full * full * channels, (index + 1) * full * full * channels);
+    // Float tiles (normalised to about [−1, 1]) become bytes by the rule generated images follow (toRgb8).
+    const tile = data instanceof Float32Array
+      ? Uint8Array.from(
+        data.subarray(index * full * full * channels, (index + 1) * full * full * channels),
+        (v) => Math.round((Math.max(-1, Math.min(1, v)) + 1) * 127.5),
+      )
+      : data.subarray(index * full * full * channels, (index + 1) * full * full * channels);
     const small = new Uint8Array(resolution * resolution * channels);
     for (let y = 0; y < resolution; y++) {
       for (let x = 0; x < resolution; x++) {

@@ -45,6 +45,11 @@ export interface TrainingData {
   setState(state: unknown): void;
   /** `n` real tiles at `resolution`, the same ones every time (for the in-training MS-SWD). */
   evalImages?(n: number, resolution: number): Raster8[];
+  /**
+   * How the data maps to [−1, 1] and back (model/geo/normalization.ts), stored as JSON under
+   * `normalization` in every checkpoint so that outputs come back in the data's units (metres, classes).
+   */
+  normalization?: object;
 }
 
 /** What the loop reports as it goes (the CLI prints it; the server streams it). */
@@ -141,6 +146,7 @@ export async function train(options: TrainOptions): Promise<TrainState> {
     name: config.output_dir.split("/").filter(Boolean).pop() ?? "run",
     gsd_m: String(data.gsdM),
     training_config: JSON.stringify(config),
+    ...(data.normalization ? { normalization: JSON.stringify(data.normalization) } : {}),
   };
 
   // Fresh start or resume.

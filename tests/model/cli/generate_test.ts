@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { Image } from "imagescript";
 import { FIXTURE_DIR, REPO_ROOT } from "../../support/paths.ts";
+import { readGeoTiff } from "../../../model/geo/read.ts";
 
 async function generate(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const out = await new Deno.Command(Deno.execPath(), {
@@ -57,6 +58,46 @@ Deno.test("deno task generate", async (t) => {
       "seed0002.png",
     ]);
     assert.match(res.stdout, /m\/px/);
+  });
+
+  await t.step("--format geotiff: pixel size of the output depth, origin and CRS as given", async () => {
+    const res = await generate([
+      "--seeds",
+      "730",
+      "--depth",
+      "2",
+      "--format",
+      "geotiff",
+      "--origin",
+      "500000,5200000",
+      "--epsg",
+      "26914",
+      "--out",
+      `${dir}/tif`,
+    ]);
+    assert.equal(res.code, 0, res.stderr);
+    const tif = await readGeoTiff(`${dir}/tif/seed0730.tif`);
+    assert.deepEqual([tif.width, tif.height, tif.bands, tif.dtype], [16, 16, 3, "uint8"]);
+    // The embedded model: 32 px at 2.4384 m/px, so depth 2 (16 px) is 4.8768 m/px.
+    assert.deepEqual(tif.geo?.pixelSize, [4.8768, 4.8768]);
+    assert.deepEqual(tif.geo?.origin, [500000, 5200000]);
+    assert.equal(tif.geo?.crs.epsg, 26914);
+  });
+
+  await t.step("--format geotiff needs a ground sample distance", async () => {
+    const res = await generate([
+      "--checkpoint",
+      G,
+      "--seeds",
+      "1",
+      "--format",
+      "geotiff",
+      "--out",
+      `${dir}/nogsd`,
+    ]);
+    assert.notEqual(res.code, 0);
+    assert.match(res.stderr, /no ground sample distance/);
+    await assert.rejects(Deno.stat(`${dir}/nogsd`), Deno.errors.NotFound);
   });
 
   await t.step("bad input: one line on stderr, non-zero exit, nothing written", async () => {

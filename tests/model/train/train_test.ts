@@ -82,7 +82,9 @@ Deno.test("training", async (t) => {
     assert.ok(samples.includes("gen_2_2_3.png"), samples.join(" "));
     assert.ok(samples.includes("gen_0_1_2.png"), samples.join(" "));
     // MS-SWD during training: only at 16 px (the pyramid's floor), per level in metres.
-    const metrics = (await Deno.readTextFile(`${dir}/full/metrics.jsonl`)).trim().split("\n").map((l) => JSON.parse(l));
+    const metrics = (await Deno.readTextFile(`${dir}/full/metrics.jsonl`)).trim().split("\n").map((l) =>
+      JSON.parse(l)
+    );
     assert.ok(metrics.length >= 1);
     for (const m of metrics) {
       assert.equal(m.resolution, 16);
