@@ -51,6 +51,11 @@ export interface ServerConfig {
   token?: string;
   /** Folder that training dataset paths must lie under. */
   dataRoot?: string;
+  /**
+   * Folder of the training jobs' run directories (relative to the working directory unless absolute). Without
+   * `modelsDir`, finished jobs' generators go to its `models/` subfolder, which the model list then includes.
+   */
+  runsDir: string;
   /** Origins allowed to call the API from a browser (`*` for any); empty for same-origin only. */
   corsOrigins: string[];
   /** Folder served at `/` and `/widgets/`. */
@@ -82,6 +87,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   limits: DEFAULT_LIMITS,
   queue: DEFAULT_QUEUE,
   maxLoadedModels: 4,
+  runsDir: "runs/jobs",
   corsOrigins: [],
   staticDir: fileURLToPath(new URL("../static", import.meta.url)),
   responseCacheBytes: 64 * 1024 * 1024,
@@ -97,9 +103,12 @@ export const ENV_VARIABLES: Record<string, string> = {
   PORT: "port to listen on (default 8000; 0 picks a free one)",
   HOST: "address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)",
   SGAN_BACKEND: "tensor backend: auto, tensorflow, webgpu, wasm or cpu",
-  SGAN_MODELS_DIR: "folder of extra generator checkpoints (*.safetensors)",
+  SGAN_MODELS_DIR:
+    "folder of extra generator checkpoints (*.safetensors); finished training jobs publish theirs here",
   SGAN_TOKEN: "bearer token that switches the training routes on",
   SGAN_DATA_ROOT: "folder that training dataset paths must lie under",
+  SGAN_RUNS_DIR: `folder of training jobs' run directories (default ${DEFAULT_CONFIG.runsDir}; ` +
+    "without SGAN_MODELS_DIR their generators go to its models/ subfolder)",
   SGAN_CORS_ORIGINS: "comma-separated origins allowed to embed the widgets (* for any)",
   SGAN_STATIC_DIR: "folder served at / and /widgets/ (default static/)",
   SGAN_MAX_SEEDS: `seeds per figure seed list (default ${DEFAULT_LIMITS.maxSeeds})`,
@@ -176,6 +185,7 @@ export function configFromEnv(
     maxLoadedModels: int("SGAN_MAX_LOADED_MODELS", DEFAULT_CONFIG.maxLoadedModels),
     token: text("SGAN_TOKEN"),
     dataRoot: text("SGAN_DATA_ROOT"),
+    runsDir: text("SGAN_RUNS_DIR") ?? DEFAULT_CONFIG.runsDir,
     corsOrigins: (get("SGAN_CORS_ORIGINS") ?? "").split(",").map((o) => o.trim()).filter(Boolean),
     staticDir: text("SGAN_STATIC_DIR") ?? DEFAULT_CONFIG.staticDir,
     responseCacheBytes: int("SGAN_CACHE_MB", DEFAULT_CONFIG.responseCacheBytes / 2 ** 20, 0) * 2 ** 20,

@@ -82,6 +82,14 @@ export class ForbiddenError extends ApiError {
   }
 }
 
+/** 409: the request conflicts with the server's state (a training job already running, a model name taken). */
+export class ConflictError extends ApiError {
+  override name = "ConflictError";
+  constructor(message: string, field: string | null = null, allowed: ErrorBody["allowed"] = null) {
+    super(409, message, field, allowed);
+  }
+}
+
 /** 501: the route is designed but not implemented yet. */
 export class NotImplementedError extends ApiError {
   override name = "NotImplementedError";

@@ -47,7 +47,8 @@ async function main(args: string[]): Promise<void> {
       console.log(`sgan-ts API on http://${shown}:${port}/ (reference: /docs)`);
     },
   }, app.fetch);
-  const stop = () => server.shutdown();
+  // A running training job stops at its safe point first (its event streams end with it), then the server.
+  const stop = () => services.training.close().finally(() => server.shutdown());
   Deno.addSignalListener("SIGINT", stop);
   Deno.addSignalListener("SIGTERM", stop);
   await server.finished;

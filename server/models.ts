@@ -1,6 +1,7 @@
 /**
  * The models the server offers: the embedded default model plus every generator checkpoint
- * (`*.safetensors`) in `SGAN_MODELS_DIR`, named by file stem. Listing reads only the safetensors headers
+ * (`*.safetensors`) in `SGAN_MODELS_DIR` (or, without it, `SGAN_RUNS_DIR/models`, where training jobs publish),
+ * named by file stem. Listing reads only the safetensors headers
  * (rescanned on each call, so checkpoints written by training appear without a restart); generators are
  * loaded on first use and kept, least recently used first out, up to `maxLoaded`.
  *

@@ -5,10 +5,9 @@
  *
  * @module
  */
-import { z } from "zod";
+import { TRAIN_DEFAULTS } from "../model/config.ts";
 import { MAX_SEED } from "../model/seeds.ts";
 import type { Limits } from "./config.ts";
-import { trainRequestSchema } from "./training/jobs.ts";
 import { type QuerySpec, querySpecs } from "./validation.ts";
 
 /** API version (the document's `info.version`). */
@@ -147,7 +146,9 @@ export function openApiDocument(limits: Limits): Json {
       "/api/models": {
         get: {
           summary: "Models",
-          description: "The embedded default model and every generator checkpoint in SGAN_MODELS_DIR.",
+          description:
+            "The embedded default model and every generator checkpoint in SGAN_MODELS_DIR, where " +
+            "finished training jobs publish theirs (without SGAN_MODELS_DIR: in SGAN_RUNS_DIR/models).",
           responses: {
             "200": {
               description: "The models.",
@@ -179,36 +180,121 @@ export function openApiDocument(limits: Limits): Json {
       },
       "/api/train": {
         post: {
-          summary: "Start a training run (not yet available)",
-          description:
-            "Not yet available: the training loop does not exist yet, so after authentication this " +
-            "answers 501. Off (403) unless the server has SGAN_TOKEN; then needs `Authorization: Bearer <token>`. " +
-            "Dataset paths must lie under SGAN_DATA_ROOT.",
-          "x-available": false,
+          summary: "Start a training job",
+          description: "The body is a training configuration with the keys of the YAML files in configs/ " +
+            "(as `deno task train --config` takes it; defaults fill the rest), plus an optional `name` for the " +
+            "model the job publishes. `dataset.img_dir` must lie under SGAN_DATA_ROOT (relative to it, or " +
+            "absolute inside it; no `..`; symbolic links and a list file's entries must not lead out of it). " +
+            "`output_dir` is ignored: each job gets its own run directory. The job runs in its own process; " +
+            "one job at a time (409 while another is unfinished). Once done, its EMA generator appears in " +
+            "/api/models under `name`.",
           security: [{ bearerAuth: [] }],
           requestBody: { required: true, content: { "application/json": { schema: ref("TrainRequest") } } },
           responses: {
             "202": {
-              description: "Run started (once available).",
+              description: "Started; `Location` is the job's URL.",
+              headers: { Location: { description: "/api/train/{id}", schema: { type: "string" } } },
               content: { "application/json": { schema: ref("TrainingJob") } },
             },
             "400": response("BadRequest"),
-            "401": {
-              description: "Missing or wrong bearer token.",
-              content: { "application/json": { schema: ref("Error") } },
+            ...trainErrors,
+            "409": response("Conflict"),
+            "413": response("TooLarge"),
+          },
+        },
+        get: {
+          summary: "Training jobs",
+          description: "The jobs this server has run since it started, newest first.",
+          security: [{ bearerAuth: [] }],
+          responses: {
+            "200": {
+              description: "The jobs.",
+              content: { "application/json": { schema: ref("TrainingJobList") } },
             },
-            "403": {
-              description: "Training routes are off on this server.",
-              content: { "application/json": { schema: ref("Error") } },
+            ...trainErrors,
+          },
+        },
+      },
+      "/api/train/{id}": {
+        get: {
+          summary: "One training job",
+          description: "State, depth, epoch, alpha, kimg, losses and the latest sample's URL.",
+          security: [{ bearerAuth: [] }],
+          parameters: [jobId],
+          responses: {
+            "200": {
+              description: "The job.",
+              content: { "application/json": { schema: ref("TrainingJob") } },
             },
-            "413": {
-              description: "Body too large.",
-              content: { "application/json": { schema: ref("Error") } },
+            ...trainErrors,
+            "404": response("NotFound"),
+          },
+        },
+        delete: {
+          summary: "Stop a training job",
+          description:
+            "Stops the job at its next safe point with a checkpoint written (the process gets SIGINT, " +
+            "as from Ctrl-C, and is killed if it does not stop in time), waits for it, and answers the job, " +
+            "now `cancelled` with `checkpoint` naming the last one. A cancelled job answers as it is; one that " +
+            "is done or failed is a 409.",
+          security: [{ bearerAuth: [] }],
+          parameters: [jobId],
+          responses: {
+            "200": {
+              description: "The stopped job.",
+              content: { "application/json": { schema: ref("TrainingJob") } },
             },
-            "501": {
-              description: "Not yet available.",
-              content: { "application/json": { schema: ref("Error") } },
-            },
+            ...trainErrors,
+            "404": response("NotFound"),
+            "409": response("Conflict"),
+          },
+        },
+      },
+      "/api/train/{id}/events": {
+        get: {
+          summary: "A training job's events (Server-Sent Events)",
+          description:
+            "First `status` (the job as GET /api/train/{id} returns it), then the kept recent events " +
+            "and new ones as they come, each with an `id` (send `Last-Event-ID` to continue after one): " +
+            "`state` {state, error?}, `progress` {depth, resolution, epoch, epochs, batch, batches, alpha, kimg, " +
+            "d_loss, g_loss, img_per_s, elapsed_s}, `sample` {url, depth, epoch, batch}, `checkpoint` {file}, " +
+            "`depth` {depth, resolution, metres_per_pixel}, `metrics` {kimg, report}, `log` {line}, `warning` " +
+            "{message}, `stopped` {kimg, checkpoint}, `done` {kimg, model, model_url}. The stream ends after the " +
+            "final `state` (done, failed or cancelled); an EventSource should close itself then. Browsers' " +
+            "EventSource cannot send the Authorization header: read the stream with fetch.",
+          security: [{ bearerAuth: [] }],
+          parameters: [jobId, {
+            name: "Last-Event-ID",
+            in: "header",
+            required: false,
+            description: "Continue after this event id.",
+            schema: { type: "integer", minimum: 0 },
+          }],
+          responses: {
+            "200": { description: "The event stream.", content: { "text/event-stream": {} } },
+            "400": response("BadRequest"),
+            ...trainErrors,
+            "404": response("NotFound"),
+          },
+        },
+      },
+      "/api/train/{id}/samples/{file}": {
+        get: {
+          summary: "A training job's sample grid",
+          description: "A PNG grid of the EMA generator's samples, by the URL a `sample` event or " +
+            "`latest_sample` gives.",
+          security: [{ bearerAuth: [] }],
+          parameters: [jobId, {
+            name: "file",
+            in: "path",
+            required: true,
+            schema: { type: "string", pattern: "^[A-Za-z0-9][A-Za-z0-9._-]*\\.png$" },
+          }],
+          responses: {
+            "200": { description: "The grid.", content: { "image/png": {} } },
+            "400": response("BadRequest"),
+            ...trainErrors,
+            "404": response("NotFound"),
           },
         },
       },
@@ -268,6 +354,23 @@ export function openApiDocument(limits: Limits): Json {
         },
         ServerError: {
           description: "Unexpected failure.",
+          content: { "application/json": { schema: ref("Error") } },
+        },
+        Unauthorized: {
+          description: "Missing or wrong bearer token.",
+          headers: { "WWW-Authenticate": { schema: { type: "string" } } },
+          content: { "application/json": { schema: ref("Error") } },
+        },
+        Forbidden: {
+          description: "Training routes are off on this server (no SGAN_TOKEN), or it has no SGAN_DATA_ROOT.",
+          content: { "application/json": { schema: ref("Error") } },
+        },
+        Conflict: {
+          description: "Another training job is unfinished, the model name is taken, or the job has ended.",
+          content: { "application/json": { schema: ref("Error") } },
+        },
+        TooLarge: {
+          description: "The body is larger than 64 KiB.",
           content: { "application/json": { schema: ref("Error") } },
         },
       },
@@ -348,16 +451,42 @@ export function openApiDocument(limits: Limits): Json {
             },
           },
         },
-        TrainRequest: withoutDialect(z.toJSONSchema(trainRequestSchema) as Json),
+        TrainRequest: trainRequestSchema(),
         TrainingJob: {
           type: "object",
           properties: {
-            id: { type: "string" },
-            state: { type: "string", enum: ["queued", "running", "done", "failed", "cancelled"] },
+            id: { type: "string", example: "20250101-120000-3fa9" },
+            name: { type: "string", description: "Model name the finished generator is published as." },
+            state: {
+              type: "string",
+              enum: ["starting", "running", "stopping", "done", "failed", "cancelled"],
+            },
+            created_at: { type: "string", format: "date-time" },
+            finished_at: { type: ["string", "null"], format: "date-time" },
+            depth: { type: ["integer", "null"], description: "Depth being trained (0 = 4 px)." },
+            resolution: { type: ["integer", "null"] },
+            epoch: { type: ["integer", "null"] },
+            epochs: { type: ["integer", "null"] },
+            batch: { type: ["integer", "null"] },
+            batches: { type: ["integer", "null"] },
+            alpha: { type: ["number", "null"], description: "Fade-in of the newest block (0 → 1)." },
             kimg: { type: "number" },
-            model: { type: "string" },
-            error: { type: "string" },
+            losses: {
+              type: ["object", "null"],
+              properties: { d: { type: ["number", "null"] }, g: { type: ["number", "null"] } },
+            },
+            img_per_s: { type: ["number", "null"] },
+            elapsed_s: { type: ["number", "null"] },
+            latest_sample: { type: ["string", "null"], description: "URL of the newest sample grid." },
+            checkpoint: { type: ["string", "null"], description: "Newest checkpoint, in the run directory." },
+            model: { type: ["string", "null"], description: "The published model, once done." },
+            error: { type: ["string", "null"], description: "Why it failed." },
+            events_url: { type: "string" },
           },
+        },
+        TrainingJobList: {
+          type: "object",
+          properties: { jobs: { type: "array", items: ref("TrainingJob") } },
         },
       },
     },
@@ -382,7 +511,9 @@ export function referencePage(doc: Json): string {
         `<p><b>${esc(String(op.summary ?? ""))}</b>. ${esc(String(op.description ?? ""))}</p>` +
         (rows ? `<table><tr><th>parameter</th><th>meaning</th><th>example</th></tr>${rows}</table>` : "") +
         `<p>Responses: ${esc(codes)}.${
-          example && method === "get" ? ` Try <a href="${esc(example)}">${esc(example)}</a>.` : ""
+          example && method === "get" && !op.security
+            ? ` Try <a href="${esc(example)}">${esc(example)}</a>.`
+            : ""
         }</p></section>`;
     })
   ).join("\n");
@@ -413,10 +544,69 @@ export function exampleUrl(path: string, params: Json[]): string | undefined {
   return query.length ? `${path}?${query.join("&")}` : path;
 }
 
-/** A zod JSON schema without its `$schema` line (the OpenAPI document sets the dialect). */
-function withoutDialect(schema: Json): Json {
-  const { $schema: _dialect, ...rest } = schema;
-  return rest;
+/** Errors of every training route. */
+const trainErrors = {
+  "401": response("Unauthorized"),
+  "403": response("Forbidden"),
+};
+
+const jobId = {
+  name: "id",
+  in: "path",
+  required: true,
+  schema: { type: "string" },
+};
+
+/** The body of POST /api/train: the training configuration's keys with their defaults, and `name`. */
+function trainRequestSchema(): Json {
+  const schema = schemaOfDefaults(TRAIN_DEFAULTS, "");
+  const properties = schema.properties as Record<string, Json>;
+  const dataset = properties.dataset as Json & { properties: Record<string, Json> };
+  dataset.required = ["img_dir"];
+  dataset.properties.img_dir = {
+    type: "string",
+    description: "Image folder (folder: true) or list file (folder: false) under SGAN_DATA_ROOT.",
+    example: "ucmerced/train.txt",
+  };
+  properties.output_dir = { ...properties.output_dir, description: "Ignored: each job has its own." };
+  return {
+    ...schema,
+    required: ["dataset"],
+    properties: {
+      name: {
+        type: "string",
+        pattern: "^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$",
+        description: "Model name to publish the generator as (default job-{id}); must not exist yet.",
+      },
+      ...properties,
+    },
+    example: {
+      name: "ucmerced-32",
+      dataset: { img_dir: "ucmerced/train.txt", folder: false, resolution: 32 },
+      sched: { epochs: [1, 1, 1, 1] },
+      model: { gen: { fmap_max: 64 } },
+    },
+  };
+}
+
+/** A JSON schema of a defaults tree: every key with its type and default, no others. */
+function schemaOfDefaults(value: unknown, key: string): Json {
+  if (Array.isArray(value)) {
+    return { type: "array", items: value.length ? { type: typeof value[0] } : {}, default: value };
+  }
+  if (typeof value === "object" && value !== null) {
+    if (key === "model.lrate_per_res") {
+      return { type: "object", additionalProperties: { type: "number" }, default: value };
+    }
+    return {
+      type: "object",
+      additionalProperties: false,
+      properties: Object.fromEntries(
+        Object.entries(value).map(([k, v]) => [k, schemaOfDefaults(v, key ? `${key}.${k}` : k)]),
+      ),
+    };
+  }
+  return { type: typeof value === "number" ? "number" : typeof value, default: value };
 }
 
 function esc(text: string): string {

@@ -96,6 +96,7 @@ const EXPOSED_HEADERS = [
   "X-Sgan-Depth",
   "X-Sgan-Tile-Pixels",
   "X-Metres-Per-Pixel",
+  "Location",
 ];
 
 /** CORS for the configured origins (`*` for any); no CORS headers at all when the list is empty. */
@@ -104,8 +105,8 @@ export function corsFor(origins: string[]): MiddlewareHandler {
   const any = origins.includes("*");
   return cors({
     origin: any ? "*" : (origin) => (origins.includes(origin) ? origin : null),
-    allowMethods: ["GET", "HEAD", "POST", "OPTIONS"],
-    allowHeaders: ["Authorization", "Content-Type", "If-None-Match"],
+    allowMethods: ["GET", "HEAD", "POST", "DELETE", "OPTIONS"],
+    allowHeaders: ["Authorization", "Content-Type", "If-None-Match", "Last-Event-ID"],
     exposeHeaders: EXPOSED_HEADERS,
     maxAge: 600,
   });

@@ -1,16 +1,17 @@
 /**
- * The long-lived parts of a server: models, generation queue, response cache, label font, training runner.
+ * The long-lived parts of a server: models, generation queue, response cache, label font, training jobs.
  * Built once by {@link createServices} and handed to `createApp`.
  *
  * @module
  */
+import { join, resolve } from "node:path";
 import { type LabelFont, loadLabelFont } from "../model/figures/labels.ts";
 import type { EmbeddedModel } from "../model/pretrained/registry.ts";
 import { type ConfigOverrides, resolveConfig, type ServerConfig } from "./config.ts";
 import { ResponseCache } from "./http_cache.ts";
 import { ModelStore } from "./models.ts";
 import { GenerationQueue } from "./queue.ts";
-import type { TrainingJobs } from "./training/jobs.ts";
+import { TrainingJobs } from "./training/jobs.ts";
 
 /** Everything the routes use. */
 export interface Services {
@@ -20,8 +21,8 @@ export interface Services {
   cache: ResponseCache;
   /** Label font; undefined when none is installed (figures are then drawn without labels). */
   font?: LabelFont;
-  /** Training runner; undefined until the training loop exists (POST /api/train answers 501). */
-  training?: TrainingJobs;
+  /** Training jobs (their routes are off without a token). */
+  training: TrainingJobs;
 }
 
 /** Options of {@link createServices}. */
@@ -32,6 +33,7 @@ export interface ServiceOptions {
   font?: LabelFont | null;
   /** Embedded models (default: the registry's). */
   embedded?: EmbeddedModel[];
+  /** Training jobs (default: jobs in the configured runs folder, publishing to the models folder). */
   training?: TrainingJobs;
 }
 
@@ -39,16 +41,19 @@ export interface ServiceOptions {
 export async function createServices(options: ServiceOptions = {}): Promise<Services> {
   const config = resolveConfig(options.config);
   const font = options.font === null ? undefined : options.font ?? (await loadLabelFont());
+  // Finished jobs publish where the store looks: SGAN_MODELS_DIR, else the runs folder's models/.
+  const modelsDir = config.modelsDir ?? join(resolve(config.runsDir), "models");
   return {
     config,
     models: new ModelStore({
       embedded: options.embedded,
-      modelsDir: config.modelsDir,
+      modelsDir,
       maxLoaded: config.maxLoadedModels,
     }),
     queue: new GenerationQueue(config.queue),
     cache: new ResponseCache(config.responseCacheBytes),
     font,
-    training: options.training,
+    training: options.training ??
+      new TrainingJobs({ runsDir: config.runsDir, modelsDir, dataRoot: config.dataRoot }),
   };
 }

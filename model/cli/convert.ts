@@ -3,7 +3,9 @@
  *
  * Import a StyleGAN.pytorch generator `state_dict` (saved with safetensors) into this project's
  * checkpoint format: architecture inferred from the shapes, constant noise maps merged, config and
- * ground sample distance written into the header.
+ * ground sample distance written into the header. A checkpoint of this project keeps its own header
+ * entries (kimg, training config, normalization) unless a flag replaces them: this is also how a
+ * trained generator is packaged as an embedded model.
  */
 import { initBackend, requestedBackend } from "../backend/select.ts";
 import { loadGenerator, saveNetwork } from "../checkpoint/checkpoint.ts";

@@ -1,9 +1,12 @@
 /**
- * `deno task train --config FILE.yaml [--set key=value ...] [--resume RUN_DIR] [--force] [--backend B]`
+ * `deno task train --config FILE.yaml [--set key=value ...] [--resume RUN_DIR] [--force] [--backend B] [--events]`
  *
  * Progressive StyleGAN training. The run directory (config `output_dir`) is never overwritten without
- * `--resume` (continue exactly where it stopped) or `--force` (start again from scratch). Ctrl-C stops at
- * the next safe point with a checkpoint written; a second Ctrl-C exits at once.
+ * `--resume` (continue exactly where it stopped) or `--force` (start again from scratch). Ctrl-C (SIGINT)
+ * stops at the next safe point with a checkpoint written; a second Ctrl-C exits at once.
+ *
+ * `--events` is for a parent process (the API's training jobs): stdout then carries every `TrainEvent` as one
+ * JSON line and nothing else (dataset messages become `log` events); human text goes to stderr.
  */
 import cliProgress from "cli-progress";
 import { initBackend, parseBackendChoice } from "../backend/select.ts";
@@ -14,7 +17,13 @@ import { openTrainingData } from "../train/data_adapter.ts";
 import { parseFlags, runCommand, UsageError } from "./common.ts";
 
 const USAGE =
-  "usage: deno task train --config FILE.yaml [--set key=value ...] [--resume RUN_DIR] [--force] [--backend B]";
+  "usage: deno task train --config FILE.yaml [--set key=value ...] [--resume RUN_DIR] [--force] [--backend B] [--events]";
+
+/** Write one event as a JSON line on stdout, all of it (a pipe may take a long line in pieces). */
+function writeEventLine(event: TrainEvent): void {
+  const bytes = new TextEncoder().encode(JSON.stringify(event) + "\n");
+  for (let written = 0; written < bytes.length;) written += Deno.stdout.writeSync(bytes.subarray(written));
+}
 
 await runCommand(async () => {
   const { values } = parseFlags(Deno.args, {
@@ -24,6 +33,7 @@ await runCommand(async () => {
     force: { type: "boolean", default: false },
     backend: { type: "string" },
     "max-steps": { type: "string" },
+    events: { type: "boolean", default: false },
     help: { type: "boolean", short: "h" },
   }, USAGE);
   if (values.help) {
@@ -33,6 +43,13 @@ await runCommand(async () => {
   if (values.resume && values.force) {
     throw new UsageError("--resume and --force contradict each other: choose one");
   }
+  const events = values.events;
+  if (events) {
+    // stdout belongs to the event stream: whatever a library prints goes to stderr instead.
+    console.log = console.error;
+    console.info = console.error;
+  }
+  const say = (line: string) => events ? writeEventLine({ type: "log", line }) : console.log(line);
 
   // The configuration: a resumed run keeps its own (overrides still apply, e.g. a lower learning rate).
   let config: TrainConfig;
@@ -65,26 +82,30 @@ await runCommand(async () => {
   const backend = await initBackend(parseBackendChoice(values.backend ?? config.backend));
   const run = new RunDir(config.output_dir);
   await run.prepare(config);
-  const data = await openTrainingData(config, run, (line) => console.log(line));
-  console.log(
+  const data = await openTrainingData(config, run, say);
+  say(
     `training ${config.dataset.resolution} px on ${data.count} images (${data.gsdM.toPrecision(3)} m/px) ` +
       `with ${backend.name}; run directory ${config.output_dir}`,
   );
 
-  // Ctrl-C: stop at a safe point with a checkpoint; twice: exit now.
+  // Ctrl-C: stop at a safe point with a checkpoint; twice: exit now. Under --events the parent escalates
+  // (SIGKILL) itself, and a Ctrl-C in its terminal reaches this process too, so repeats only stop.
   const stop = new AbortController();
   let interrupts = 0;
   const onInterrupt = () => {
     interrupts++;
-    if (interrupts > 1) Deno.exit(130);
-    console.error(
-      "\nstopping at the next safe point (a checkpoint is written); press Ctrl-C again to exit now",
-    );
-    stop.abort();
+    if (interrupts === 1) {
+      console.error(
+        events
+          ? "stopping at the next safe point (a checkpoint is written)"
+          : "\nstopping at the next safe point (a checkpoint is written); press Ctrl-C again to exit now",
+      );
+      stop.abort();
+    } else if (!events) Deno.exit(130);
   };
   Deno.addSignalListener("SIGINT", onInterrupt);
 
-  const tty = Deno.stdout.isTerminal();
+  const tty = !events && Deno.stdout.isTerminal();
   const bar = tty
     ? new cliProgress.SingleBar({
       format:
@@ -95,6 +116,7 @@ await runCommand(async () => {
     : undefined;
   let barEpoch = "";
   const onEvent = (e: TrainEvent) => {
+    if (events) return writeEventLine(e);
     switch (e.type) {
       case "progress": {
         if (!bar) return;

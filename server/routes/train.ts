@@ -1,63 +1,155 @@
 /**
- * Training routes, mounted at `/api/train`. Guarded by the bearer token (off without SGAN_TOKEN). Until a
- * training runner exists (see `training/jobs.ts`) `POST /api/train` answers 501; with one, it validates the
- * body, confines the dataset path to SGAN_DATA_ROOT and starts the run. `GET /api/train/{id}` and friends slot
- * in beside it.
+ * Training routes, mounted at `/api/train`: start a job, follow it (status, Server-Sent Events, sample grids),
+ * stop it. Off (403) unless the server has SGAN_TOKEN, then every route needs `Authorization: Bearer <token>`;
+ * dataset paths are confined to SGAN_DATA_ROOT (see `training/request.ts`). The jobs themselves run in their own
+ * process (see `training/jobs.ts`).
  *
  * @module
  */
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { ApiError, NotImplementedError, ValidationError } from "../errors.ts";
-import { requireToken, resolveDataPath } from "../security.ts";
+import { streamSSE } from "hono/streaming";
+import { join } from "node:path";
+import { ApiError, ConflictError, NotFoundError, ValidationError } from "../errors.ts";
+import { requireToken } from "../security.ts";
 import type { Services } from "../services.ts";
-import { trainRequestSchema } from "../training/jobs.ts";
+import type { TrainingJob } from "../training/jobs.ts";
+import { parseTrainRequest } from "../training/request.ts";
+import { parseQuery } from "../validation.ts";
 
 /** Largest accepted request body. */
 const MAX_BODY_BYTES = 64 * 1024;
 
+/** What a job id looks like. */
+const JOB_ID_PATTERN = /^[A-Za-z0-9-]{1,64}$/;
+
+/** What a sample grid's file name looks like (the loop writes `gen_{depth}_{epoch}_{batch}.png`). */
+const SAMPLE_FILE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}\.png$/;
+
+/** Seconds between keep-alive comments on an idle event stream. */
+const KEEP_ALIVE_MS = 15_000;
+
 /** The training routes (to mount at `/api/train`). */
 export function trainRoutes(services: Services): Hono {
   const app = new Hono();
+  const { training } = services;
   app.use("*", requireToken(services.config.token));
-  app.use(
-    "*",
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: () => {
-        throw new ApiError(413, `the request body is larger than ${MAX_BODY_BYTES} bytes`);
-      },
-    }),
-  );
+  app.use("*", async (c, next) => {
+    parseQuery(new URL(c.req.url).searchParams, {}); // no route takes query parameters
+    await next();
+  });
 
-  app.post("/", async (c) => {
-    const training = services.training;
-    if (!training) {
-      throw new NotImplementedError(
-        "training jobs are not available yet: the training loop has not landed; train with `deno task train` meanwhile",
-      );
+  // Only POST reads a body (limiting the others would copy their empty bodies for nothing).
+  const limit = bodyLimit({
+    maxSize: MAX_BODY_BYTES,
+    onError: () => {
+      throw new ApiError(413, `the request body is larger than ${MAX_BODY_BYTES} bytes`);
+    },
+  });
+
+  app.post("/", limit, async (c) => {
+    const request = await parseTrainRequest(await jsonBody(c), services.config.dataRoot);
+    if (request.name !== undefined && (await services.models.names()).includes(request.name)) {
+      throw new ConflictError(`a model named '${request.name}' exists already`, "name", "a new model name");
     }
-    let body: unknown;
+    const status = await training.start(request);
+    c.header("Location", `/api/train/${status.id}`);
+    return c.json(status, 202);
+  });
+
+  app.get("/", (c) => c.json({ jobs: training.list() }));
+
+  app.get("/:id", (c) => c.json(jobOf(c).status()));
+
+  app.delete("/:id", async (c) => c.json(await training.cancel(jobOf(c).id)));
+
+  app.get("/:id/events", (c) => {
+    const job = jobOf(c);
+    const after = lastEventId(c.req.header("Last-Event-ID"));
+    return streamSSE(c, (stream) => followJob(job, after, stream));
+  });
+
+  app.get("/:id/samples/:file", async (c) => {
+    const job = jobOf(c);
+    const file = c.req.param("file");
+    if (!SAMPLE_FILE_PATTERN.test(file)) {
+      throw new ValidationError("file", "not a sample file name", "a file name from the job's sample URLs");
+    }
+    let bytes: Uint8Array;
     try {
-      body = await c.req.json();
+      const path = join(job.samplesDir, file);
+      if (!(await Deno.lstat(path)).isFile) throw new Deno.errors.NotFound();
+      bytes = await Deno.readFile(path);
     } catch {
-      throw new ValidationError(
-        null,
-        "the body must be a JSON object",
-        "a JSON TrainRequest (see /openapi.json)",
-      );
+      throw new NotFoundError(`job ${job.id} has no sample '${file}'`, "file");
     }
-    const parsed = trainRequestSchema.safeParse(body);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      const field = issue.path.length
-        ? String(issue.path[0])
-        : (issue as { keys?: string[] }).keys?.[0] ?? null;
-      throw new ValidationError(field, issue.message, "a JSON TrainRequest (see /openapi.json)");
-    }
-    const datasetPath = await resolveDataPath(services.config.dataRoot, parsed.data.dataset);
-    return c.json(await training.start({ ...parsed.data, datasetPath }), 202);
+    return c.body(bytes as Uint8Array<ArrayBuffer>, 200, {
+      "Content-Type": "image/png",
+      "Cache-Control": "private, no-cache",
+    });
   });
 
   return app;
+
+  function jobOf(c: Context): TrainingJob {
+    const id = c.req.param("id") ?? "";
+    if (!JOB_ID_PATTERN.test(id)) throw new NotFoundError(`no training job '${id.slice(0, 64)}'`, "id");
+    return training.get(id);
+  }
+}
+
+async function jsonBody(c: Context): Promise<unknown> {
+  try {
+    return await c.req.json();
+  } catch (e) {
+    if (e instanceof ApiError) throw e; // the body limit
+    throw new ValidationError(
+      null,
+      "the body must be a JSON object",
+      "a training configuration (see /openapi.json)",
+    );
+  }
+}
+
+function lastEventId(header: string | undefined): number {
+  if (header === undefined || header.trim() === "") return -1;
+  if (!/^\d{1,12}$/.test(header.trim())) {
+    throw new ValidationError("Last-Event-ID", "must be an event id", "the id of an event of this stream");
+  }
+  return Number(header.trim());
+}
+
+/** The part of Hono's SSE stream used here. */
+interface EventSink {
+  writeSSE(message: { data: string; event?: string; id?: string }): Promise<void>;
+  write(text: string): Promise<unknown>;
+  onAbort(listener: () => void): void;
+}
+
+/**
+ * A job's events as SSE: first a `status` event (the job as GET returns it), then every kept event after
+ * `after`, then new ones as they come; the stream ends after the job's final `state` event.
+ */
+async function followJob(job: TrainingJob, after: number, stream: EventSink): Promise<void> {
+  const aborted = Promise.withResolvers<void>();
+  let open = true;
+  stream.onAbort(() => {
+    open = false;
+    aborted.resolve();
+  });
+  await stream.writeSSE({ event: "status", data: JSON.stringify(job.status()) });
+  let next = after + 1;
+  while (open) {
+    const changed = job.changed; // taken before reading, so nothing pushed meanwhile is missed
+    for (const e of job.eventsFrom(next)) {
+      await stream.writeSSE({ id: String(e.id), event: e.event, data: JSON.stringify(e.data) });
+      next = e.id + 1;
+    }
+    if (job.finished && next > job.lastEventId) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const idle = new Promise<"idle">((resolve) => timer = setTimeout(() => resolve("idle"), KEEP_ALIVE_MS));
+    const woke = await Promise.race([changed, aborted.promise, idle]);
+    clearTimeout(timer);
+    if (woke === "idle") await stream.write(": keep-alive\n\n");
+  }
 }

@@ -1,50 +1,523 @@
 /**
- * Training jobs: the slot the training routes plug into. The progressive training loop does not exist yet, so no
- * {@link TrainingJobs} implementation ships and `POST /api/train` answers 501. When the loop lands, implement
- * this interface (start a run in a worker, report progress from its snapshots) and pass it to `createServices`:
- * the routes already authenticate, validate the body and confine dataset paths to SGAN_DATA_ROOT.
+ * Training jobs: one `deno task train --events` process at a time, followed through the JSON event lines it
+ * prints. A job lives in `<runsDir>/<id>/`: `request.yaml` (the validated configuration it was started with),
+ * `run/` (the run directory: checkpoints, samples, log), `stderr.log` and, once finished, `job.json`.
+ *
+ * Running the loop in its own process keeps the API answering (the process gets one BLAS thread, leaving the
+ * server a core) and lets a stop request reach it the way Ctrl-C does: SIGINT stops at the next safe point with
+ * a checkpoint written. A finished job copies its final EMA generator atomically to `<modelsDir>/<name>.safetensors`,
+ * where the model store finds it.
  *
  * @module
  */
-import { z } from "zod";
+import { basename, dirname, isAbsolute, join, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { stringify as toYaml } from "yaml";
+import type { TrainConfig } from "../../model/config.ts";
+import type { TrainEvent } from "../../model/train/loop.ts";
+import { RunDir } from "../../model/train/run_dir.ts";
+import { ConflictError, NotFoundError } from "../errors.ts";
+import { isInside } from "../security.ts";
+import type { TrainRequest } from "./request.ts";
 
-/** Body of `POST /api/train`. */
-export const trainRequestSchema = z.strictObject({
-  /** Dataset folder or file, relative to SGAN_DATA_ROOT (or absolute inside it). */
-  dataset: z.string().min(1).max(4096),
-  /** Training configuration (a YAML file name under configs/), default the project's default. */
-  config: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/).optional(),
-  /** Name of the model the run writes (its checkpoints appear in SGAN_MODELS_DIR under this name). */
-  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/).optional(),
-  /** Length of the run in thousands of images. */
-  kimg: z.number().int().min(1).max(100_000).optional(),
-  /** Metres per pixel of the dataset at full resolution. */
-  gsd_m: z.number().positive().max(100_000).optional(),
-});
+/** Where a job is. */
+export type JobState = "starting" | "running" | "stopping" | "done" | "failed" | "cancelled";
 
-/** A validated training request. */
-export type TrainRequest = z.infer<typeof trainRequestSchema>;
+/** States a job never leaves. */
+export const FINISHED_STATES: readonly JobState[] = ["done", "failed", "cancelled"];
 
-/** Where a run is. */
+/** A job as `GET /api/train/{id}` describes it. Numbers are null until the first progress report. */
 export interface TrainingJobStatus {
   id: string;
-  state: "queued" | "running" | "done" | "failed" | "cancelled";
-  /** Thousands of images shown so far. */
+  /** Model name the finished generator is published as. */
+  name: string;
+  state: JobState;
+  /** ISO times. */
+  created_at: string;
+  finished_at: string | null;
+  /** Depth being trained (0 = 4 px) and its resolution in pixels. */
+  depth: number | null;
+  resolution: number | null;
+  /** Epoch within the depth (1-based) of `epochs`, batch within the epoch of `batches`. */
+  epoch: number | null;
+  epochs: number | null;
+  batch: number | null;
+  batches: number | null;
+  /** Fade-in of the newest block (0 → 1). */
+  alpha: number | null;
+  /** Thousands of real images shown so far. */
   kimg: number;
-  /** Name of the model its snapshots are served as. */
-  model: string;
-  /** Why it failed, when it did. */
-  error?: string;
+  /** Last D and G losses (null when non-finite). */
+  losses: { d: number | null; g: number | null } | null;
+  img_per_s: number | null;
+  elapsed_s: number | null;
+  /** URL of the newest sample grid (a PNG), or null. */
+  latest_sample: string | null;
+  /** Newest checkpoint's EMA generator, relative to the run directory, or null. */
+  checkpoint: string | null;
+  /** Name of the published model (in /api/models) once done, else null. */
+  model: string | null;
+  /** Why it failed: the process's last stderr lines. */
+  error: string | null;
+  /** The job's Server-Sent Events. */
+  events_url: string;
 }
 
-/** What the training routes need from a training runner. */
-export interface TrainingJobs {
-  /** Start a run; `datasetPath` is the real path, already checked to lie under the data root. */
-  start(request: TrainRequest & { datasetPath: string }): Promise<TrainingJobStatus>;
-  /** One run, or undefined. */
-  get(id: string): Promise<TrainingJobStatus | undefined>;
-  /** Every run, newest first. */
-  list(): Promise<TrainingJobStatus[]>;
-  /** Stop a run. */
-  cancel(id: string): Promise<TrainingJobStatus | undefined>;
+/** One event of a job's stream: the SSE `id`, `event` and JSON `data`. */
+export interface JobEvent {
+  id: number;
+  event: string;
+  data: Record<string, unknown>;
+}
+
+/** Options of {@link TrainingJobs}. */
+export interface TrainingJobsOptions {
+  /** Folder of the jobs' folders. */
+  runsDir: string;
+  /** Folder finished generators are published to. */
+  modelsDir: string;
+  /** The data root, shown as `$SGAN_DATA_ROOT` in messages instead of its path. */
+  dataRoot?: string;
+  /** How long a stop request waits for the safe point before killing the process (default 60 s). */
+  stopTimeoutMs?: number;
+  /** Events kept per job for late subscribers (default 500). */
+  keepEvents?: number;
+  /** Jobs remembered (finished ones beyond this are forgotten, oldest first; default 100). */
+  keepJobs?: number;
+  /** Extra environment of the training process. */
+  env?: Record<string, string>;
+}
+
+/** The training command, run from the repository root. */
+const TRAIN_SCRIPT = fileURLToPath(new URL("../../model/cli/train.ts", import.meta.url));
+const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
+
+/** stderr lines kept for the error of a failed job. */
+const STDERR_TAIL = 20;
+
+/** The server's training jobs. */
+export class TrainingJobs {
+  readonly runsDir: string;
+  readonly modelsDir: string;
+  readonly #options: TrainingJobsOptions;
+  readonly #jobs = new Map<string, TrainingJob>();
+
+  constructor(options: TrainingJobsOptions) {
+    this.#options = options;
+    this.runsDir = resolve(options.runsDir);
+    this.modelsDir = resolve(options.modelsDir);
+  }
+
+  /** The job that is starting, running or stopping, if any. */
+  get active(): TrainingJob | undefined {
+    return [...this.#jobs.values()].find((job) => !job.finished);
+  }
+
+  /** Start a job; 409 while another one is unfinished. Resolves once the process is launched. */
+  async start(request: TrainRequest): Promise<TrainingJobStatus> {
+    const busy = this.active;
+    if (busy) {
+      throw new ConflictError(
+        `training job ${busy.id} is ${busy.state}; one job runs at a time`,
+        null,
+        `wait until it finishes (GET /api/train/${busy.id}) or stop it (DELETE /api/train/${busy.id})`,
+      );
+    }
+    let id = newJobId();
+    while (this.#jobs.has(id)) id = newJobId();
+    const job = new TrainingJob(id, request.name ?? `job-${id}`, join(this.runsDir, id), this.modelsDir, {
+      ...this.#options,
+      keepEvents: this.#options.keepEvents ?? 500,
+    });
+    this.#jobs.set(id, job);
+    this.#forgetOld();
+    await job.launch(request.config);
+    return job.status();
+  }
+
+  /** One job; 404 for an unknown id. */
+  get(id: string): TrainingJob {
+    const job = this.#jobs.get(id);
+    if (!job) {
+      throw new NotFoundError(`no training job '${id.slice(0, 64)}'`, "id", "an id from GET /api/train");
+    }
+    return job;
+  }
+
+  /** Every job's status, newest first. */
+  list(): TrainingJobStatus[] {
+    return [...this.#jobs.values()].reverse().map((job) => job.status());
+  }
+
+  /**
+   * Stop a job at its next safe point (a checkpoint is written) and wait for it; killed after the stop timeout.
+   * A cancelled job answers as it is; 409 for one that is done or failed.
+   */
+  async cancel(id: string): Promise<TrainingJobStatus> {
+    const job = this.get(id);
+    if (job.state === "done" || job.state === "failed") {
+      throw new ConflictError(
+        `training job ${id} has already ${job.state === "done" ? "finished" : "failed"}`,
+      );
+    }
+    await job.stop(this.#options.stopTimeoutMs ?? 60_000);
+    return job.status();
+  }
+
+  /** Stop whatever runs (server shutdown). */
+  async close(): Promise<void> {
+    await this.active?.stop(this.#options.stopTimeoutMs ?? 60_000);
+  }
+
+  #forgetOld(): void {
+    const finished = [...this.#jobs.values()].filter((job) => job.finished);
+    const excess = this.#jobs.size - (this.#options.keepJobs ?? 100);
+    for (const job of finished.slice(0, Math.max(0, excess))) this.#jobs.delete(job.id);
+  }
+}
+
+/** One job: its process, its progress and its recent events. */
+export class TrainingJob {
+  #state: JobState = "starting";
+  readonly createdAt = new Date();
+  #finishedAt?: Date;
+  #progress?: Extract<TrainEvent, { type: "progress" }>;
+  #kimg = 0;
+  #latestSample: string | null = null;
+  #checkpoint: string | null = null;
+  #model: string | null = null;
+  #error: string | null = null;
+  #generator?: string;
+  #stopRequested = false;
+  #stoppedAtSafePoint = false;
+  #child?: Deno.ChildProcess;
+  readonly #stderrTail: string[] = [];
+  readonly #events: JobEvent[] = [];
+  #nextEventId = 0;
+  #changed = Promise.withResolvers<void>();
+  readonly #done = Promise.withResolvers<void>();
+  readonly runDir: string;
+
+  constructor(
+    readonly id: string,
+    readonly name: string,
+    readonly dir: string,
+    readonly modelsDir: string,
+    readonly options: TrainingJobsOptions & { keepEvents: number },
+  ) {
+    this.runDir = join(dir, "run");
+  }
+
+  get state(): JobState {
+    return this.#state;
+  }
+
+  /** Whether the job has reached a final state. */
+  get finished(): boolean {
+    return FINISHED_STATES.includes(this.state);
+  }
+
+  /** Resolves when anything new happens (a new event, the end); take it before reading the events. */
+  get changed(): Promise<void> {
+    return this.#changed.promise;
+  }
+
+  /** Resolves when the job has finished. */
+  get done(): Promise<void> {
+    return this.#done.promise;
+  }
+
+  /** Folder of the sample grids. */
+  get samplesDir(): string {
+    return join(this.runDir, "samples");
+  }
+
+  /** Id of the newest event (−1 before the first). */
+  get lastEventId(): number {
+    return this.#nextEventId - 1;
+  }
+
+  /** The kept events with an id of at least `from`, oldest first. */
+  eventsFrom(from: number): JobEvent[] {
+    return this.#events.filter((e) => e.id >= from);
+  }
+
+  status(): TrainingJobStatus {
+    const p = this.#progress;
+    const finite = (v: number | undefined) => (v !== undefined && Number.isFinite(v) ? v : null);
+    return {
+      id: this.id,
+      name: this.name,
+      state: this.state,
+      created_at: this.createdAt.toISOString(),
+      finished_at: this.#finishedAt?.toISOString() ?? null,
+      depth: p?.depth ?? null,
+      resolution: p?.resolution ?? null,
+      epoch: p?.epoch ?? null,
+      epochs: p?.epochs ?? null,
+      batch: p?.batch ?? null,
+      batches: p?.batches ?? null,
+      alpha: p?.alpha ?? null,
+      kimg: this.#kimg,
+      losses: p ? { d: finite(p.dLoss), g: finite(p.gLoss) } : null,
+      img_per_s: finite(p?.imgPerS),
+      elapsed_s: finite(p?.elapsed),
+      latest_sample: this.#latestSample,
+      checkpoint: this.#checkpoint,
+      model: this.#model,
+      error: this.#error,
+      events_url: `/api/train/${this.id}/events`,
+    };
+  }
+
+  /** Write the configuration and start the training process. */
+  async launch(config: TrainConfig): Promise<void> {
+    const final = structuredClone(config) as TrainConfig;
+    final.output_dir = this.runDir;
+    const configFile = join(this.dir, "request.yaml");
+    let stderrLog: Deno.FsFile | undefined;
+    try {
+      await Deno.mkdir(dirname(this.dir), { recursive: true });
+      await Deno.mkdir(this.dir); // a new folder: never another job's
+      await Deno.writeTextFile(configFile, toYaml(final));
+      stderrLog = await Deno.open(join(this.dir, "stderr.log"), { write: true, create: true, append: true });
+      this.#child = new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", TRAIN_SCRIPT, "--config", configFile, "--events"],
+        cwd: REPO_ROOT,
+        env: { SGAN_BLAS_THREADS: "1", ...this.options.env },
+        stdin: "null",
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+    } catch (e) {
+      stderrLog?.close();
+      this.#error = `the training process could not be started: ${this.#redact((e as Error).message)}`;
+      await this.#finish("failed");
+      throw e;
+    }
+    if (this.#stopRequested) signal(this.#child, "SIGINT"); // a stop that came while launching
+    else this.#push("state", { state: this.state });
+    this.#follow(this.#child, stderrLog).catch((e) => console.error(`training job ${this.id}:`, e));
+  }
+
+  /** Ask the process to stop at its next safe point; SIGKILL after `timeoutMs`. Resolves when finished. */
+  async stop(timeoutMs: number): Promise<void> {
+    if (this.finished) return;
+    if (!this.#stopRequested) {
+      this.#stopRequested = true;
+      this.#setState("stopping");
+      signal(this.#child, "SIGINT");
+    }
+    const timer = setTimeout(() => signal(this.#child, "SIGKILL"), timeoutMs);
+    try {
+      await this.done;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Read the process's output until it exits, then settle the job. */
+  async #follow(child: Deno.ChildProcess, stderrLog: Deno.FsFile): Promise<void> {
+    // Neither handler throws: the streams must be read to their end whatever a line holds.
+    const stdout = forEachLine(child.stdout, (line) => {
+      try {
+        this.#onLine(line);
+      } catch {
+        this.#push("log", { line: this.#redact(line) }); // a malformed event
+      }
+    });
+    const stderr = forEachLine(child.stderr, async (line) => {
+      this.#stderrTail.push(line);
+      if (this.#stderrTail.length > STDERR_TAIL) this.#stderrTail.shift();
+      await stderrLog.write(new TextEncoder().encode(line + "\n")).catch(() => {});
+    });
+    let exit: Deno.CommandStatus | undefined;
+    try {
+      [exit] = await Promise.all([child.status, stdout, stderr]);
+    } catch (e) {
+      this.#error = `lost the training process: ${(e as Error).message}`;
+    } finally {
+      stderrLog.close();
+    }
+    // A stop that came after the last step finds the run complete: it is published all the same.
+    if (exit?.success && this.#generator && !this.#stoppedAtSafePoint) {
+      try {
+        await this.#publish(this.#generator);
+        this.#push("done", { kimg: this.#kimg, model: this.name, model_url: `/api/models/${this.name}` });
+        return await this.#finish("done");
+      } catch (e) {
+        this.#error = `the finished generator could not be published: ${this.#redact((e as Error).message)}`;
+        return await this.#finish("failed");
+      }
+    }
+    // Killed or crashed, the newest complete checkpoint is the one the pointer names (written last, atomically).
+    const pointer = await new RunDir(this.runDir).readLatest().catch(() => undefined);
+    if (pointer) this.#checkpoint = `models/${pointer.files.shadow}`;
+    if (this.#stopRequested || this.#stoppedAtSafePoint) return await this.#finish("cancelled");
+    if (this.#error === null) {
+      const tail = this.#stderrTail.map((l) => this.#redact(l)).join("\n").trim();
+      const how = exit?.signal ? `was killed by ${exit.signal}` : `exited with code ${exit?.code}`;
+      this.#error = tail || `the training process ${how} before finishing`;
+    }
+    await this.#finish("failed");
+  }
+
+  /** One stdout line: a TrainEvent as JSON (anything else is kept as a log line). */
+  #onLine(line: string): void {
+    if (line.trim() === "") return;
+    let event: TrainEvent;
+    try {
+      event = JSON.parse(line);
+    } catch {
+      return this.#push("log", { line: this.#redact(line) });
+    }
+    switch (event.type) {
+      case "progress":
+        this.#progress = event;
+        this.#kimg = event.kimg;
+        if (this.state === "starting") this.#setState("running");
+        return this.#push("progress", {
+          depth: event.depth,
+          resolution: event.resolution,
+          epoch: event.epoch,
+          epochs: event.epochs,
+          batch: event.batch,
+          batches: event.batches,
+          alpha: event.alpha,
+          kimg: event.kimg,
+          d_loss: event.dLoss,
+          g_loss: event.gLoss,
+          img_per_s: event.imgPerS,
+          elapsed_s: event.elapsed,
+        });
+      case "sample": {
+        if (resolve(dirname(event.path)) !== this.samplesDir) return;
+        this.#latestSample = `/api/train/${this.id}/samples/${encodeURIComponent(basename(event.path))}`;
+        return this.#push("sample", {
+          url: this.#latestSample,
+          depth: event.depth,
+          epoch: event.epoch,
+          batch: event.batch,
+        });
+      }
+      case "checkpoint":
+        this.#checkpoint = this.#inRun(event.path);
+        return this.#push("checkpoint", { file: this.#checkpoint });
+      case "depth":
+        return this.#push("depth", {
+          depth: event.depth,
+          resolution: event.resolution,
+          metres_per_pixel: event.metresPerPixel,
+        });
+      case "metrics":
+        return this.#push("metrics", { kimg: event.kimg, report: event.report });
+      case "log":
+        return this.#push("log", { line: this.#redact(event.line) });
+      case "warning":
+        return this.#push("warning", { message: this.#redact(event.message) });
+      case "done":
+        this.#kimg = event.kimg;
+        this.#generator = resolve(event.generator);
+        return;
+      case "stopped":
+        this.#kimg = event.kimg;
+        this.#stoppedAtSafePoint = true;
+        this.#checkpoint = this.#inRun(event.checkpoint);
+        return this.#push("stopped", { kimg: event.kimg, checkpoint: this.#checkpoint });
+    }
+  }
+
+  /** Copy the generator to `<modelsDir>/<name>.safetensors` atomically (a temporary name, then a rename). */
+  async #publish(generator: string): Promise<void> {
+    if (!isInside(this.runDir, generator)) throw new Error("the generator is not in the run directory");
+    await Deno.mkdir(this.modelsDir, { recursive: true });
+    const target = join(this.modelsDir, `${this.name}.safetensors`);
+    const temporary = join(this.modelsDir, `.${this.name}.${this.id}.tmp`);
+    try {
+      await Deno.copyFile(generator, temporary);
+      await Deno.rename(temporary, target);
+    } catch (e) {
+      await Deno.remove(temporary).catch(() => {});
+      throw e;
+    }
+    this.#model = this.name;
+  }
+
+  async #finish(state: JobState): Promise<void> {
+    // State and final event together: a stream that sees the job finished has its last event.
+    this.#finishedAt = new Date();
+    this.#state = state;
+    this.#push("state", { state, ...(this.#error ? { error: this.#error } : {}) });
+    await Deno.writeTextFile(join(this.dir, "job.json"), JSON.stringify(this.status(), null, 1) + "\n")
+      .catch(() => {}); // a record for people; the job is finished either way
+    this.#done.resolve();
+  }
+
+  #setState(state: JobState): void {
+    this.#state = state;
+    this.#push("state", { state });
+  }
+
+  #push(event: string, data: Record<string, unknown>): void {
+    this.#events.push({ id: this.#nextEventId++, event, data });
+    if (this.#events.length > this.options.keepEvents) this.#events.shift();
+    const changed = this.#changed;
+    this.#changed = Promise.withResolvers<void>();
+    changed.resolve();
+  }
+
+  /** A path inside the run directory as a relative one; null for anything else. */
+  #inRun(path: string): string | null {
+    const full = resolve(path);
+    return isInside(this.runDir, full) ? relative(this.runDir, full) : null;
+  }
+
+  /** Server paths out of a message: the job folder and the data root by name. */
+  #redact(text: string): string {
+    let out = text.replaceAll(this.dir, "$JOB_DIR");
+    const root = this.options.dataRoot;
+    if (root) {
+      out = out.replaceAll(isAbsolute(root) ? root : resolve(root), "$SGAN_DATA_ROOT");
+      try {
+        out = out.replaceAll(Deno.realPathSync(root), "$SGAN_DATA_ROOT");
+      } catch {
+        // no root, nothing to hide
+      }
+    }
+    return out;
+  }
+}
+
+/** A sortable, URL-safe job id: UTC time and 4 random hex digits, e.g. `20250101-120000-3fa9`. */
+function newJobId(): string {
+  const time = new Date().toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
+  const random = crypto.getRandomValues(new Uint8Array(2));
+  return `${time}-${Array.from(random, (b) => b.toString(16).padStart(2, "0")).join("")}`;
+}
+
+/** Send a signal to a process that may have exited already. */
+function signal(child: Deno.ChildProcess | undefined, name: Deno.Signal): void {
+  try {
+    child?.kill(name);
+  } catch {
+    // already gone
+  }
+}
+
+/** Call `fn` for every line of a byte stream (awaiting it, so lines are handled in order). */
+async function forEachLine(
+  stream: ReadableStream<Uint8Array>,
+  fn: (line: string) => void | Promise<void>,
+): Promise<void> {
+  const decoder = new TextDecoder();
+  let rest = "";
+  for await (const chunk of stream) {
+    rest += decoder.decode(chunk, { stream: true });
+    for (let end = rest.indexOf("\n"); end >= 0; end = rest.indexOf("\n")) {
+      await fn(rest.slice(0, end).replace(/\r$/, ""));
+      rest = rest.slice(end + 1);
+    }
+  }
+  rest += decoder.decode();
+  if (rest) await fn(rest);
 }

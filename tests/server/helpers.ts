@@ -26,7 +26,7 @@ export interface TestServer {
   /** Base URL, e.g. `http://127.0.0.1:40123`. */
   url: string;
   services: Services;
-  /** Stop the server and free the models. */
+  /** Stop any training job, the server, and free the models. */
   close(): Promise<void>;
 }
 
@@ -41,6 +41,7 @@ export async function startServer(options: ServiceOptions = {}): Promise<TestSer
     url,
     services,
     close: async () => {
+      await services.training.close();
       await server.shutdown();
       await services.models.dispose();
     },

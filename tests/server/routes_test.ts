@@ -261,6 +261,9 @@ Deno.test("model, documentation and static routes", async (t) => {
           "/api/models",
           "/api/models/{name}",
           "/api/train",
+          "/api/train/{id}",
+          "/api/train/{id}/events",
+          "/api/train/{id}/samples/{file}",
           "/openapi.json",
           "/docs",
           "/",
@@ -275,7 +278,7 @@ Deno.test("model, documentation and static routes", async (t) => {
       assert.equal(page.status, 200);
       const html = new TextDecoder().decode(page.body);
       assert.match(html, /\/truncation/);
-      assert.match(html, /not yet available/);
+      assert.match(html, /\/api\/train\/\{id\}\/events/);
     });
 
     await t.step("/ serves a built-in page until static/index.html exists, then the file", async () => {
