@@ -45,6 +45,8 @@ export interface ServerConfig {
   queue: QueueOptions;
   /** Folder of extra generator checkpoints (`*.safetensors`), or undefined. */
   modelsDir?: string;
+  /** Name of the default model (an embedded one); undefined: the registry's default. */
+  defaultModel?: string;
   /** Generators kept in memory at once. */
   maxLoadedModels: number;
   /** Bearer token that switches the training routes on; undefined keeps them off. */
@@ -105,6 +107,8 @@ export const ENV_VARIABLES: Record<string, string> = {
   SGAN_BACKEND: "tensor backend: auto, tensorflow, webgpu, wasm or cpu",
   SGAN_MODELS_DIR:
     "folder of extra generator checkpoints (*.safetensors); finished training jobs publish theirs here",
+  SGAN_DEFAULT_MODEL:
+    "embedded model served when a request names none (default: the first, the trained model)",
   SGAN_TOKEN: "bearer token that switches the training routes on",
   SGAN_DATA_ROOT: "folder that training dataset paths must lie under",
   SGAN_RUNS_DIR: `folder of training jobs' run directories (default ${DEFAULT_CONFIG.runsDir}; ` +
@@ -182,6 +186,7 @@ export function configFromEnv(
       batching: flag("SGAN_BATCHING", DEFAULT_QUEUE.batching),
     },
     modelsDir: text("SGAN_MODELS_DIR"),
+    defaultModel: text("SGAN_DEFAULT_MODEL"),
     maxLoadedModels: int("SGAN_MAX_LOADED_MODELS", DEFAULT_CONFIG.maxLoadedModels),
     token: text("SGAN_TOKEN"),
     dataRoot: text("SGAN_DATA_ROOT"),

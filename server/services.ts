@@ -6,7 +6,7 @@
  */
 import { join, resolve } from "node:path";
 import { type LabelFont, loadLabelFont } from "../model/figures/labels.ts";
-import type { EmbeddedModel } from "../model/pretrained/registry.ts";
+import { EMBEDDED_MODELS, type EmbeddedModel } from "../model/pretrained/registry.ts";
 import { type ConfigOverrides, resolveConfig, type ServerConfig } from "./config.ts";
 import { ResponseCache } from "./http_cache.ts";
 import { ModelStore } from "./models.ts";
@@ -46,7 +46,7 @@ export async function createServices(options: ServiceOptions = {}): Promise<Serv
   return {
     config,
     models: new ModelStore({
-      embedded: options.embedded,
+      embedded: withDefaultFirst(options.embedded ?? EMBEDDED_MODELS, config.defaultModel),
       modelsDir,
       maxLoaded: config.maxLoadedModels,
     }),
@@ -56,4 +56,16 @@ export async function createServices(options: ServiceOptions = {}): Promise<Serv
     training: options.training ??
       new TrainingJobs({ runsDir: config.runsDir, modelsDir, dataRoot: config.dataRoot }),
   };
+}
+
+/** The embedded models with the configured default first (the store serves its first as the default). */
+function withDefaultFirst(models: EmbeddedModel[], name: string | undefined): EmbeddedModel[] {
+  if (!name) return models;
+  const chosen = models.find((m) => m.name === name);
+  if (!chosen) {
+    throw new Error(
+      `SGAN_DEFAULT_MODEL=${name}: no embedded model of that name (${models.map((m) => m.name).join(", ")})`,
+    );
+  }
+  return [chosen, ...models.filter((m) => m !== chosen)];
 }

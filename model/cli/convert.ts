@@ -27,17 +27,23 @@ await runCommand(async () => {
   if (!values.in || !values.out || !values.name) {
     throw new UsageError(`--in, --name and --out are required\n${USAGE}`);
   }
-  const gsd = numberFlag("gsd", values.gsd);
-  if (gsd === undefined || gsd <= 0) {
-    throw new UsageError(`--gsd (metres per pixel at full resolution) must be a positive number`);
-  }
   await initBackend(requestedBackend(values.backend));
-  const { network } = await loadGenerator(values.in, values.noise ? [values.noise] : []);
+  const { network, metadata } = await loadGenerator(values.in, values.noise ? [values.noise] : []);
+  const gsd = numberFlag("gsd", values.gsd) ?? (Number(metadata.gsd_m) || undefined);
+  if (gsd === undefined || gsd <= 0) {
+    throw new UsageError(
+      `--gsd (metres per pixel at full resolution) must be a positive number; ${values.in} records none`,
+    );
+  }
+  // A checkpoint of this project keeps its own header (kimg, training config, normalization) unless a
+  // flag replaces an entry: this is how a trained generator is packaged as an embedded model.
+  const { config: _config, network: _network, format: _format, ...kept } = metadata;
   await saveNetwork(values.out, network, {
+    ...kept,
     name: values.name,
     gsd_m: String(gsd),
-    kimg: "0",
-    description: values.description ?? "",
+    kimg: kept.kimg ?? "0",
+    description: values.description ?? kept.description ?? "",
     source: values.in.split("/").pop() ?? values.in,
   });
   console.log(

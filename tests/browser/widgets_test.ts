@@ -121,7 +121,8 @@ Deno.test({
     const downloads = await Deno.makeTempDir({ prefix: "sgan-downloads-" });
     try {
       // Reports live on other origins (or in files): the server lets any origin embed the widgets.
-      server = await startServer({ SGAN_CORS_ORIGINS: "*" });
+      // The small reference network: fast, and the expectations below are about its 32 px, 8 style layers.
+      server = await startServer({ SGAN_CORS_ORIGINS: "*", SGAN_DEFAULT_MODEL: "reference-r32" });
       browser = await launchChromium(chromium!, downloads);
       const page = await browser.newPage();
       const pageErrors: string[] = [];

@@ -1,3 +1,4 @@
+import { FIXTURE_DIR } from "../support/paths.ts";
 import assert from "node:assert/strict";
 import {
   DEFAULT_MAX_SEEDS,
@@ -10,7 +11,7 @@ import {
 } from "../../model/seeds.ts";
 
 /** The StyleGAN.pytorch reference fixture (see its README): `z` holds numpy latents for four seeds. */
-const REFERENCE_IO = "/work/shared/fixtures/stylegan-pytorch-r32/io.safetensors";
+const REFERENCE_IO = `${FIXTURE_DIR}/io.safetensors`;
 const REFERENCE_SEEDS = [730, 904, 387, 190];
 /** Produced by tests/fixtures/make_numpy_seeds.py. */
 const NUMPY_FIXTURE = new URL("../fixtures/numpy_seeds.json", import.meta.url);

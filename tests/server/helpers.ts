@@ -1,5 +1,6 @@
 /** A real server on a loopback port for the server tests, and small request helpers. */
 import { initBackend } from "../../model/backend/select.ts";
+import { REFERENCE_MODEL } from "../../model/pretrained/registry.ts";
 import { createApp } from "../../server/app.ts";
 import { createServices, type ServiceOptions, type Services } from "../../server/services.ts";
 
@@ -33,7 +34,8 @@ export interface TestServer {
 /** Start the app on 127.0.0.1, port 0 (a free one). */
 export async function startServer(options: ServiceOptions = {}): Promise<TestServer> {
   await useWasm();
-  const services = await createServices({ font: null, ...options });
+  // The small reference network: fast, and its tiles are known bit for bit from the parity fixture.
+  const services = await createServices({ font: null, embedded: [REFERENCE_MODEL], ...options });
   const app = createApp(services);
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, app.fetch);
   const url = `http://127.0.0.1:${server.addr.port}`;

@@ -1,4 +1,5 @@
 /** The model catalogue: the embedded model plus generator checkpoints in SGAN_MODELS_DIR. */
+import { REFERENCE_MODEL } from "../../model/pretrained/registry.ts";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import { saveNetwork } from "../../model/checkpoint/checkpoint.ts";
@@ -34,7 +35,7 @@ Deno.test("models folder: generators listed by file stem, other files skipped, n
   D.dispose();
   await Deno.writeTextFile(`${dir}/notes.txt`, "not a model");
   await Deno.writeTextFile(`${dir}/garbage.safetensors`, "not safetensors");
-  const store = new ModelStore({ modelsDir: dir, maxLoaded: 1 });
+  const store = new ModelStore({ modelsDir: dir, maxLoaded: 1, embedded: [REFERENCE_MODEL] });
   try {
     const list = await store.list();
     assert.deepEqual(list.map((m) => [m.name, m.source]), [["reference-r32", "embedded"], [
@@ -72,7 +73,7 @@ Deno.test("models folder: generators listed by file stem, other files skipped, n
 });
 
 Deno.test("a missing models folder is no error", async () => {
-  const store = new ModelStore({ modelsDir: "/nonexistent/models" });
+  const store = new ModelStore({ modelsDir: "/nonexistent/models", embedded: [REFERENCE_MODEL] });
   assert.deepEqual(await store.names(), ["reference-r32"]);
 });
 
@@ -89,7 +90,7 @@ Deno.test("a replaced checkpoint is reloaded (new weights, new ETag); eviction n
   };
   await save("a.safetensors", 1);
   await save("b.safetensors", 2);
-  const store = new ModelStore({ modelsDir: dir, maxLoaded: 1 });
+  const store = new ModelStore({ modelsDir: dir, maxLoaded: 1, embedded: [REFERENCE_MODEL] });
   const queue = new GenerationQueue(DEFAULT_QUEUE);
   const tile = (name: string, seed: number) =>
     store.use(name, async (model) => {

@@ -1,4 +1,5 @@
 /** The generation queue: batching across jobs, exact per-job results, limits, aborts, errors. */
+import { REFERENCE_MODEL } from "../../model/pretrained/registry.ts";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import type { StyleCell } from "../../model/figures/dlatents.ts";
@@ -14,7 +15,7 @@ useBatchInvariantKernels();
 
 async function withModel(fn: (model: LoadedModel) => Promise<void>): Promise<void> {
   await useWasm();
-  const store = new ModelStore();
+  const store = new ModelStore({ embedded: [REFERENCE_MODEL] });
   try {
     await store.use(undefined, fn);
   } finally {

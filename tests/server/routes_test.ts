@@ -1,6 +1,7 @@
 /**
  * Every route and every error class against the real app: a real `Deno.serve` on a loopback port.
  */
+import { FIXTURE_DIR } from "../support/paths.ts";
 import assert from "node:assert/strict";
 import { Image } from "imagescript";
 import { fromArrayBuffer } from "geotiff";
@@ -13,7 +14,7 @@ import { type ErrorJson, request, startServer, useBatchInvariantKernels } from "
 // These tests compare tiles byte for byte across batchings (see useBatchInvariantKernels).
 useBatchInvariantKernels();
 
-const FIXTURE = "/work/shared/fixtures/stylegan-pytorch-r32";
+const FIXTURE = FIXTURE_DIR;
 /** The reference model: 32 px, 4 depths, 8 style layers, 2.4384 m/px. */
 const GSD = 2.4384;
 

@@ -1,3 +1,4 @@
+import { FIXTURE_DIR } from "../../support/paths.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import {
@@ -13,7 +14,7 @@ import {
 } from "../../../model/checkpoint/safetensors.ts";
 
 /** The StyleGAN.pytorch reference fixture (see its README). */
-const REFERENCE_DIR = "/work/shared/fixtures/stylegan-pytorch-r32";
+const REFERENCE_DIR = FIXTURE_DIR;
 
 /** Bytes of a safetensors file with the given header (object or raw text) and data, padded like the reference. */
 function buildFile(header: unknown, data: Uint8Array = new Uint8Array(0), pad = true): Uint8Array {

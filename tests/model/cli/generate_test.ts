@@ -107,7 +107,7 @@ Deno.test("deno task generate", async (t) => {
       [["--seeds", "4294967296"], /seed/],
       [["--seeds", "1", "--psi", "nan"], /psi/],
       [["--seeds", "1", "--psi", "inf"], /psi/],
-      [["--seeds", "1", "--depth", "4"], /depth/],
+      [["--seeds", "1", "--depth", "9"], /depth/],
       [["--seeds", "1", "--cutoff", "99"], /cutoff/],
       [["--seeds", "1", "--noise", "loud"], /noise/],
       [["--seeds", "1", "--backend", "quantum"], /unknown backend 'quantum'/],

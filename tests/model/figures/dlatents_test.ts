@@ -1,20 +1,21 @@
+import { FIXTURE_DIR } from "../../support/paths.ts";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import { loadGenerator } from "../../../model/checkpoint/checkpoint.ts";
 import { readSafetensors } from "../../../model/checkpoint/safetensors.ts";
 import { cellDlatents } from "../../../model/figures/dlatents.ts";
 import { latentBatch } from "../../../model/generate.ts";
-import { DEFAULT_MODEL } from "../../../model/pretrained/registry.ts";
+import { REFERENCE_MODEL } from "../../../model/pretrained/registry.ts";
 import { initBackend } from "../../../model/backend/select.ts";
 
-const IO = "/work/shared/fixtures/stylegan-pytorch-r32/io.safetensors";
+const IO = `${FIXTURE_DIR}/io.safetensors`;
 const SEEDS = [730, 904, 387, 190];
 
 Deno.test("cellDlatents: truncation as G.mapping, bit for bit; mixing takes exactly the chosen layers", async (t) => {
   // XNNPACK's own kernels: the optional OpenBLAS ones vary in the last bit with the batch size.
   Deno.env.set("SGAN_BLAS", "0");
   await initBackend("wasm", { quiet: true });
-  const { network: G } = await loadGenerator(DEFAULT_MODEL.file);
+  const { network: G } = await loadGenerator(REFERENCE_MODEL.file);
   try {
     await t.step("matches G.mapping per cell, with different ψ and cutoffs in one batch", async () => {
       const cells = [{ seed: 730, psi: 0.7 }, { seed: 904, psi: 1 }, { seed: 387, psi: -0.5, cutoff: 4 }, {

@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { REPO_ROOT, UCMERCED_DIR } from "../../support/paths.ts";
 import { groundResolutionAt } from "../../../model/scale.ts";
+import { REFERENCE_MODEL } from "../../../model/pretrained/registry.ts";
 import type { SWDReport } from "../../../model/metrics/report.ts";
 
 async function evaluate(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -90,7 +91,17 @@ Deno.test("deno task eval", async (t) => {
   });
 
   await t.step("generator vs reals: the embedded 32 px model's own ground resolution", async () => {
-    const res = await evaluate(["--real", list, "--n", "4", "--psi", "0.7", "--json"]);
+    const res = await evaluate([
+      "--checkpoint",
+      REFERENCE_MODEL.file,
+      "--real",
+      list,
+      "--n",
+      "4",
+      "--psi",
+      "0.7",
+      "--json",
+    ]);
     assert.equal(res.code, 0, res.stderr);
     const report = JSON.parse(res.stdout) as SWDReport & { fake: { count: number; psi: number } };
     assert.equal(report.fake.count, 4);
