@@ -122,7 +122,7 @@ await runCommand(async () => {
         if (!bar) return;
         const key = `${e.depth}/${e.epoch}`;
         const payload = {
-          depth: e.depth,
+          depth: e.depth + 1, // 1-based like the log lines (StyleGAN.pytorch's "Currently working on depth")
           res: e.resolution,
           epoch: e.epoch,
           epochs: e.epochs,
