@@ -138,8 +138,9 @@ export async function train(options: TrainOptions): Promise<TrainState> {
   const gOptim = new Adam(gParams, { ...config.model.g_optim });
   const dOptim = new Adam(dParams, { ...config.model.d_optim });
   const nets = { G, Gs, D, gOptim, dOptim };
+  const sampleSeeds = [...Array(SAMPLE_COUNT).keys()];
   const sampleZ = tf.tensor2d(
-    latentsFromSeeds([...Array(SAMPLE_COUNT).keys()], config.model.gen.latent_size),
+    latentsFromSeeds(sampleSeeds, config.model.gen.latent_size),
     [SAMPLE_COUNT, config.model.gen.latent_size],
   );
   const metadata = {
@@ -434,7 +435,7 @@ export async function train(options: TrainOptions): Promise<TrainState> {
 
   async function writeSamples(depth: number, alpha: number): Promise<void> {
     const path = `${run.samples}/gen_${depth}_${state.epoch}_${state.batchInEpoch}.png`;
-    await writeFileAtomic(path, await sampleGridPng(Gs, sampleZ, depth, alpha, 4));
+    await writeFileAtomic(path, await sampleGridPng(Gs, sampleZ, sampleSeeds, depth, alpha, 4));
     emit({ type: "sample", path, depth, epoch: state.epoch, batch: state.batchInEpoch });
   }
 }

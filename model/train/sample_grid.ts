@@ -1,38 +1,29 @@
 /** Sample grids written during training: fixed latents, the shadow generator, at the current depth. */
 import * as tf from "@tensorflow/tfjs-core";
-import { Image } from "imagescript";
 import type { Generator } from "../networks/generator.ts";
-import { encodePng, imageOf, toRgb8 } from "../images.ts";
+import { encodePng, toRgb8 } from "../images.ts";
+import { drawSampleGrid } from "../figures/grid.ts";
 
-/** A grid of `images` (NHWC, about [−1, 1]) with `cols` columns, each tile enlarged (nearest) to ≥ `minTile` px. */
-export async function gridImage(images: tf.Tensor4D, cols: number, minTile = 64): Promise<Image> {
-  const rasters = await toRgb8(images);
-  const tile = rasters[0].width;
-  const scale = Math.max(1, Math.ceil(minTile / tile));
-  const side = tile * scale;
-  const rows = Math.ceil(rasters.length / cols);
-  const gap = 2;
-  const canvas = new Image(cols * side + (cols - 1) * gap, rows * side + (rows - 1) * gap);
-  canvas.fill(0xffffffff);
-  rasters.forEach((r, i) => {
-    const img = imageOf(r);
-    if (scale > 1) img.resize(side, side, Image.RESIZE_NEAREST_NEIGHBOR);
-    canvas.composite(img, (i % cols) * (side + gap), Math.floor(i / cols) * (side + gap));
-  });
-  return canvas;
-}
+/** Smallest side a tile is drawn at, so that 4 px samples are still visible. */
+const MIN_TILE_PX = 64;
 
-/** PNG bytes of the shadow generator's images for fixed latents `z` at a depth and alpha. */
+/**
+ * PNG bytes of the shadow generator's images for the latents of `seeds` (`z`, in the same order) at a depth
+ * and alpha, drawn like the API's sample grid (tiles enlarged without smoothing).
+ */
 export async function sampleGridPng(
   G: Generator,
   z: tf.Tensor2D,
+  seeds: number[],
   depth: number,
   alpha: number,
   cols: number,
 ): Promise<Uint8Array> {
   const images = tf.tidy(() => G.gSynthesis.apply(G.mapping(z, 1), { depth, alpha, noise: "const" }));
   try {
-    return await encodePng(await gridImage(images, cols));
+    const tiles = await toRgb8(images);
+    const tileSize = Math.max(MIN_TILE_PX, tiles[0].width);
+    return await encodePng(drawSampleGrid(tiles, { seeds, psi: 1, cols }, { tileSize }));
   } finally {
     images.dispose();
   }
