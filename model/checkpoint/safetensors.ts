@@ -12,7 +12,8 @@
  *
  * @module
  */
-import { basename, dirname, join } from "node:path";
+import { dirname } from "node:path";
+import { writeFileAtomic } from "../files.ts";
 
 /** The dtypes this module reads and writes (safetensors' names). F8/F4 formats are not supported. */
 export const DTYPES = [
@@ -659,27 +660,12 @@ export async function writeSafetensors(
 ): Promise<void> {
   // Encode first: invalid tensors must fail before anything touches the disk.
   const bytes = encodeSafetensors(tensors, metadata, path);
-  const directory = dirname(path);
-  // Same directory, so the rename is atomic (never across file systems); *.tmp is ignored by git.
-  const temporary = join(directory, `.${basename(path)}.${crypto.randomUUID()}.tmp`);
-  let file: Deno.FsFile | undefined;
   try {
-    file = await Deno.open(temporary, { write: true, createNew: true });
-    for (let written = 0; written < bytes.length;) {
-      written += await file.write(bytes.subarray(written));
-    }
-    await file.sync(); // the data must be on disk before the rename makes it the checkpoint
-    file.close();
-    file = undefined;
-    await Deno.rename(temporary, path);
+    await writeFileAtomic(path, bytes);
   } catch (error) {
-    try {
-      file?.close();
-    } catch { /* already closed */ }
-    await Deno.remove(temporary).catch(() => {/* never created, or already gone */});
     throw new CheckpointError(path, `could not write the file: ${messageOf(error)}`, { cause: error });
   }
-  await syncDirectory(directory);
+  await syncDirectory(dirname(path));
 }
 
 /** Persist the rename itself; best effort, since some platforms cannot open or sync a directory. */

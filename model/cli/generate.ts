@@ -18,7 +18,7 @@ import { DEFAULT_MODEL } from "../pretrained/registry.ts";
 import { parseSeeds } from "../seeds.ts";
 import { groundResolutionAt } from "../scale.ts";
 import { integerFlag, numberFlag, parseFlags, runCommand, UsageError } from "./common.ts";
-import { writeFileAtomic } from "./files.ts";
+import { writeFileAtomic } from "../files.ts";
 
 const USAGE = "usage: deno task generate [--checkpoint FILE] --seeds 730,904|0-99 [--psi 0.7] [--cutoff 8] " +
   "[--noise const|random|none] [--depth D] [--batch 8] [--backend auto|tensorflow|webgpu|wasm|cpu] " +

@@ -22,7 +22,8 @@
  *
  * @module
  */
-import { basename, dirname, join } from "node:path";
+import { dirname, join } from "node:path";
+import { writeFileAtomic } from "../files.ts";
 import { DatasetError, messageOf } from "./errors.ts";
 
 /**
@@ -303,24 +304,10 @@ export async function writeDatasetCache(
   prefix.set(new TextEncoder().encode(MAGIC));
   new DataView(prefix.buffer).setUint32(8, headerBytes.length, true);
 
-  const directory = dirname(path);
-  const temporary = join(directory, `.${basename(path)}.${crypto.randomUUID()}.tmp`);
-  let file: Deno.FsFile | undefined;
   try {
-    await Deno.mkdir(directory, { recursive: true });
-    file = await Deno.open(temporary, { write: true, createNew: true });
-    for (const part of [prefix, headerBytes, data]) {
-      for (let written = 0; written < part.length;) written += await file.write(part.subarray(written));
-    }
-    await file.sync();
-    file.close();
-    file = undefined;
-    await Deno.rename(temporary, path);
+    await Deno.mkdir(dirname(path), { recursive: true });
+    await writeFileAtomic(path, [prefix, headerBytes, data]);
   } catch (error) {
-    try {
-      file?.close();
-    } catch { /* already closed */ }
-    await Deno.remove(temporary).catch(() => {/* never created, or already gone */});
     throw new DatasetError(`cannot write the dataset cache ${path}: ${messageOf(error)}`, { cause: error });
   }
 }

@@ -20,7 +20,7 @@ import { hillshade } from "./hillshade.ts";
 import { denormalize, hexToRgb, type Normalization } from "./normalization.ts";
 import type { GeoTransform, SampleArray } from "./read.ts";
 import { type GeoTiffImage, northUpGeoTransform, writeGeoTiff } from "./write.ts";
-import { writeFileAtomic } from "../cli/files.ts";
+import { writeFileAtomic } from "../files.ts";
 
 /** One generated tile in data units. */
 export interface GeneratedRaster {

@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { dirname } from "node:path";
+import { writeFileAtomic } from "../files.ts";
 import type { GeoTransform, SampleArray, SampleType } from "./read.ts";
 
 /** A raster to write; `data` is band-interleaved by pixel (`data[(y * width + x) * bands + b]`). */
@@ -249,15 +249,7 @@ export async function encodeGeoTiff(image: GeoTiffImage): Promise<Uint8Array> {
 
 /** Encode and write a GeoTIFF atomically (temporary file in the same folder, then rename). */
 export async function writeGeoTiff(path: string, image: GeoTiffImage): Promise<void> {
-  const bytes = await encodeGeoTiff(image);
-  const tmp = `${dirname(path)}/.${path.split("/").pop()}.${crypto.randomUUID()}.tmp`;
-  try {
-    await Deno.writeFile(tmp, bytes);
-    await Deno.rename(tmp, path);
-  } catch (error) {
-    await Deno.remove(tmp).catch(() => {});
-    throw error;
-  }
+  await writeFileAtomic(path, await encodeGeoTiff(image));
 }
 
 /** A north-up geotransform from an upper-left origin and a square or rectangular pixel size. */

@@ -25,7 +25,7 @@ import { alphaAt, type DepthPlan, depthPlan, emaBeta, trainedDepths } from "./sc
 import { realsAtDepth } from "./reals.ts";
 import { RunDir, type TrainState } from "./run_dir.ts";
 import { sampleGridPng } from "./sample_grid.ts";
-import { writeFileAtomic } from "../cli/files.ts";
+import { writeFileAtomic } from "../files.ts";
 import { type Raster8, toRgb8 } from "../images.ts";
 import { SlicedWassersteinMetric } from "../metrics/swd.ts";
 import { tfProjector } from "../metrics/tf_projection.ts";

@@ -13,7 +13,7 @@ import { saveNetwork } from "../checkpoint/checkpoint.ts";
 import type { Generator } from "../networks/generator.ts";
 import type { Discriminator } from "../networks/discriminator.ts";
 import type { Adam } from "./adam.ts";
-import { writeFileAtomic } from "../cli/files.ts";
+import { writeFileAtomic } from "../files.ts";
 
 /** Where training stands; everything needed to continue exactly. */
 export interface TrainState {

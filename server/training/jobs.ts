@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { writeFileAtomic } from "../../model/files.ts";
 import { basename, dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { stringify as toYaml } from "yaml";
@@ -431,15 +432,7 @@ export class TrainingJob {
   async #publish(generator: string): Promise<void> {
     if (!isInside(this.runDir, generator)) throw new Error("the generator is not in the run directory");
     await Deno.mkdir(this.modelsDir, { recursive: true });
-    const target = join(this.modelsDir, `${this.name}.safetensors`);
-    const temporary = join(this.modelsDir, `.${this.name}.${this.id}.tmp`);
-    try {
-      await Deno.copyFile(generator, temporary);
-      await Deno.rename(temporary, target);
-    } catch (e) {
-      await Deno.remove(temporary).catch(() => {});
-      throw e;
-    }
+    await writeFileAtomic(join(this.modelsDir, `${this.name}.safetensors`), await Deno.readFile(generator));
     this.#model = this.name;
   }
 
