@@ -169,6 +169,23 @@ export async function train(options: TrainOptions): Promise<TrainState> {
   await run.prepare(config);
   if (options.resume) {
     state = await run.restore(nets);
+    if (state.depthIndex >= depths.length) {
+      // Runs finished by earlier versions moved past their last depth; put them back on it (epoch =
+      // epochs done + 1, fade-in over) so that more epochs there can be trained. The epochs done are in
+      // the last checkpoint's name (…_{depth}_{epoch}.safetensors).
+      const pointer = await run.readLatest();
+      const done = Number(/_(\d+)\.safetensors$/.exec(pointer?.files.gen ?? "")?.[1] ?? NaN);
+      if (!Number.isInteger(done)) {
+        throw new Error(`${run.models}: cannot tell how many epochs the run finished`);
+      }
+      const last = depthPlan(config, depths[depths.length - 1], data.count);
+      state = {
+        ...state,
+        depthIndex: depths.length - 1,
+        epoch: done + 1,
+        ticker: done * last.batchesPerEpoch,
+      };
+    }
     rng.setState(state.rng as ReturnType<RandomState["getState"]>);
     data.setState(state.sampler);
   }
@@ -207,6 +224,10 @@ export async function train(options: TrainOptions): Promise<TrainState> {
     while (state.depthIndex < depths.length) {
       const depth = depths[state.depthIndex];
       const plan = depthPlan(config, depth, data.count);
+      // A finished run stays at its last depth with epoch = epochs + 1, so that resuming it with more
+      // epochs there (`--set sched.epochs=[...]`) simply goes on training, without a fade-in or an
+      // optimizer reset.
+      if (state.epoch > plan.epochs) break;
       if (state.ticker === 0) {
         // Official StyleGAN resets the optimizer state whenever the resolution changes.
         gOptim.reset();
@@ -302,7 +323,7 @@ export async function train(options: TrainOptions): Promise<TrainState> {
       await log(`Time taken for epoch: ${((performance.now() - epochStart) / 1000).toFixed(3)} secs`);
       await writeSamples(depth, config.structure === "fixed" ? 1 : alphaAt(plan, state.ticker));
       const tag = `${depth}_${state.epoch}`;
-      if (state.epoch < plan.epochs) {
+      if (state.epoch < plan.epochs || state.depthIndex === depths.length - 1) {
         state.epoch++;
       } else {
         state.depthIndex++;

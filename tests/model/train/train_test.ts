@@ -155,6 +155,38 @@ Deno.test("training", async (t) => {
     },
   );
 
+  await t.step("a finished run resumed with more epochs goes on at its last depth", async () => {
+    // 24 images at batch 8: 3 steps per epoch. The finished run stopped after epoch 2 of depth 2.
+    const latest = async (out: string) => JSON.parse(await Deno.readTextFile(`${out}/models/latest.json`));
+    const before = (await latest(`${dir}/full`)).state;
+    assert.deepEqual([before.depthIndex, before.epoch], [2, 3]);
+
+    // Resuming without more epochs trains nothing.
+    let res = await trainCli(["--resume", `${dir}/full`]);
+    assert.equal(res.code, 0, res.stderr);
+    assert.equal((await latest(`${dir}/full`)).state.step, before.step);
+
+    res = await trainCli(["--resume", `${dir}/full`, "--set", "sched.epochs=[1,1,3]"]);
+    assert.equal(res.code, 0, res.stderr);
+    assert.doesNotMatch(res.stdout, /depth: [12] /);
+    assert.match(res.stdout, /Epoch: \[3\]/);
+    const after = (await latest(`${dir}/full`)).state;
+    assert.equal(after.step, before.step + 3);
+    assert.equal(after.ticker, before.ticker + 3); // no new fade-in: alpha stays 1
+    assert.ok((await Deno.stat(`${dir}/full/models/GAN_GEN_SHADOW_2_3.safetensors`)).isFile);
+
+    // Runs finished by earlier versions recorded depthIndex = number of depths; they are put back.
+    const old = `${dir}/killed`;
+    const pointer = await latest(old);
+    pointer.state = { ...pointer.state, depthIndex: 3, epoch: 1, ticker: 0 };
+    await Deno.writeTextFile(`${old}/models/latest.json`, JSON.stringify(pointer));
+    res = await trainCli(["--resume", old, "--set", "sched.epochs=[1,1,3]"]);
+    assert.equal(res.code, 0, res.stderr);
+    const migrated = (await latest(old)).state;
+    assert.deepEqual([migrated.depthIndex, migrated.epoch, migrated.ticker], [2, 4, 9]);
+    assert.equal(migrated.step, pointer.state.step + 3);
+  });
+
   await t.step("bad data: clear errors naming the path", async () => {
     await Deno.mkdir(`${dir}/empty`);
     let res = await trainCli([
