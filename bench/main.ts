@@ -1,5 +1,5 @@
 /**
- * `deno task bench [--json] [--backends wasm,cpu,webgpu] [--res 32,64,128] [--budget 60]`
+ * `deno task bench [--json] [--backends wasm,cpu,webgpu] [--res 32,64,128] [--budget 60] [--reference torch.jsonl]`
  *
  * Generation images/s of StyleGAN at 32/64/128 px and training images/s (one D step with R1 + one G step,
  * style mixing on) at 32/64 px, default channels (fmap_base 8192, fmap_max 512) and reduced (2048/128),
@@ -20,6 +20,8 @@ const { values } = parseArgs({
   options: {
     json: { type: "boolean", default: false },
     backends: { type: "string", default: "wasm,cpu" },
+    backend: { type: "string" },
+    reference: { type: "string" },
     res: { type: "string", default: "32,64,128" },
     channels: { type: "string", default: "default,reduced" },
     batch: { type: "string", default: "8" },
@@ -30,6 +32,10 @@ const { values } = parseArgs({
 });
 const batch = Number(values.batch);
 const budgetS = Number(values.budget);
+const backends = (values.backend ?? values.backends!).split(",");
+// GPU runs compare with PyTorch measured on the same machine in the same session (bench/reference/
+// stylegan_torch.py --json); without that file the CPU figures recorded in bench/reference.ts are used.
+const measuredReference = values.reference ? await readMeasuredReference(values.reference) : undefined;
 
 interface Row {
   task: string;
@@ -39,7 +45,7 @@ interface Row {
   batch: number;
   img_per_s: number | null;
   gflop_per_s: number | null;
-  ref_img_per_s: number;
+  ref_img_per_s: number | null;
   ratio: number | null;
   note?: string;
 }
@@ -60,7 +66,7 @@ async function medianSeconds(fn: () => Promise<void>): Promise<number> {
 
 const rows: Row[] = [];
 const tasks = values.tasks!.split(",");
-for (const backendName of values.backends!.split(",")) {
+for (const backendName of backends) {
   const info = await initBackend(parseBackendChoice(backendName), { quiet: true });
   if (tasks.includes("train")) await benchTraining(info.name);
   if (!tasks.includes("generate")) continue;
@@ -69,7 +75,9 @@ for (const backendName of values.backends!.split(",")) {
     for (const res of values.res!.split(",").map(Number)) {
       const options = { resolution: res, ...CHANNEL_PRESETS[preset] };
       const flops = generatorFlops(options) * batch;
-      const ref = GENERATE_REFERENCE[preset][res];
+      const ref = measuredReference
+        ? measuredReference.get(`${res}/${preset}/${batch}`) ?? null
+        : GENERATE_REFERENCE[preset][res] ?? null;
       const row: Row = {
         task: "generate",
         backend: info.name,
@@ -99,7 +107,7 @@ for (const backendName of values.backends!.split(",")) {
       G.dispose();
       row.img_per_s = batch / seconds;
       row.gflop_per_s = flops / seconds / 1e9;
-      row.ratio = row.img_per_s / ref;
+      row.ratio = ref === null ? null : row.img_per_s / ref;
       measuredGflops = Math.max(measuredGflops ?? 0, row.gflop_per_s);
       rows.push(row);
       report(row);
@@ -112,7 +120,7 @@ async function benchTraining(backend: string): Promise<void> {
   for (const preset of values.channels!.split(",") as ChannelPreset[]) {
     let lastStep = 0;
     for (const res of values["train-res"]!.split(",").map(Number)) {
-      const ref = TRAIN_REFERENCE[preset][res];
+      const ref = measuredReference ? null : TRAIN_REFERENCE[preset][res] ?? null;
       const row: Row = {
         task: "train",
         backend,
@@ -136,7 +144,7 @@ async function benchTraining(backend: string): Promise<void> {
         });
         lastStep = seconds;
         row.img_per_s = batch / seconds;
-        row.ratio = row.img_per_s / ref;
+        row.ratio = ref === null ? null : row.img_per_s / ref;
       }
       rows.push(row);
       report(row);
@@ -149,7 +157,7 @@ function report(row: Row): void {
     console.log(JSON.stringify(row));
     return;
   }
-  const f = (v: number | null, d = 2) => v === null ? "—" : v.toFixed(d);
+  const f = (v: number | null | undefined, d = 2) => v == null ? "—" : v.toFixed(d);
   console.log(
     [
       row.task,
@@ -159,9 +167,36 @@ function report(row: Row): void {
       `batch ${row.batch}`,
       `${f(row.img_per_s).padStart(8)} img/s`,
       `${f(row.gflop_per_s, 1).padStart(6)} GFLOP/s`,
-      `ref ${row.ref_img_per_s.toFixed(2).padStart(7)}`,
+      `ref ${f(row.ref_img_per_s).padStart(7)}`,
       `ratio ${f(row.ratio, 3)}`,
       row.note ?? "",
     ].join("  "),
   );
+}
+
+/**
+ * PyTorch's images/s keyed by `res/channels/batch`, from the JSON lines of bench/reference/stylegan_torch.py.
+ * Strict float32 rows (tf32 off) are preferred: WebGPU computes in float32.
+ */
+async function readMeasuredReference(file: string): Promise<Map<string, number>> {
+  const rows = (await Deno.readTextFile(file)).split("\n").filter((l) => l.trim().startsWith("{"))
+    .map((l) =>
+      JSON.parse(l) as {
+        res: number;
+        channels: string;
+        batch: number;
+        tf32: string | boolean;
+        img_per_s: number;
+      }
+    );
+  const map = new Map<string, number>();
+  for (const r of rows) {
+    const key = `${r.res}/${r.channels}/${r.batch}`;
+    const strict = r.tf32 === "off" || r.tf32 === false;
+    if (strict || !map.has(key)) map.set(key, r.img_per_s);
+  }
+  if (map.size === 0) {
+    throw new Error(`${file}: no PyTorch timing rows (JSON lines with res, channels, batch, img_per_s)`);
+  }
+  return map;
 }

@@ -224,6 +224,7 @@ export async function initBackend(
     info = result;
   }
   registerTrainingKernels(info.name);
+  applyFlagOverrides();
   if (info.name === "wasm") {
     // Optional accelerator: OpenBLAS through FFI for conv/matmul on the wasm heap (SGAN_BLAS=0 turns it off).
     const blas = registerBlasKernels();
@@ -242,4 +243,43 @@ export async function initBackend(
   active = info;
   if (!opts.quiet && choice === "auto") console.error(`backend: ${info.name} (${info.reason})`);
   return info;
+}
+
+/**
+ * `SGAN_TFJS_FLAGS="NAME=value,NAME=value"`: set TensorFlow.js environment flags (e.g. the webgpu backend's
+ * `WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE=64`) for experiments and benchmarks. Values are JSON (numbers,
+ * true/false) or plain strings. An unknown flag name is an error that lists the registered ones.
+ */
+export function applyFlagOverrides(text: string | undefined = envOrUndefined("SGAN_TFJS_FLAGS")): void {
+  if (!text?.trim()) return;
+  // The registry (not getFlags(), which holds only flags read so far) knows every flag a backend defines.
+  const registered = Object.keys(
+    (tf.env() as unknown as { flagRegistry: Record<string, unknown> }).flagRegistry,
+  );
+  for (const item of text.split(",").map((s) => s.trim()).filter(Boolean)) {
+    const eq = item.indexOf("=");
+    if (eq < 1) throw new BackendError(`SGAN_TFJS_FLAGS: '${item}' is not NAME=value`);
+    const name = item.slice(0, eq).trim();
+    const raw = item.slice(eq + 1).trim();
+    if (!registered.includes(name)) {
+      throw new BackendError(
+        `SGAN_TFJS_FLAGS: unknown flag '${name}'; known: ${registered.sort().join(", ")}`,
+      );
+    }
+    let value: unknown;
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      value = raw;
+    }
+    tf.env().set(name, value as number | boolean | string);
+  }
+}
+
+function envOrUndefined(name: string): string | undefined {
+  try {
+    return Deno.env.get(name);
+  } catch {
+    return undefined;
+  }
 }
