@@ -19,23 +19,10 @@ import { cutTiles } from "../../../model/geo/tiles.ts";
 import { northUpGeoTransform } from "../../../model/geo/write.ts";
 import { useBackend } from "../../support/backends.ts";
 import { DSM, DTM, landCoverCodes, NAIP_FILES, runCli, withTempDir, writeTiff } from "./helpers.ts";
+import { TINY_NETWORK, tinySchedule } from "../../support/tiny_training.ts";
 
 /** A 16 px network that trains in seconds (as tests/model/train/train_test.ts). */
-const TINY = [
-  "dataset.resolution=16",
-  "model.gen.latent_size=16",
-  "model.gen.dlatent_size=16",
-  "model.gen.mapping_fmaps=16",
-  "model.gen.mapping_layers=2",
-  "model.gen.fmap_base=64",
-  "model.gen.fmap_max=16",
-  "model.dis.fmap_base=64",
-  "model.dis.fmap_max=16",
-  "sched.epochs=[1,1,1]",
-  "sched.batch_sizes=[4,4,4]",
-  "sched.fade_in_percentage=[50,50,50]",
-  "sample_every=1000",
-];
+const TINY = [...TINY_NETWORK, ...tinySchedule([1, 1, 1], 4), "sample_every=1000"];
 
 /** Train `steps` steps on `imgDir`; returns the shadow generator checkpoint and its metadata. */
 async function trainFew(imgDir: string, out: string, sets: string[], steps = 2) {

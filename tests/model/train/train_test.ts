@@ -9,22 +9,13 @@ import { train, type TrainEvent, type TrainingData } from "../../../model/train/
 import { readSafetensors } from "../../../model/checkpoint/safetensors.ts";
 import { REPO_ROOT, UCMERCED_DIR } from "../../support/paths.ts";
 import { useBackend } from "../../support/backends.ts";
+import { TINY_NETWORK, tinySchedule } from "../../support/tiny_training.ts";
 
 /** Settings that make a 16 px run take seconds. */
 const TINY = [
-  "dataset.resolution=16",
+  ...TINY_NETWORK,
   "dataset.folder=false",
-  "model.gen.latent_size=16",
-  "model.gen.dlatent_size=16",
-  "model.gen.mapping_fmaps=16",
-  "model.gen.mapping_layers=2",
-  "model.gen.fmap_base=64",
-  "model.gen.fmap_max=16",
-  "model.dis.fmap_base=64",
-  "model.dis.fmap_max=16",
-  "sched.epochs=[1,1,2]",
-  "sched.batch_sizes=[8,8,8]",
-  "sched.fade_in_percentage=[50,50,50]",
+  ...tinySchedule([1, 1, 2], 8),
   "log_every=1",
   "sample_every=2",
 ];

@@ -1,0 +1,18 @@
+/** `--set` overrides that make a 16 px training run take seconds (shared by the training tests). */
+export const TINY_NETWORK = [
+  "dataset.resolution=16",
+  "model.gen.latent_size=16",
+  "model.gen.dlatent_size=16",
+  "model.gen.mapping_fmaps=16",
+  "model.gen.mapping_layers=2",
+  "model.gen.fmap_base=64",
+  "model.gen.fmap_max=16",
+  "model.dis.fmap_base=64",
+  "model.dis.fmap_max=16",
+  "sched.fade_in_percentage=[50,50,50]",
+];
+
+/** A tiny schedule: `epochs` and `batch` per depth for the 3 depths of a 16 px run. */
+export function tinySchedule(epochs: [number, number, number], batch: number): string[] {
+  return [`sched.epochs=[${epochs.join(",")}]`, `sched.batch_sizes=[${batch},${batch},${batch}]`];
+}
