@@ -23,6 +23,7 @@ import {
 } from "./params.ts";
 import { baseStyles } from "./styles.ts";
 import { problemTemplate, statusTemplate } from "./templates.ts";
+import { SettingsChangeEvents } from "./change_events.ts";
 
 /** The settings of an `<sgan-image>` (the `sgan-change` event's detail). */
 export interface ImageSettings {
@@ -116,7 +117,7 @@ export class SganImage extends LitElement {
 
   readonly #model = modelInfoTask(this, () => [this.api, this.model]);
   readonly #figure = new FigureController<ImageMeta>(this, () => this.#request());
-  #rendered = false;
+  #changes = new SettingsChangeEvents(this, SETTINGS);
 
   /** The current settings, as JSON-ready data. */
   get settings(): ImageSettings {
@@ -145,13 +146,7 @@ export class SganImage extends LitElement {
   }
 
   protected override updated(changed: PropertyValues<this>): void {
-    // The attributes the page was written with are not a change; anything after the first render is.
-    if (this.#rendered && SETTINGS.some((key) => changed.has(key))) {
-      this.dispatchEvent(
-        new CustomEvent("sgan-change", { detail: this.settings, bubbles: true, composed: true }),
-      );
-    }
-    this.#rendered = true;
+    this.#changes.updated(changed);
   }
 
   #renderFigure(): TemplateResult {

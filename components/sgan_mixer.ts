@@ -34,6 +34,7 @@ import {
 } from "./params.ts";
 import { baseStyles, plateStyles } from "./styles.ts";
 import { problemTemplate, statusTemplate } from "./templates.ts";
+import { SettingsChangeEvents } from "./change_events.ts";
 
 /** Smallest tile side of the downloaded figure, so that its drawn labels are legible in a report. */
 export const DOWNLOAD_TILE = 128;
@@ -135,7 +136,7 @@ export class SganMixer extends LitElement {
 
   readonly #model = modelInfoTask(this, () => [this.api, this.model]);
   readonly #figure = new FigureController<MixerMeta>(this, () => this.#request());
-  #rendered = false;
+  #changes = new SettingsChangeEvents(this, SETTINGS);
 
   constructor() {
     super();
@@ -174,12 +175,7 @@ export class SganMixer extends LitElement {
   }
 
   protected override updated(changed: PropertyValues<this>): void {
-    if (this.#rendered && SETTINGS.some((key) => changed.has(key))) {
-      this.dispatchEvent(
-        new CustomEvent("sgan-change", { detail: this.settings, bubbles: true, composed: true }),
-      );
-    }
-    this.#rendered = true;
+    this.#changes.updated(changed);
   }
 
   #renderSeedControls(): TemplateResult {

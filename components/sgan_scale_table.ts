@@ -11,6 +11,7 @@ import { modelInfoTask } from "./model_task.ts";
 import { problemTemplate, statusTemplate } from "./templates.ts";
 import { baseStyles } from "./styles.ts";
 import { TaskStatus } from "@lit/task";
+import { SettingsChangeEvents } from "./change_events.ts";
 
 /** The settings of an `<sgan-scale-table>` (the `sgan-change` event's detail). */
 export interface ScaleTableSettings {
@@ -60,7 +61,7 @@ export class SganScaleTable extends LitElement {
   ];
 
   readonly #model = modelInfoTask(this, () => [this.api, this.model]);
-  #rendered = false;
+  #changes = new SettingsChangeEvents(this, ["api", "model"]);
 
   /** The current settings, as JSON-ready data. */
   get settings(): ScaleTableSettings {
@@ -80,12 +81,7 @@ export class SganScaleTable extends LitElement {
   }
 
   protected override updated(changed: PropertyValues<this>): void {
-    if (this.#rendered && (changed.has("api") || changed.has("model"))) {
-      this.dispatchEvent(
-        new CustomEvent("sgan-change", { detail: this.settings, bubbles: true, composed: true }),
-      );
-    }
-    this.#rendered = true;
+    this.#changes.updated(changed);
   }
 
   #renderTable(info: ModelInfo): TemplateResult {

@@ -26,6 +26,7 @@ import {
 } from "./params.ts";
 import { baseStyles, plateStyles } from "./styles.ts";
 import { problemTemplate, statusTemplate } from "./templates.ts";
+import { SettingsChangeEvents } from "./change_events.ts";
 
 /** The columns when `psis` is not set: from the opposite of the average landscape to no truncation. */
 export const DEFAULT_PSIS = "-1,-0.5,0,0.5,1";
@@ -76,7 +77,7 @@ export class SganTruncation extends LitElement {
   static override styles = [baseStyles, plateStyles];
 
   readonly #figure = new FigureController<TruncationMeta>(this, () => this.#request());
-  #rendered = false;
+  #changes = new SettingsChangeEvents(this, SETTINGS);
 
   /** The current settings, as JSON-ready data. */
   get settings(): TruncationSettings {
@@ -104,12 +105,7 @@ export class SganTruncation extends LitElement {
   }
 
   protected override updated(changed: PropertyValues<this>): void {
-    if (this.#rendered && SETTINGS.some((key) => changed.has(key))) {
-      this.dispatchEvent(
-        new CustomEvent("sgan-change", { detail: this.settings, bubbles: true, composed: true }),
-      );
-    }
-    this.#rendered = true;
+    this.#changes.updated(changed);
   }
 
   #renderSlider(): TemplateResult {
