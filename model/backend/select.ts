@@ -12,6 +12,7 @@ import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import { registerTrainingKernels } from "./kernels.ts";
 import { registerHigherOrderGradients } from "./gradients.ts";
 import { registerBlasKernels } from "./blas.ts";
+import { registerFusedEpilogue } from "./fused_epilogue.ts";
 
 /** The backend names a user may ask for. */
 export const BACKEND_CHOICES = ["auto", "tensorflow", "webgpu", "wasm", "cpu"] as const;
@@ -226,6 +227,9 @@ export async function initBackend(
   registerTrainingKernels(info.name);
   applyFlagOverrides();
   if (info.name === "wasm") {
+    // Generation's noise + activation + instance norm + style in one SIMD kernel; without it, tfjs ops.
+    const fused = await registerFusedEpilogue();
+    if (fused) info = { ...info, reason: `${info.reason}; ${fused}` };
     // Optional accelerator: OpenBLAS through FFI for conv/matmul on the wasm heap (SGAN_BLAS=0 turns it off).
     const blas = registerBlasKernels();
     if (blas.enabled) {

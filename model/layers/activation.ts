@@ -10,3 +10,10 @@ export const NONLINEARITIES = {
 } as const;
 
 export type Nonlinearity = keyof typeof NONLINEARITIES;
+
+/** The negative-side slope of a nonlinearity's `apply` (0 for ReLU), or undefined for anything else. */
+export function leakySlopeOf(fn: (x: tf.Tensor) => tf.Tensor): number | undefined {
+  if (fn === NONLINEARITIES.lrelu.apply) return LRELU_SLOPE;
+  if (fn === NONLINEARITIES.relu.apply) return 0;
+  return undefined;
+}

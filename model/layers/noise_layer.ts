@@ -34,14 +34,17 @@ export class NoiseLayer {
 
   apply(x: tf.Tensor4D, mode: NoiseSpec): tf.Tensor4D {
     if (mode === "none") return tf.clone(x);
-    return tf.tidy(() => {
-      const [n, h, w] = x.shape;
-      const noise = mode === "const"
-        ? this.constNoise
-        : mode === "random"
-        ? tf.randomNormal([n, h, w, 1])
-        : mode([n, h, w, 1]);
-      return tf.add(x, tf.mul(tf.reshape(this.weight, [1, 1, 1, -1]), noise));
-    });
+    return tf.tidy(() => tf.add(x, tf.mul(tf.reshape(this.weight, [1, 1, 1, -1]), this.noiseMap(x, mode)!)));
+  }
+
+  /** The noise map [1 or N, H, W, 1] that `apply` adds for input `x`, or undefined in `none` mode. */
+  noiseMap(x: tf.Tensor4D, mode: NoiseSpec): tf.Tensor | undefined {
+    if (mode === "none") return undefined;
+    const [n, h, w] = x.shape;
+    return mode === "const"
+      ? this.constNoise
+      : mode === "random"
+      ? tf.randomNormal([n, h, w, 1])
+      : mode([n, h, w, 1]);
   }
 }

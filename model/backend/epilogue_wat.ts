@@ -1,0 +1,102 @@
+/**
+ * The SIMD WebAssembly (WAT text) of the fused epilogue's three passes over one sample's NHWC feature map.
+ * It imports the tfjs wasm backend's own memory, so it reads and writes tensors where they are (no copies).
+ * All pointers are byte offsets into that memory; C (channels) is a multiple of 4. Every float32 step
+ * rounds where the composed tfjs ops round (f32x4 arithmetic); the channel sums are accumulated in f64.
+ *
+ * Hand-written because tfjs has no fused kernel for this and its wasm backend takes no custom kernels
+ * compiled into it; the text is assembled at start-up by wabt (npm:wabt), so no binary is committed.
+ */
+export const EPILOGUE_WAT = `
+(module
+  (import "env" "memory" (memory 1))
+
+  ;; out = lrelu(x + w[c] * noise[p]) (or lrelu(x) without noise); sums[c] += out (f64).
+  (func (export "noise_act_sum")
+    (param $x i32) (param $noise i32) (param $use_noise i32) (param $w i32) (param $out i32)
+    (param $hw i32) (param $channels i32) (param $slope f32) (param $sums i32)
+    (local $p i32) (local $c i32) (local $row i32) (local $sp i32)
+    (local $nz v128) (local $v v128) (local $s v128)
+    (local.set $s (f32x4.splat (local.get $slope)))
+    (local.set $row (i32.shl (local.get $channels) (i32.const 2)))
+    (block $pixels_done (loop $pixels
+      (br_if $pixels_done (i32.ge_u (local.get $p) (local.get $hw)))
+      (if (local.get $use_noise)
+        (then (local.set $nz (v128.load32_splat (i32.add (local.get $noise) (i32.shl (local.get $p) (i32.const 2)))))))
+      (local.set $c (i32.const 0))
+      (block $channels_done (loop $channel_loop
+        (br_if $channels_done (i32.ge_u (local.get $c) (local.get $row)))
+        (local.set $v (v128.load (i32.add (local.get $x) (local.get $c))))
+        (if (local.get $use_noise)
+          (then (local.set $v (f32x4.add (local.get $v)
+            (f32x4.mul (v128.load (i32.add (local.get $w) (local.get $c))) (local.get $nz))))))
+        ;; leaky ReLU with slope < 1: max(v, slope * v)
+        (local.set $v (f32x4.max (local.get $v) (f32x4.mul (local.get $v) (local.get $s))))
+        (v128.store (i32.add (local.get $out) (local.get $c)) (local.get $v))
+        ;; f64 sums live at sums + 2 * (byte offset of the channel)
+        (local.set $sp (i32.add (local.get $sums) (i32.shl (local.get $c) (i32.const 1))))
+        (v128.store (local.get $sp)
+          (f64x2.add (v128.load (local.get $sp)) (f64x2.promote_low_f32x4 (local.get $v))))
+        (v128.store offset=16 (local.get $sp)
+          (f64x2.add (v128.load offset=16 (local.get $sp))
+            (f64x2.promote_low_f32x4
+              (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v)))))
+        (local.set $c (i32.add (local.get $c) (i32.const 16)))
+        (br $channel_loop)))
+      (local.set $x (i32.add (local.get $x) (local.get $row)))
+      (local.set $out (i32.add (local.get $out) (local.get $row)))
+      (local.set $p (i32.add (local.get $p) (i32.const 1)))
+      (br $pixels)))
+  )
+
+  ;; sums[c] += (d * d) with d = out - mean[c], both rounded to f32; sums in f64.
+  (func (export "variance_sum")
+    (param $out i32) (param $hw i32) (param $channels i32) (param $mean i32) (param $sums i32)
+    (local $p i32) (local $c i32) (local $row i32) (local $sp i32) (local $d v128)
+    (local.set $row (i32.shl (local.get $channels) (i32.const 2)))
+    (block $pixels_done (loop $pixels
+      (br_if $pixels_done (i32.ge_u (local.get $p) (local.get $hw)))
+      (local.set $c (i32.const 0))
+      (block $channels_done (loop $channel_loop
+        (br_if $channels_done (i32.ge_u (local.get $c) (local.get $row)))
+        (local.set $d (f32x4.sub (v128.load (i32.add (local.get $out) (local.get $c)))
+                                 (v128.load (i32.add (local.get $mean) (local.get $c)))))
+        (local.set $d (f32x4.mul (local.get $d) (local.get $d)))
+        (local.set $sp (i32.add (local.get $sums) (i32.shl (local.get $c) (i32.const 1))))
+        (v128.store (local.get $sp)
+          (f64x2.add (v128.load (local.get $sp)) (f64x2.promote_low_f32x4 (local.get $d))))
+        (v128.store offset=16 (local.get $sp)
+          (f64x2.add (v128.load offset=16 (local.get $sp))
+            (f64x2.promote_low_f32x4
+              (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $d) (local.get $d)))))
+        (local.set $c (i32.add (local.get $c) (i32.const 16)))
+        (br $channel_loop)))
+      (local.set $out (i32.add (local.get $out) (local.get $row)))
+      (local.set $p (i32.add (local.get $p) (i32.const 1)))
+      (br $pixels)))
+  )
+
+  ;; out = ((out - mean[c]) * inv[c]) * scale[c] + shift[c], each step rounded to f32.
+  (func (export "normalise_style")
+    (param $out i32) (param $hw i32) (param $channels i32)
+    (param $mean i32) (param $inv i32) (param $scale i32) (param $shift i32)
+    (local $p i32) (local $c i32) (local $row i32) (local $a i32) (local $v v128)
+    (local.set $row (i32.shl (local.get $channels) (i32.const 2)))
+    (block $pixels_done (loop $pixels
+      (br_if $pixels_done (i32.ge_u (local.get $p) (local.get $hw)))
+      (local.set $c (i32.const 0))
+      (block $channels_done (loop $channel_loop
+        (br_if $channels_done (i32.ge_u (local.get $c) (local.get $row)))
+        (local.set $a (i32.add (local.get $out) (local.get $c)))
+        (local.set $v (f32x4.sub (v128.load (local.get $a)) (v128.load (i32.add (local.get $mean) (local.get $c)))))
+        (local.set $v (f32x4.mul (local.get $v) (v128.load (i32.add (local.get $inv) (local.get $c)))))
+        (local.set $v (f32x4.mul (local.get $v) (v128.load (i32.add (local.get $scale) (local.get $c)))))
+        (v128.store (local.get $a) (f32x4.add (local.get $v) (v128.load (i32.add (local.get $shift) (local.get $c)))))
+        (local.set $c (i32.add (local.get $c) (i32.const 16)))
+        (br $channel_loop)))
+      (local.set $out (i32.add (local.get $out) (local.get $row)))
+      (local.set $p (i32.add (local.get $p) (i32.const 1)))
+      (br $pixels)))
+  )
+)
+`;
