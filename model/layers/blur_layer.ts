@@ -22,11 +22,16 @@ export class BlurLayer {
   ) {
     if (kernel.length % 2 !== 1) throw new Error(`blur kernel must have odd length, got [${kernel}]`);
     this.taps = [...kernel];
-    // The 2-D kernel is a buffer in StyleGAN.pytorch's state_dict, so it is kept for checkpoint parity.
-    if (tree) {
-      const k2 = blurKernel2d(kernel, normalize).flat();
-      tree.create("kernel", tf.tensor(k2, [1, 1, kernel.length, kernel.length]), "plain", false);
-    }
+    if (tree) this.keepKernelIn(tree);
+  }
+
+  /**
+   * The 2-D kernel is a buffer in StyleGAN.pytorch's state_dict, so it is kept for checkpoint parity. A layer
+   * that owns this blur calls this after creating its own parameters when the port lists them first.
+   */
+  keepKernelIn(tree: ParameterTree): void {
+    const k2 = blurKernel2d(this.taps, this.normalize).flat();
+    tree.create("kernel", tf.tensor(k2, [1, 1, this.taps.length, this.taps.length]), "plain", false);
   }
 
   apply(x: tf.Tensor4D): tf.Tensor4D {

@@ -81,13 +81,15 @@ export class GSynthesisBlock {
     noiseSeed: number,
   ) {
     const convTree = tree.child("conv0_up");
-    const blur = blurFilter ? new BlurLayer(convTree.child("intermediate"), blurFilter) : undefined;
+    const blur = blurFilter ? new BlurLayer(undefined, blurFilter) : undefined;
     this.conv0Up = new EqualizedConv2d(convTree, inChannels, outChannels, 3, {
       gain,
       use_wscale: epilogue.use_wscale,
       intermediate: blur,
       upscale: true,
     });
+    // The port's state_dict lists conv0_up.weight and .bias before conv0_up.intermediate.kernel.
+    blur?.keepKernelIn(convTree.child("intermediate"));
     this.epi1 = new LayerEpilogue(
       tree.child("epi1"),
       outChannels,

@@ -99,6 +99,14 @@ Deno.test("checkpoints", async (t) => {
     E.dispose();
   });
 
+  await t.step("a generator's parameters come in the port's state_dict order", async () => {
+    const { network: G } = await loadGenerator(`${FIXTURE_DIR}/G.safetensors`);
+    const { tensors } = await readSafetensors(`${FIXTURE_DIR}/G.safetensors`);
+    const ours = G.params.entries().map((p) => p.key).filter((k) => tensors.has(k));
+    assert.deepEqual(ours, [...tensors.keys()]);
+    G.dispose();
+  });
+
   await t.step("float16 storage loads back within half precision", async () => {
     const { network: G } = await loadGenerator(`${FIXTURE_DIR}/G.safetensors`);
     await saveNetwork(`${dir}/g16.safetensors`, G, {}, "F16");
