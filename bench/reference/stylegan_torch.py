@@ -312,6 +312,9 @@ def bench(args):
     if args.tf32 == "off":
         strict_fp32()
     gpu = torch.cuda.get_device_name(device) if device.type == "cuda" else None
+    if device.type == "cpu":
+        # Debian's build starts with one thread; the recorded CPU figures used every core.
+        torch.set_num_threads(args.threads or os.cpu_count() or 1)
     for preset in args.channels.split(","):
         for res in map(int, args.res.split(",")):
             torch.manual_seed(args.seed)
@@ -323,7 +326,7 @@ def bench(args):
                     sec = median_seconds(lambda: G(z, psi=0.7, noise="const"), device)
                 row = {"impl": "pytorch", "device": device.type, "torch": torch.__version__, "gpu": gpu, "res": res,
                        "channels": preset, "batch": batch, "tf32": args.tf32, "img_per_s": batch / sec,
-                       "median_ms": sec * 1000, "gflop_per_s": flops * batch / sec / 1e9}
+                       "median_ms": sec * 1000, "threads": torch.get_num_threads(), "gflop_per_s": flops * batch / sec / 1e9}
                 if args.json:
                     print(json.dumps(row), flush=True)
                 else:
@@ -341,6 +344,7 @@ def main():
     p.add_argument("--channels", default="default", help="comma list of presets: default, reduced")
     p.add_argument("--batch", default="8", help="comma list of batch sizes")
     p.add_argument("--tf32", choices=["on", "off"], default="off")
+    p.add_argument("--threads", type=int, default=0, help="CPU threads (default: every core)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     args = p.parse_args()
