@@ -2,11 +2,12 @@
  * One kernel for what follows every synthesis convolution at inference: noise, leaky ReLU, instance norm and
  * the style (AdaIN). Composed from tfjs ops that is about twenty kernels and ten passes over the feature map
  * (a profile of 128 px generation on wasm: means, leaky ReLU, adds, subs and multiplies took about a third of
- * the time); here it is three SIMD passes (model/backend/epilogue_wat.ts) over the wasm backend's own memory.
- * (Plain JavaScript loops were tried first and were no faster than the composed ops.)
+ * the time). On wasm it is three SIMD passes (model/backend/epilogue_wat.ts) over the backend's own memory
+ * (plain JavaScript loops were tried first and were no faster than the composed ops); on webgpu one WGSL
+ * dispatch (model/backend/fused_epilogue_webgpu.ts).
  *
- * wasm backend only, channels a multiple of 4, and only where no gradient is being recorded (generation):
- * training keeps the composed ops and their gradients. `SGAN_FUSED_EPILOGUE=0` turns it off (A/B benchmarks).
+ * Only where no gradient is being recorded (generation): training keeps the composed ops and their
+ * gradients. `SGAN_FUSED_EPILOGUE=0` turns it off (A/B benchmarks).
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { util } from "@tensorflow/tfjs-core";
@@ -23,7 +24,7 @@ import type {
 export const FUSED_EPILOGUE = "SganFusedEpilogue";
 
 /** Shapes and constants of one call. */
-interface Geometry {
+export interface Geometry {
   n: number;
   hw: number;
   c: number;
@@ -33,13 +34,13 @@ interface Geometry {
   epsilon: number;
 }
 
-function required(inputs: NamedTensorInfoMap, name: string): TensorInfo {
+export function required(inputs: NamedTensorInfoMap, name: string): TensorInfo {
   const t = inputs[name];
   if (!t) throw new Error(`${FUSED_EPILOGUE}: input '${name}' is missing`);
   return t;
 }
 
-function geometry(inputs: NamedTensorInfoMap, attrs: NamedAttrMap | undefined): Geometry {
+export function geometry(inputs: NamedTensorInfoMap, attrs: NamedAttrMap | undefined): Geometry {
   const [n, h, w, c] = required(inputs, "x").shape;
   const style = required(inputs, "style");
   const noiseBatch = inputs.noise ? inputs.noise.shape[0] : 1;
@@ -184,9 +185,17 @@ export async function registerFusedEpilogue(): Promise<string | undefined> {
   return undefined;
 }
 
-/** Whether the fused kernel can serve a call on `channels` channels now: wasm, no gradient being taped. */
+/**
+ * Whether a fused kernel can serve a call on `channels` channels now: no gradient being taped, and wasm (the
+ * SIMD kernel, channels a multiple of 4) or webgpu (the WGSL kernel of fused_epilogue_webgpu.ts).
+ */
 export function fusedEpilogueUsable(channels: number): boolean {
-  if (!kernels || channels % 4 !== 0 || tf.getBackend() !== "wasm" || tf.engine().isTapeOn()) return false;
+  if (tf.engine().isTapeOn()) return false;
+  const backend = tf.getBackend();
+  const ready = backend === "wasm"
+    ? kernels !== undefined && channels % 4 === 0
+    : backend === "webgpu" && tf.getKernel(FUSED_EPILOGUE, "webgpu") !== undefined;
+  if (!ready) return false;
   try {
     return Deno.env.get("SGAN_FUSED_EPILOGUE") !== "0";
   } catch {

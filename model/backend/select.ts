@@ -13,6 +13,7 @@ import { registerTrainingKernels } from "./kernels.ts";
 import { registerHigherOrderGradients } from "./gradients.ts";
 import { registerBlasKernels } from "./blas.ts";
 import { registerFusedEpilogue } from "./fused_epilogue.ts";
+import { registerFusedEpilogueWebGpu } from "./fused_epilogue_webgpu.ts";
 
 /** The backend names a user may ask for. */
 export const BACKEND_CHOICES = ["auto", "tensorflow", "webgpu", "wasm", "cpu"] as const;
@@ -131,6 +132,7 @@ async function tryWebGpu(allowFallback: boolean): Promise<BackendInfo | string> 
   try {
     await import("@tensorflow/tfjs-backend-webgpu");
     if (!(await tf.setBackend("webgpu"))) return "the webgpu backend failed to initialise";
+    await registerFusedEpilogueWebGpu();
     await tf.ready();
     const soft = probe.fallback ? ", software rasteriser: slow" : "";
     return { name: "webgpu", reason: `WebGPU on ${probe.description}${soft}`, device: probe.description };
