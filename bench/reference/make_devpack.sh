@@ -17,8 +17,8 @@ find "$tmp/node_modules" -type f -exec touch -d 2020-01-01 {} +
   --train-res 8 --batch 2 --budget 20 >/dev/null && deno run -A bench/kernel_profile.ts --backend webgpu \
   --res 8 --channels reduced --batch 2 >/dev/null)
 (cd "$tmp" && find node_modules -type f -newermt 2020-01-02 -o -type f -newerat 2020-01-02 | sort -u) >"$tmp/keep"
-(cd "$tmp/node_modules" && find . -type f ! -name package.json ! -name .initialized ! -name .setup-cache.bin \
-  ! -name .deno.lock | sed 's#^\./#node_modules/#' | grep -vxFf "$tmp/keep" | xargs -r rm -f)
+(cd "$tmp" && find node_modules -type f ! -name package.json ! -name .initialized ! -name .setup-cache.bin \
+  ! -name .deno.lock | grep -vxFf "$tmp/keep" | xargs -r rm -f)
 (cd "$tmp" && tar -cJf "$root/.devpack/nm.tar.xz" node_modules)
 rm -rf "$tmp"
 o='-oAPT::Architecture=amd64 -oAPT::Architectures=amd64 -oDir::State::Lists=/tmp/amd64'
