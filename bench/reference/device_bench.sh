@@ -7,12 +7,7 @@
 #   .devpack/nm.tar.xz   node_modules pruned to the files this benchmark reads (tfjs core/cpu/webgpu, yaml, zod, ...)
 #   .gl/*.deb            Debian's Vulkan/EGL loaders (the device README's recipe); the NVIDIA driver is there
 # Results land in $OUT (default bench/out/gpu): gpu.txt, torch.jsonl, webgpu*.jsonl, profile.json, log.txt.
-set -uo pipefail
-OUT=${OUT:-bench/out/gpu}
-mkdir -p "$OUT"
-exec > >(tee "$OUT/log.txt") 2>&1
-
-source bench/reference/device_setup.sh
+source bench/reference/device_setup.sh log.txt
 
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.max.sm --format=csv | tee "$OUT/gpu.txt"
 echo "== WebGPU adapter seen by Deno"

@@ -1,11 +1,7 @@
 #!/usr/bin/env bash
 # TensorFlow.js webgpu flag sweep on the lent H100 (issue 8): the same 256 px generation under each flag set,
 # PyTorch rerun in the same call for the ratios, then a kernel profile with the best set.
-set -uo pipefail
-OUT=${OUT:-bench/out/gpu}
-mkdir -p "$OUT"
-exec > >(tee "$OUT/log_flags.txt") 2>&1
-source bench/reference/device_setup.sh
+source bench/reference/device_setup.sh log_flags.txt
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
 timeout 60 python3 bench/reference/stylegan_torch.py --bench --device cuda --res 256 --channels default,reduced \
   --batch 8,32 --tf32 off --json | tee "$OUT/torch.jsonl"

@@ -1,11 +1,7 @@
 #!/usr/bin/env bash
 # The fused WGSL epilogue on the lent H100 (issue 8): 256 px generation with and without it
 # (SGAN_FUSED_EPILOGUE=0), PyTorch rerun in the same call for the ratios, and a kernel profile with it.
-set -uo pipefail
-OUT=${OUT:-bench/out/gpu}
-mkdir -p "$OUT"
-exec > >(tee "$OUT/log_fused.txt") 2>&1
-source bench/reference/device_setup.sh
+source bench/reference/device_setup.sh log_fused.txt
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
 timeout 60 python3 bench/reference/stylegan_torch.py --bench --device cuda --res 64,256 --channels default,reduced \
   --batch 8,32 --tf32 off --json | tee "$OUT/torch.jsonl"

@@ -1,5 +1,10 @@
-# Sourced by the device_*.sh scripts: unpack the carried Vulkan loader, Deno and node_modules on a bare
-# device machine (see device_bench.sh for what is carried and why).
+# Sourced by the device_*.sh scripts as `source bench/reference/device_setup.sh LOG_NAME`: results go to $OUT
+# (default bench/out/gpu) with everything printed copied to $OUT/LOG_NAME; then the carried Vulkan loader, Deno
+# and node_modules are unpacked on the bare device machine (see device_bench.sh for what is carried and why).
+set -uo pipefail
+OUT=${OUT:-bench/out/gpu}
+mkdir -p "$OUT"
+exec > >(tee "$OUT/${1:-log.txt}") 2>&1
 for f in .gl/*.deb; do dpkg -x "$f" /; done
 ldconfig
 icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json

@@ -11,11 +11,22 @@ export const EPILOGUE_WAT = `
 (module
   (import "env" "memory" (memory 1))
 
+  ;; sums[c .. c+3] += v (f64), for the channels at byte offset $c; the f64 sums live at sums + 2 * $c.
+  (func $accumulate (param $sums i32) (param $c i32) (param $v v128)
+    (local $sp i32)
+    (local.set $sp (i32.add (local.get $sums) (i32.shl (local.get $c) (i32.const 1))))
+    (v128.store (local.get $sp)
+      (f64x2.add (v128.load (local.get $sp)) (f64x2.promote_low_f32x4 (local.get $v))))
+    (v128.store offset=16 (local.get $sp)
+      (f64x2.add (v128.load offset=16 (local.get $sp))
+        (f64x2.promote_low_f32x4
+          (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v))))))
+
   ;; out = lrelu(x + w[c] * noise[p]) (or lrelu(x) without noise); sums[c] += out (f64).
   (func (export "noise_act_sum")
     (param $x i32) (param $noise i32) (param $use_noise i32) (param $w i32) (param $out i32)
     (param $hw i32) (param $channels i32) (param $slope f32) (param $sums i32)
-    (local $p i32) (local $c i32) (local $row i32) (local $sp i32)
+    (local $p i32) (local $c i32) (local $row i32)
     (local $nz v128) (local $v v128) (local $s v128)
     (local.set $s (f32x4.splat (local.get $slope)))
     (local.set $row (i32.shl (local.get $channels) (i32.const 2)))
@@ -33,14 +44,7 @@ export const EPILOGUE_WAT = `
         ;; leaky ReLU with slope < 1: max(v, slope * v)
         (local.set $v (f32x4.max (local.get $v) (f32x4.mul (local.get $v) (local.get $s))))
         (v128.store (i32.add (local.get $out) (local.get $c)) (local.get $v))
-        ;; f64 sums live at sums + 2 * (byte offset of the channel)
-        (local.set $sp (i32.add (local.get $sums) (i32.shl (local.get $c) (i32.const 1))))
-        (v128.store (local.get $sp)
-          (f64x2.add (v128.load (local.get $sp)) (f64x2.promote_low_f32x4 (local.get $v))))
-        (v128.store offset=16 (local.get $sp)
-          (f64x2.add (v128.load offset=16 (local.get $sp))
-            (f64x2.promote_low_f32x4
-              (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v)))))
+        (call $accumulate (local.get $sums) (local.get $c) (local.get $v))
         (local.set $c (i32.add (local.get $c) (i32.const 16)))
         (br $channel_loop)))
       (local.set $x (i32.add (local.get $x) (local.get $row)))
@@ -52,7 +56,7 @@ export const EPILOGUE_WAT = `
   ;; sums[c] += (d * d) with d = out - mean[c], both rounded to f32; sums in f64.
   (func (export "variance_sum")
     (param $out i32) (param $hw i32) (param $channels i32) (param $mean i32) (param $sums i32)
-    (local $p i32) (local $c i32) (local $row i32) (local $sp i32) (local $d v128)
+    (local $p i32) (local $c i32) (local $row i32) (local $d v128)
     (local.set $row (i32.shl (local.get $channels) (i32.const 2)))
     (block $pixels_done (loop $pixels
       (br_if $pixels_done (i32.ge_u (local.get $p) (local.get $hw)))
@@ -62,13 +66,7 @@ export const EPILOGUE_WAT = `
         (local.set $d (f32x4.sub (v128.load (i32.add (local.get $out) (local.get $c)))
                                  (v128.load (i32.add (local.get $mean) (local.get $c)))))
         (local.set $d (f32x4.mul (local.get $d) (local.get $d)))
-        (local.set $sp (i32.add (local.get $sums) (i32.shl (local.get $c) (i32.const 1))))
-        (v128.store (local.get $sp)
-          (f64x2.add (v128.load (local.get $sp)) (f64x2.promote_low_f32x4 (local.get $d))))
-        (v128.store offset=16 (local.get $sp)
-          (f64x2.add (v128.load offset=16 (local.get $sp))
-            (f64x2.promote_low_f32x4
-              (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $d) (local.get $d)))))
+        (call $accumulate (local.get $sums) (local.get $c) (local.get $d))
         (local.set $c (i32.add (local.get $c) (i32.const 16)))
         (br $channel_loop)))
       (local.set $out (i32.add (local.get $out) (local.get $row)))
