@@ -105,6 +105,10 @@ export const ENV_VARIABLES: Record<string, string> = {
   PORT: "port to listen on (default 8000; 0 picks a free one)",
   HOST: "address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)",
   SGAN_BACKEND: "tensor backend: auto, tensorflow, webgpu, wasm or cpu",
+  SGAN_BLAS: "0 turns off the OpenBLAS accelerator of the wasm backend (bit-stable XNNPACK instead)",
+  SGAN_BLAS_THREADS: "OpenBLAS threads (default: every core)",
+  SGAN_FUSED_EPILOGUE: "0 turns off the fused noise/activation/instance-norm/style kernel (wasm, webgpu)",
+  SGAN_TFJS_FLAGS: "TensorFlow.js flags to set, NAME=value,NAME=value",
   SGAN_MODELS_DIR:
     "folder of extra generator checkpoints (*.safetensors); finished training jobs publish theirs here",
   SGAN_DEFAULT_MODEL:
