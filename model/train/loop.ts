@@ -184,6 +184,7 @@ export async function train(options: TrainOptions): Promise<TrainState> {
         depthIndex: depths.length - 1,
         epoch: done + 1,
         ticker: done * last.batchesPerEpoch,
+        fadeDone: true,
       };
     }
     rng.setState(state.rng as ReturnType<RandomState["getState"]>);
@@ -205,6 +206,15 @@ export async function train(options: TrainOptions): Promise<TrainState> {
   const log = async (line: string) => {
     emit({ type: "log", line });
     await run.appendLog(line);
+  };
+
+  // Fade-in alpha at the current ticker; once it has reached 1 at a depth it stays 1 (a resume that adds
+  // epochs moves the fade point, and must not fade the finished layers in again).
+  const currentAlpha = (plan: DepthPlan): number => {
+    if (config.structure === "fixed" || state.fadeDone) return 1;
+    const alpha = alphaAt(plan, state.ticker);
+    if (alpha >= 1) state.fadeDone = true;
+    return alpha;
   };
 
   const snapshot = (): TrainState => ({
@@ -252,7 +262,7 @@ export async function train(options: TrainOptions): Promise<TrainState> {
           return snapshot();
         }
         state.ticker++;
-        const alpha = config.structure === "fixed" ? 1 : alphaAt(plan, state.ticker);
+        const alpha = currentAlpha(plan);
         const [dLoss, gLoss] = await trainStep(plan, depth, alpha);
         state.batchInEpoch++;
         state.step++;
@@ -321,7 +331,7 @@ export async function train(options: TrainOptions): Promise<TrainState> {
 
       // The epoch is complete: samples, then a checkpoint that points at the start of what comes next.
       await log(`Time taken for epoch: ${((performance.now() - epochStart) / 1000).toFixed(3)} secs`);
-      await writeSamples(depth, config.structure === "fixed" ? 1 : alphaAt(plan, state.ticker));
+      await writeSamples(depth, currentAlpha(plan));
       const tag = `${depth}_${state.epoch}`;
       if (state.epoch < plan.epochs || state.depthIndex === depths.length - 1) {
         state.epoch++;
@@ -329,6 +339,7 @@ export async function train(options: TrainOptions): Promise<TrainState> {
         state.depthIndex++;
         state.epoch = 1;
         state.ticker = 0;
+        state.fadeDone = false;
       }
       state.batchInEpoch = 0;
       await checkpoint(tag);

@@ -39,6 +39,11 @@ export interface TrainState {
   /** Last losses, for status reports. */
   dLoss: number;
   gLoss: number;
+  /**
+   * The current depth's fade-in has reached alpha 1; it then stays 1 even if the depth's epochs (and with
+   * them the fade point) are changed on resume. Absent in states written before it existed.
+   */
+  fadeDone?: boolean;
 }
 
 /** The pointer file: the checkpoint files of the latest complete checkpoint and the state. */

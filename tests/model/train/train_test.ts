@@ -147,35 +147,47 @@ Deno.test("training", async (t) => {
   );
 
   await t.step("a finished run resumed with more epochs goes on at its last depth", async () => {
-    // 24 images at batch 8: 3 steps per epoch. The finished run stopped after epoch 2 of depth 2.
+    // 24 images at batch 8: 3 steps per epoch. The finished run stopped after epoch 2 of depth 2, its fade-in
+    // complete. Six epochs there would put the fade point at step 9 of the depth: the resumed run must not
+    // fade in again (alpha stays 1).
     const latest = async (out: string) => JSON.parse(await Deno.readTextFile(`${out}/models/latest.json`));
+    const events = (stdout: string) =>
+      stdout.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l));
     const before = (await latest(`${dir}/full`)).state;
-    assert.deepEqual([before.depthIndex, before.epoch], [2, 3]);
+    assert.deepEqual([before.depthIndex, before.epoch, before.fadeDone], [2, 3, true]);
 
     // Resuming without more epochs trains nothing.
     let res = await trainCli(["--resume", `${dir}/full`]);
     assert.equal(res.code, 0, res.stderr);
     assert.equal((await latest(`${dir}/full`)).state.step, before.step);
 
-    res = await trainCli(["--resume", `${dir}/full`, "--set", "sched.epochs=[1,1,3]"]);
+    res = await trainCli(["--resume", `${dir}/full`, "--set", "sched.epochs=[1,1,6]", "--events"]);
     assert.equal(res.code, 0, res.stderr);
-    assert.doesNotMatch(res.stdout, /depth: [12] /);
-    assert.match(res.stdout, /Epoch: \[3\]/);
+    const seen = events(res.stdout);
+    const progress = seen.filter((e) => e.type === "progress");
+    assert.equal(progress.length, 12);
+    assert.ok(
+      progress.every((e) => e.alpha === 1 && e.depth === 2),
+      JSON.stringify(progress.map((e) => e.alpha)),
+    );
+    assert.ok(seen.some((e) => e.type === "log" && e.line === "Epoch: [3]"));
     const after = (await latest(`${dir}/full`)).state;
-    assert.equal(after.step, before.step + 3);
-    assert.equal(after.ticker, before.ticker + 3); // no new fade-in: alpha stays 1
-    assert.ok((await Deno.stat(`${dir}/full/models/GAN_GEN_SHADOW_2_3.safetensors`)).isFile);
+    assert.equal(after.step, before.step + 12);
+    assert.equal(after.ticker, before.ticker + 12);
+    assert.ok((await Deno.stat(`${dir}/full/models/GAN_GEN_SHADOW_2_6.safetensors`)).isFile);
 
     // Runs finished by earlier versions recorded depthIndex = number of depths; they are put back.
     const old = `${dir}/killed`;
     const pointer = await latest(old);
     pointer.state = { ...pointer.state, depthIndex: 3, epoch: 1, ticker: 0 };
+    delete pointer.state.fadeDone;
     await Deno.writeTextFile(`${old}/models/latest.json`, JSON.stringify(pointer));
-    res = await trainCli(["--resume", old, "--set", "sched.epochs=[1,1,3]"]);
+    res = await trainCli(["--resume", old, "--set", "sched.epochs=[1,1,6]", "--events"]);
     assert.equal(res.code, 0, res.stderr);
+    assert.ok(events(res.stdout).filter((e) => e.type === "progress").every((e) => e.alpha === 1));
     const migrated = (await latest(old)).state;
-    assert.deepEqual([migrated.depthIndex, migrated.epoch, migrated.ticker], [2, 4, 9]);
-    assert.equal(migrated.step, pointer.state.step + 3);
+    assert.deepEqual([migrated.depthIndex, migrated.epoch, migrated.ticker], [2, 7, 18]);
+    assert.equal(migrated.step, pointer.state.step + 12);
   });
 
   await t.step("bad data: clear errors naming the path", async () => {
