@@ -1,0 +1,70 @@
+/**
+ * Peak memory of `deno task serve` under load with the embedded default model:
+ *
+ *   deno run -A bench/serve_memory.ts [--clients 32] [--seconds 20] [--port 8791]
+ *
+ * Starts `server/main.ts` as its own process, runs `--clients` concurrent clients that each request new
+ * tiles (`/generate?seed=…`, every seed distinct, so every request is generated) for `--seconds`, then reads the
+ * server's peak resident set size (VmHWM in /proc/PID/status, Linux) and prints one summary line.
+ */
+import { parseArgs } from "node:util";
+import { fileURLToPath } from "node:url";
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    clients: { type: "string", default: "32" },
+    seconds: { type: "string", default: "20" },
+    port: { type: "string", default: "8791" },
+  },
+});
+const clients = Number(values.clients);
+const seconds = Number(values.seconds);
+const base = `http://127.0.0.1:${values.port}`;
+
+const server = new Deno.Command(Deno.execPath(), {
+  args: ["run", "-A", "server/main.ts"],
+  cwd: fileURLToPath(new URL("..", import.meta.url)),
+  env: { PORT: values.port! },
+  stdout: "null",
+  stderr: "null",
+}).spawn();
+
+function kib(field: string): number {
+  const status = Deno.readTextFileSync(`/proc/${server.pid}/status`);
+  const match = new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status);
+  if (!match) throw new Error(`no ${field} in /proc/${server.pid}/status`);
+  return Number(match[1]);
+}
+
+try {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    try {
+      if ((await fetch(`${base}/api/models`)).ok) break;
+    } catch { /* not listening yet */ }
+    if (Date.now() > deadline) throw new Error("the server did not start within 60 s");
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  const idle = kib("VmRSS");
+  let next = 100_000;
+  let ok = 0;
+  let failed = 0;
+  const end = performance.now() + seconds * 1000;
+  await Promise.all(Array.from({ length: clients }, async () => {
+    while (performance.now() < end) {
+      const res = await fetch(`${base}/generate?seed=${next++}&psi=0.7`);
+      await res.arrayBuffer();
+      if (res.status === 200) ok++;
+      else failed++;
+    }
+  }));
+  const peak = kib("VmHWM");
+  console.log(
+    `serve, default model, ${clients} clients for ${seconds} s: ${ok} tiles (${(ok / seconds).toFixed(1)}/s), ` +
+      `${failed} not 200; RSS idle ${(idle / 1024).toFixed(0)} MB, peak ${(peak / 1024).toFixed(0)} MB`,
+  );
+} finally {
+  server.kill("SIGTERM");
+  await server.status;
+}
