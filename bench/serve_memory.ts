@@ -61,7 +61,9 @@ try {
   }));
   const peak = kib("VmHWM");
   console.log(
-    `serve, default model, ${clients} clients for ${seconds} s: ${ok} tiles (${(ok / seconds).toFixed(1)}/s), ` +
+    `serve, default model, ${clients} clients for ${seconds} s: ${ok} tiles (${
+      (ok / seconds).toFixed(1)
+    }/s), ` +
       `${failed} not 200; RSS idle ${(idle / 1024).toFixed(0)} MB, peak ${(peak / 1024).toFixed(0)} MB`,
   );
 } finally {
