@@ -34,12 +34,17 @@ export interface Geometry {
   epsilon: number;
 }
 
+/** The named input of a kernel call, or an error naming the kernel and the input. */
 export function required(inputs: NamedTensorInfoMap, name: string): TensorInfo {
   const t = inputs[name];
   if (!t) throw new Error(`${FUSED_EPILOGUE}: input '${name}' is missing`);
   return t;
 }
 
+/**
+ * Shapes of a call, checked: the kernels index memory directly (on wasm, a wrong size would read other
+ * tensors' memory), so every input's size is verified here first.
+ */
 export function geometry(inputs: NamedTensorInfoMap, attrs: NamedAttrMap | undefined): Geometry {
   const [n, h, w, c] = required(inputs, "x").shape;
   const style = required(inputs, "style");
@@ -53,6 +58,14 @@ export function geometry(inputs: NamedTensorInfoMap, attrs: NamedAttrMap | undef
   ) {
     throw new Error(
       `${FUSED_EPILOGUE}: noise must be [1 or ${n}, ${h}, ${w}, 1], got [${inputs.noise.shape}]`,
+    );
+  }
+  if (Boolean(inputs.noise) !== Boolean(inputs.weight)) {
+    throw new Error(`${FUSED_EPILOGUE}: noise and its per-channel weight come together`);
+  }
+  if (inputs.weight && util.sizeFromShape(inputs.weight.shape) !== c) {
+    throw new Error(
+      `${FUSED_EPILOGUE}: the noise weight must have ${c} values, got [${inputs.weight.shape}]`,
     );
   }
   return {

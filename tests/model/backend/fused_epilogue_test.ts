@@ -137,6 +137,16 @@ for (const backend of ["wasm", "webgpu"] as const) {
           ),
         /noise must be \[1 or 2/,
       );
+      assert.throws(
+        () =>
+          fusedEpilogue(
+            tf.zeros([N, H, W, C]),
+            { map: tf.zeros([1, H, W, 1]), weight: tf.zeros([C + 1]) },
+            tf.zeros([N, 2 * C]) as tf.Tensor2D,
+            0.2,
+          ),
+        /noise weight must have 8 values/,
+      );
     });
   });
 }
