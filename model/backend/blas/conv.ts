@@ -249,6 +249,12 @@ function addColumns(
   }
 }
 
+/** A 1×1, stride-1, unpadded convolution: one plain matrix product over the pixels. */
+function isPointwise(g: ConvGeometry): boolean {
+  return g.filterHeight === 1 && g.filterWidth === 1 && g.strideHeight === 1 && g.strideWidth === 1 &&
+    g.padTop === 0 && g.padLeft === 0 && g.outHeight === g.inHeight && g.outWidth === g.inWidth;
+}
+
 /**
  * Which formulation to use, from a cost model. Both run the same useful flops F. im2col (in chunks)
  * adds a single-threaded JS pass over its kh·kw·cin columns per output pixel: a copy, or for the input
@@ -289,10 +295,7 @@ export function conv2dForward(
 ): void {
   const { batch, inChannels: c, outChannels: co, outHeight, outWidth } = g;
   if (out.length === 0) return;
-  const pointwise = g.filterHeight === 1 && g.filterWidth === 1 && g.strideHeight === 1 &&
-    g.strideWidth === 1 &&
-    g.padTop === 0 && g.padLeft === 0 && outHeight === g.inHeight && outWidth === g.inWidth;
-  if (pointwise) {
+  if (isPointwise(g)) {
     blas.sgemm({
       transA: false,
       transB: false,
@@ -387,10 +390,7 @@ export function conv2dBackpropFilter(
     dFilter.fill(0);
     return;
   }
-  const pointwise = g.filterHeight === 1 && g.filterWidth === 1 && g.strideHeight === 1 &&
-    g.strideWidth === 1 &&
-    g.padTop === 0 && g.padLeft === 0 && outHeight === g.inHeight && outWidth === g.inWidth;
-  if (pointwise) {
+  if (isPointwise(g)) {
     blas.sgemm({
       transA: true,
       transB: false,
@@ -537,10 +537,7 @@ export function conv2dBackpropInput(
     dx.fill(0);
     return;
   }
-  const pointwise = g.filterHeight === 1 && g.filterWidth === 1 && g.strideHeight === 1 &&
-    g.strideWidth === 1 &&
-    g.padTop === 0 && g.padLeft === 0 && outHeight === inHeight && outWidth === inWidth;
-  if (pointwise) {
+  if (isPointwise(g)) {
     blas.sgemm({
       transA: false,
       transB: true,

@@ -129,6 +129,28 @@ type ConvAttrs = {
   leakyreluAlpha?: number;
 };
 
+type Shape4 = [number, number, number, number];
+
+/** tfjs's geometry of a convolution on NHWC data, or why the BLAS kernels do not take it. */
+function convGeometry(
+  attrs: ConvAttrs,
+  inShape: Shape4,
+  filterShape: Shape4,
+  dilations: number | [number, number],
+): { info: backend_util.Conv2DInfo; geometry: ConvGeometry } | string {
+  if ((attrs.dataFormat ?? "NHWC") !== "NHWC") return "NCHW data format";
+  const info = backend_util.computeConv2DInfo(
+    inShape,
+    filterShape,
+    attrs.strides,
+    dilations,
+    attrs.pad,
+    attrs.dimRoundingMode,
+  );
+  const geometry = geometryOf(info);
+  return typeof geometry === "string" ? geometry : { info, geometry };
+}
+
 function convolution(context: KernelContext, name: "Conv2D" | "FusedConv2D", args: KernelArgs) {
   const { x, filter, bias, preluActivationWeights } = args.inputs as Inputs<
     "x" | "filter",
@@ -137,21 +159,13 @@ function convolution(context: KernelContext, name: "Conv2D" | "FusedConv2D", arg
   const attrs = args.attrs as unknown as ConvAttrs;
   const backend = args.backend as WasmBackendLike;
   if (!allFloat32(x, filter, bias)) return delegate(context, name, args, "dtype other than float32");
-  if ((attrs.dataFormat ?? "NHWC") !== "NHWC") return delegate(context, name, args, "NCHW data format");
   const activation = name === "FusedConv2D" ? attrs.activation : undefined;
   if (preluActivationWeights || !isFusable(activation)) {
     return delegate(context, name, args, `activation ${activation}`);
   }
-  const info = backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number],
-    filter.shape as [number, number, number, number],
-    attrs.strides,
-    attrs.dilations ?? 1,
-    attrs.pad,
-    attrs.dimRoundingMode,
-  );
-  const geometry = geometryOf(info);
-  if (typeof geometry === "string") return delegate(context, name, args, geometry);
+  const conv = convGeometry(attrs, x.shape as Shape4, filter.shape as Shape4, attrs.dilations ?? 1);
+  if (typeof conv === "string") return delegate(context, name, args, conv);
+  const { info, geometry } = conv;
   if (bias && (bias.shape.length !== 1 || bias.shape[0] !== geometry.outChannels)) {
     return delegate(context, name, args, `bias of shape [${bias.shape}]`);
   }
@@ -175,17 +189,9 @@ function backpropInput(context: KernelContext, args: KernelArgs) {
   const attrs = args.attrs as unknown as ConvAttrs & { inputShape: [number, number, number, number] };
   const backend = args.backend as WasmBackendLike;
   if (!allFloat32(dy, filter)) return delegate(context, name, args, "dtype other than float32");
-  if ((attrs.dataFormat ?? "NHWC") !== "NHWC") return delegate(context, name, args, "NCHW data format");
-  const info = backend_util.computeConv2DInfo(
-    attrs.inputShape,
-    filter.shape as [number, number, number, number],
-    attrs.strides,
-    1,
-    attrs.pad,
-    attrs.dimRoundingMode,
-  );
-  const geometry = geometryOf(info);
-  if (typeof geometry === "string") return delegate(context, name, args, geometry);
+  const conv = convGeometry(attrs, attrs.inputShape, filter.shape as Shape4, 1);
+  if (typeof conv === "string") return delegate(context, name, args, conv);
+  const { info, geometry } = conv;
   if (!sameShape(dy.shape, info.outShape)) return delegate(context, name, args, `dy of shape [${dy.shape}]`);
   const dx = backend.makeOutput(info.inShape, "float32");
   conv2dBackpropInput(
@@ -205,17 +211,9 @@ function backpropFilter(context: KernelContext, args: KernelArgs) {
   const attrs = args.attrs as unknown as ConvAttrs & { filterShape: [number, number, number, number] };
   const backend = args.backend as WasmBackendLike;
   if (!allFloat32(x, dy)) return delegate(context, name, args, "dtype other than float32");
-  if ((attrs.dataFormat ?? "NHWC") !== "NHWC") return delegate(context, name, args, "NCHW data format");
-  const info = backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number],
-    attrs.filterShape,
-    attrs.strides,
-    1,
-    attrs.pad,
-    attrs.dimRoundingMode,
-  );
-  const geometry = geometryOf(info);
-  if (typeof geometry === "string") return delegate(context, name, args, geometry);
+  const conv = convGeometry(attrs, x.shape as Shape4, attrs.filterShape, 1);
+  if (typeof conv === "string") return delegate(context, name, args, conv);
+  const { info, geometry } = conv;
   if (!sameShape(dy.shape, info.outShape)) return delegate(context, name, args, `dy of shape [${dy.shape}]`);
   const dFilter = backend.makeOutput([...attrs.filterShape], "float32");
   conv2dBackpropFilter(
