@@ -1,20 +1,11 @@
 /** `deno task generate` end to end: reference PNGs reproduced, bad input refused with nothing written. */
 import assert from "node:assert/strict";
 import { Image } from "imagescript";
-import { FIXTURE_DIR, REPO_ROOT } from "../../support/paths.ts";
+import { FIXTURE_DIR } from "../../support/paths.ts";
+import { runCli } from "../../support/cli.ts";
 import { readGeoTiff } from "../../../model/geo/read.ts";
 
-async function generate(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `${REPO_ROOT}/model/cli/generate.ts`, ...args],
-    cwd: REPO_ROOT,
-    env: { SGAN_BACKEND: "wasm" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
+const generate = (args: string[]) => runCli("generate.ts", args);
 
 async function pixels(path: string): Promise<Uint8ClampedArray> {
   return (await Image.decode(await Deno.readFile(path))).bitmap;

@@ -1,6 +1,6 @@
 /** Shared fixtures of the GeoTIFF tests: the real sample files, temporary folders, damaged copies. */
 import { join } from "node:path";
-import { GEOTIFF_DIR, REPO_ROOT } from "../../support/paths.ts";
+import { GEOTIFF_DIR } from "../../support/paths.ts";
 import { encodeGeoTiff, type GeoTiffImage } from "../../../model/geo/write.ts";
 
 /** The ten NAIP dates (4 bands uint8, 5 m, EPSG:26914), sorted. */
@@ -55,21 +55,7 @@ export function patchShortTag(bytes: Uint8Array, tag: number, value: number): Ui
   throw new Error(`tag ${tag} not found`);
 }
 
-/** Run a command-line entry point of the project. */
-export async function runCli(
-  script: string,
-  args: string[],
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `${REPO_ROOT}/model/cli/${script}`, ...args],
-    cwd: REPO_ROOT,
-    env: { SGAN_BACKEND: "wasm" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
+export { runCli } from "../../support/cli.ts";
 
 /**
  * A synthetic land-cover raster: class codes in quadrant blocks with a diagonal band, `noData` in the

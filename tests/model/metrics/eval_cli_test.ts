@@ -3,22 +3,13 @@
  * reference above the self-comparison, the generator mode, and one-line errors for bad input.
  */
 import assert from "node:assert/strict";
-import { REPO_ROOT, UCMERCED_DIR } from "../../support/paths.ts";
+import { UCMERCED_DIR } from "../../support/paths.ts";
+import { runCli } from "../../support/cli.ts";
 import { groundResolutionAt } from "../../../model/scale.ts";
 import { REFERENCE_MODEL } from "../../../model/pretrained/registry.ts";
 import type { SWDReport } from "../../../model/metrics/report.ts";
 
-async function evaluate(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `${REPO_ROOT}/model/cli/eval.ts`, ...args],
-    cwd: REPO_ROOT,
-    env: { SGAN_BACKEND: "wasm" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
+const evaluate = (args: string[]) => runCli("eval.ts", args);
 
 /** Six UC Merced tiles of different classes: two copied beside the list (relative paths), four by absolute path. */
 async function makeList(dir: string): Promise<string> {

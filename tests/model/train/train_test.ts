@@ -9,6 +9,7 @@ import { train, type TrainEvent, type TrainingData } from "../../../model/train/
 import { readSafetensors } from "../../../model/checkpoint/safetensors.ts";
 import { REPO_ROOT, UCMERCED_DIR } from "../../support/paths.ts";
 import { useBackend } from "../../support/backends.ts";
+import { runCli } from "../../support/cli.ts";
 import { TINY_NETWORK, tinySchedule } from "../../support/tiny_training.ts";
 
 /** Settings that make a 16 px run take seconds. */
@@ -36,17 +37,7 @@ async function trainingList(dir: string, n: number): Promise<string> {
  */
 const CHILD_ENV = { SGAN_BACKEND: "wasm", SGAN_BLAS: "on" };
 
-async function trainCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `${REPO_ROOT}/model/cli/train.ts`, ...args],
-    cwd: REPO_ROOT,
-    env: CHILD_ENV,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
+const trainCli = (args: string[]) => runCli("train.ts", args, CHILD_ENV);
 
 async function weights(file: string): Promise<Map<string, Float32Array>> {
   const { tensors } = await readSafetensors(file);
