@@ -112,8 +112,3 @@ export async function registerFusedEpilogueWebGpu(): Promise<void> {
   tf.registerKernel({ kernelName: FUSED_EPILOGUE, backendName: "webgpu", kernelFunc });
   registered = true;
 }
-
-/** Whether the WGSL kernel is registered. */
-export function fusedEpilogueWebGpuReady(): boolean {
-  return registered;
-}
