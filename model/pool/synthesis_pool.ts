@@ -1,0 +1,326 @@
+/**
+ * A pool of synthesis worker processes, so that generation uses every core.
+ *
+ * tfjs's wasm backend runs in one thread under Deno (its threaded build needs classic Web Workers, which Deno
+ * does not have), and OpenBLAS can spread only the convolutions over the cores: the rest of a generator pass
+ * stays on one. Several processes, each with its own backend and a share of the BLAS threads, run whole
+ * passes side by side. They are processes, not Worker threads, because OpenBLAS's OpenMP build corrupts its
+ * heap when called from several threads of one process at once (seen under `deno test --parallel`).
+ *
+ * The parent computes dlatents (mapping and truncation are cheap) and sends them with the checkpoint's path
+ * and SHA-256; a worker loads that file once, checks the hash, runs the synthesis network and answers with
+ * 8-bit images. A worker that dies fails only its own requests, with its last stderr lines in the message,
+ * and is started again on the next request.
+ *
+ * @module
+ */
+import { fileURLToPath } from "node:url";
+import type { Raster8 } from "../images.ts";
+import type { NoiseMode } from "../layers/noise_layer.ts";
+import {
+  floatBytes,
+  type ModelRef,
+  readMessages,
+  type SynthesisRequest,
+  type WorkerReply,
+  writeMessage,
+} from "./protocol.ts";
+
+export type { ModelRef } from "./protocol.ts";
+
+const WORKER_SCRIPT = fileURLToPath(new URL("./synthesis_worker.ts", import.meta.url));
+const CONFIG_FILE = fileURLToPath(new URL("../../deno.json", import.meta.url));
+/** Stderr kept per worker for error messages. */
+const STDERR_TAIL_CHARS = 2000;
+
+/** Options of {@link SynthesisPool.start}. */
+export interface SynthesisPoolOptions {
+  /** Worker processes (≥ 1). */
+  workers: number;
+  /** Backend each worker uses: `wasm` or `cpu` (the GPU backends gain nothing from processes). */
+  backend: string;
+  /** OpenBLAS threads per worker (default: the cores divided among the workers, at least 1). */
+  blasThreads?: number;
+  /** Generators each worker keeps loaded (default 4). */
+  maxModels?: number;
+  /** How long a worker may take to start (default 120 s: the first start may compile the wasm). */
+  startTimeoutMs?: number;
+  /** Where worker stderr lines go (default: this process's stderr, prefixed with the worker's pid). */
+  log?: (line: string) => void;
+}
+
+/** A worker failed to start or died. */
+export class PoolError extends Error {
+  override name = "PoolError";
+}
+
+interface PendingRequest {
+  images: number;
+  resolve: (rasters: Raster8[]) => void;
+  reject: (error: Error) => void;
+}
+
+/** One worker process and its requests in flight. */
+class WorkerProcess {
+  readonly child: Deno.ChildProcess;
+  readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
+  readonly pending = new Map<number, PendingRequest>();
+  /** Images in flight (the load used to pick a worker). */
+  busyImages = 0;
+  alive = true;
+  detail = "";
+  #stderrTail = "";
+  readonly ready: Promise<void>;
+  readonly exited: Promise<void>;
+
+  constructor(options: Required<Omit<SynthesisPoolOptions, "log">> & Pick<SynthesisPoolOptions, "log">) {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--quiet",
+        "--no-prompt",
+        "--config",
+        CONFIG_FILE,
+        "--allow-read",
+        "--allow-env",
+        "--allow-ffi",
+        WORKER_SCRIPT,
+      ],
+      env: {
+        SGAN_BACKEND: options.backend,
+        SGAN_BLAS_THREADS: String(options.blasThreads),
+        SGAN_POOL_MAX_MODELS: String(options.maxModels),
+      },
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    this.child = child;
+    this.#writer = child.stdin.getWriter();
+    const log = options.log ?? ((line: string) => console.error(line));
+    const stderrDone = this.#readStderr(log);
+    let signalReady!: () => void;
+    let failReady!: (e: Error) => void;
+    this.ready = new Promise<void>((resolve, reject) => {
+      signalReady = resolve;
+      failReady = reject;
+    });
+    const timer = setTimeout(
+      () =>
+        failReady(new PoolError(`synthesis worker did not start within ${options.startTimeoutMs / 1000} s`)),
+      options.startTimeoutMs,
+    );
+    this.exited = (async () => {
+      try {
+        for await (const reply of readMessages<WorkerReply>(child.stdout)) {
+          if (reply.type === "ready") {
+            this.detail = `${reply.backend} (${reply.detail})`;
+            clearTimeout(timer);
+            signalReady();
+          } else this.#settle(reply);
+        }
+      } catch (e) {
+        this.#stderrTail += `\n(unreadable reply: ${(e as Error).message})`;
+      }
+      const status = await child.status;
+      await stderrDone;
+      clearTimeout(timer);
+      this.alive = false;
+      const error = new PoolError(
+        `synthesis worker ${child.pid} exited (${
+          status.signal ? `signal ${status.signal}` : `code ${status.code}`
+        })${this.#stderrTail.trim() ? `: ${this.#stderrTail.trim()}` : ""}`,
+      );
+      failReady(error);
+      for (const request of this.pending.values()) request.reject(error);
+      this.pending.clear();
+      this.busyImages = 0;
+    })();
+  }
+
+  send(request: SynthesisRequest): Promise<Raster8[]> {
+    const images = request.shape[0];
+    return new Promise<Raster8[]>((resolve, reject) => {
+      this.pending.set(request.id, { images, resolve, reject });
+      this.busyImages += images;
+      writeMessage(this.#writer, request).catch(async (e) => {
+        // A worker that died takes its stdin with it: its exit (with status and stderr) is the better message,
+        // and rejects every pending request; the write error is the fallback if no exit follows.
+        await Promise.race([this.exited, new Promise((r) => setTimeout(r, 5000))]);
+        if (this.pending.delete(request.id)) {
+          this.busyImages -= images;
+          reject(new PoolError(`synthesis worker ${this.child.pid} is gone: ${(e as Error).message}`));
+        }
+      });
+    });
+  }
+
+  /** Ask the worker to finish (stdin closes); kill it if it has not exited after `graceMs`. */
+  async close(graceMs = 5000): Promise<void> {
+    await this.#writer.close().catch(() => {});
+    const timer = setTimeout(() => this.kill(), graceMs);
+    await this.exited;
+    clearTimeout(timer);
+  }
+
+  kill(): void {
+    try {
+      this.child.kill("SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
+
+  #settle(reply: Exclude<WorkerReply, { type: "ready" }>): void {
+    const request = this.pending.get(reply.id);
+    if (!request) return;
+    this.pending.delete(reply.id);
+    this.busyImages -= request.images;
+    if (reply.type === "error") {
+      request.reject(new Error(reply.message));
+      return;
+    }
+    const { width, height, channels, data } = reply;
+    const size = width * height * channels;
+    if (data.length !== size * request.images) {
+      request.reject(
+        new PoolError(`synthesis worker sent ${data.length} bytes for ${request.images} images`),
+      );
+      return;
+    }
+    const rasters: Raster8[] = [];
+    for (let i = 0; i < request.images; i++) {
+      rasters.push({ width, height, channels, data: data.slice(i * size, (i + 1) * size) });
+    }
+    request.resolve(rasters);
+  }
+
+  async #readStderr(log: (line: string) => void): Promise<void> {
+    const decoder = new TextDecoderStream();
+    let partial = "";
+    for await (const text of this.child.stderr.pipeThrough(decoder)) {
+      this.#stderrTail = (this.#stderrTail + text).slice(-STDERR_TAIL_CHARS);
+      const lines = (partial + text).split("\n");
+      partial = lines.pop()!;
+      for (const line of lines) if (line.trim()) log(`[synthesis worker ${this.child.pid}] ${line}`);
+    }
+    if (partial.trim()) log(`[synthesis worker ${this.child.pid}] ${partial}`);
+  }
+}
+
+/** Worker processes that run the synthesis network; see the module comment. */
+export class SynthesisPool {
+  readonly #options: Required<Omit<SynthesisPoolOptions, "log">> & Pick<SynthesisPoolOptions, "log">;
+  readonly #workers: (WorkerProcess | undefined)[];
+  #nextId = 0;
+  #closed = false;
+
+  private constructor(options: SynthesisPoolOptions) {
+    if (!Number.isInteger(options.workers) || options.workers < 1) {
+      throw new RangeError(`a synthesis pool needs at least one worker, got ${options.workers}`);
+    }
+    if (options.backend !== "wasm" && options.backend !== "cpu") {
+      throw new RangeError(`synthesis workers run the wasm or cpu backend, not '${options.backend}'`);
+    }
+    const cores = navigator.hardwareConcurrency || 1;
+    this.#options = {
+      blasThreads: Math.max(1, Math.floor(cores / options.workers)),
+      maxModels: 4,
+      startTimeoutMs: 120_000,
+      ...options,
+    };
+    this.#workers = new Array(options.workers).fill(undefined);
+  }
+
+  /** Start `workers` processes and wait until each has its backend up. */
+  static async start(options: SynthesisPoolOptions): Promise<SynthesisPool> {
+    const pool = new SynthesisPool(options);
+    try {
+      await Promise.all(pool.#workers.map((_, i) => pool.#worker(i)));
+    } catch (e) {
+      await pool.close();
+      throw e;
+    }
+    return pool;
+  }
+
+  /** Worker processes. */
+  get size(): number {
+    return this.#workers.length;
+  }
+
+  /** What the workers run, e.g. `wasm (XNNPACK SIMD + OpenBLAS sgemm (1 threads)…)`. */
+  get detail(): string {
+    return this.#workers.find((w) => w?.alive)?.detail ?? "";
+  }
+
+  /** Process ids of the live workers (for memory reports and tests). */
+  pids(): number[] {
+    return this.#workers.filter((w): w is WorkerProcess => !!w?.alive).map((w) => w.child.pid);
+  }
+
+  /**
+   * Synthesize images from dlatents [images, num_layers, dlatent_size] with the generator in `model`.
+   * `parts` > 1 splits the images into that many near-equal chunks on the least busy workers (one batch
+   * over every core); by default the whole batch goes to the least busy worker.
+   */
+  async synthesize(
+    model: ModelRef,
+    dlatents: Float32Array,
+    shape: [number, number, number],
+    run: { depth: number; noise: NoiseMode; parts?: number },
+  ): Promise<Raster8[]> {
+    if (this.#closed) throw new PoolError("the synthesis pool is closed");
+    const [n, layers, size] = shape;
+    if (dlatents.length !== n * layers * size) {
+      throw new RangeError(
+        `dlatents hold ${dlatents.length} values, shape [${shape}] needs ${n * layers * size}`,
+      );
+    }
+    const parts = Math.max(1, Math.min(n, run.parts ?? 1, this.#workers.length));
+    const chunks: Promise<Raster8[]>[] = [];
+    let start = 0;
+    for (let p = 0; p < parts; p++) {
+      const count = Math.floor(n / parts) + (p < n % parts ? 1 : 0);
+      const slice = dlatents.subarray(start * layers * size, (start + count) * layers * size);
+      start += count;
+      const worker = await this.#worker(this.#leastBusy());
+      chunks.push(worker.send({
+        type: "synthesize",
+        id: this.#nextId++,
+        model,
+        depth: run.depth,
+        noise: run.noise,
+        shape: [count, layers, size],
+        dlatents: floatBytes(slice),
+      }));
+    }
+    return (await Promise.all(chunks)).flat();
+  }
+
+  /** Stop every worker (waits for requests in flight). */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await Promise.all(this.#workers.map((w) => w?.close()));
+  }
+
+  #leastBusy(): number {
+    let best = 0;
+    for (let i = 1; i < this.#workers.length; i++) {
+      const load = (w: WorkerProcess | undefined) => (w?.alive ? w.busyImages : 0);
+      if (load(this.#workers[i]) < load(this.#workers[best])) best = i;
+    }
+    return best;
+  }
+
+  /** Worker `i`, started (again) if it is not running. */
+  async #worker(i: number): Promise<WorkerProcess> {
+    let worker = this.#workers[i];
+    if (!worker || !worker.alive) {
+      worker = new WorkerProcess(this.#options);
+      this.#workers[i] = worker;
+    }
+    await worker.ready;
+    return worker;
+  }
+}
