@@ -64,6 +64,12 @@ export interface ServerConfig {
   staticDir: string;
   /** Bytes of encoded images kept for repeated deterministic requests (0 = off). */
   responseCacheBytes: number;
+  /**
+   * Synthesis worker processes: 0 generates in the server process; "auto" starts one per core on the wasm and
+   * cpu backends (which use one core per process) and none on GPU backends. `serve` defaults to "auto"; the
+   * library default is 0 (tests and embedders start no processes unless they ask).
+   */
+  workers: number | "auto";
 }
 
 /** The default limits (the issue's). */
@@ -93,6 +99,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   corsOrigins: [],
   staticDir: fileURLToPath(new URL("../static", import.meta.url)),
   responseCacheBytes: 64 * 1024 * 1024,
+  workers: 0,
 };
 
 /** A configuration value that cannot be used; the message names the variable. */
@@ -130,6 +137,8 @@ export const ENV_VARIABLES: Record<string, string> = {
   SGAN_BATCH_PIXELS: `output pixels per synthesis batch (default ${DEFAULT_QUEUE.maxBatchPixels})`,
   SGAN_BATCHING: "1 (default) batches concurrent requests together, 0 runs each request alone",
   SGAN_MAX_LOADED_MODELS: `generators kept in memory (default ${DEFAULT_CONFIG.maxLoadedModels})`,
+  SGAN_WORKERS:
+    "synthesis worker processes: auto (default: one per core on wasm/cpu, none on GPUs) or N (0: none)",
   SGAN_CACHE_MB: `megabytes of encoded images cached (default ${
     DEFAULT_CONFIG.responseCacheBytes / 2 ** 20
   }; 0 = off)`,
@@ -198,7 +207,20 @@ export function configFromEnv(
     corsOrigins: (get("SGAN_CORS_ORIGINS") ?? "").split(",").map((o) => o.trim()).filter(Boolean),
     staticDir: text("SGAN_STATIC_DIR") ?? DEFAULT_CONFIG.staticDir,
     responseCacheBytes: int("SGAN_CACHE_MB", DEFAULT_CONFIG.responseCacheBytes / 2 ** 20, 0) * 2 ** 20,
+    workers: workersFrom(text("SGAN_WORKERS")),
   });
+}
+
+/** SGAN_WORKERS: unset or "auto", else a count of processes. */
+function workersFrom(text: string | undefined): number | "auto" {
+  if (text === undefined || text.toLowerCase() === "auto") return "auto";
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 0) {
+    throw new ConfigError(
+      `SGAN_WORKERS must be auto or an integer ≥ 0 (0: no worker processes), got "${text}"`,
+    );
+  }
+  return value;
 }
 
 function checkConfig(config: ServerConfig): void {
@@ -207,6 +229,9 @@ function checkConfig(config: ServerConfig): void {
     throw new ConfigError(
       `the queue (SGAN_QUEUE_IMAGES=${queue.maxQueuedImages}) must hold at least one full figure (SGAN_MAX_CELLS=${limits.maxCells})`,
     );
+  }
+  if (config.workers !== "auto" && !(Number.isInteger(config.workers) && config.workers >= 0)) {
+    throw new ConfigError(`SGAN_WORKERS must be auto or an integer ≥ 0, got ${config.workers}`);
   }
   for (const [name, value] of Object.entries({ ...limits, ...queue })) {
     if (typeof value === "number" && !(Number.isInteger(value) && value >= 1)) {

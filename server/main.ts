@@ -38,6 +38,7 @@ async function main(args: string[]): Promise<void> {
   if (!services.font) {
     console.error("labels: no font found (install fonts-dejavu-core); figures are drawn without labels");
   }
+  console.error(`generation: ${services.queue.synthesizer.description}`);
   const app = createApp(services);
   const server = Deno.serve({
     port,
@@ -47,11 +48,13 @@ async function main(args: string[]): Promise<void> {
       console.log(`sgan-ts API on http://${shown}:${port}/ (reference: /docs)`);
     },
   }, app.fetch);
-  // A running training job stops at its safe point first (its event streams end with it), then the server.
+  // A running training job stops at its safe point first (its event streams end with it), then the server;
+  // the synthesis workers go last (requests in flight still need them).
   const stop = () => services.training.close().finally(() => server.shutdown());
   Deno.addSignalListener("SIGINT", stop);
   Deno.addSignalListener("SIGTERM", stop);
   await server.finished;
+  await services.close();
   await services.models.dispose();
 }
 

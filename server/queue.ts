@@ -1,8 +1,10 @@
 /**
- * The generation queue. Tensor work runs one synthesis batch at a time (the backend is single-threaded, and one
- * batch at a time bounds memory). Between batches the worker yields to the event loop, so requests that arrived
- * meanwhile join the next batch: jobs for the same model, depth and noise mode are cut into one batch of up to
- * `maxBatchImages` images and `maxBatchPixels` output pixels, and every job still gets exactly its own tiles
+ * The generation queue. Synthesis runs as many batches at once as its {@link Synthesizer} allows: one in the
+ * server process (the backend is single-threaded, and one batch at a time bounds memory), one per worker
+ * process with a pool. Before choosing a batch the queue yields to the event loop, so requests that arrived
+ * meanwhile join it: jobs for the same model, depth and noise mode are cut into one batch of up to
+ * `maxBatchImages` images and `maxBatchPixels` output pixels (and, with several free workers, a share of the
+ * queued images, so one large figure spreads over them), and every job still gets exactly its own tiles
  * (each cell carries its own seed, ψ and style ranges; see `cellDlatents`).
  *
  * A full queue refuses new work with {@link QueueFullError} (503 + Retry-After) instead of growing without bound:
@@ -12,12 +14,13 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { cellDlatents, type StyleCell } from "../model/figures/dlatents.ts";
-import { type Raster8, toRgb8 } from "../model/images.ts";
+import type { Raster8 } from "../model/images.ts";
 import type { NoiseMode } from "../model/layers/noise_layer.ts";
 import { pixelsAt } from "../model/scale.ts";
 import type { QueueOptions } from "./config.ts";
 import { QueueFullError } from "./errors.ts";
 import type { LoadedModel } from "./models.ts";
+import { InProcessSynthesizer, type Synthesizer } from "./synthesizer.ts";
 
 /** Work for the queue: one tile per cell. */
 export interface SynthesisJob {
@@ -44,8 +47,14 @@ export interface QueueStats {
   largestBatch: number;
   /** Jobs refused because the queue was full. */
   refused: number;
-  /** Current estimate of synthesis seconds per output pixel. */
+  /** Current estimate of synthesis seconds per output pixel (of one batch running alone). */
   secondsPerPixel: number;
+  /** Batches running now. */
+  running: number;
+  /** Batches that may run at once. */
+  parallelism: number;
+  /** Most batches that ran at once so far. */
+  mostRunning: number;
 }
 
 interface Pending {
@@ -55,7 +64,10 @@ interface Pending {
   pixels: number;
   /** Index of the next cell to put in a batch. */
   next: number;
+  /** Tiles in cell order (filled as batches finish). */
   results: Raster8[];
+  /** Tiles done. */
+  done: number;
   resolve: (rasters: Raster8[]) => void;
   reject: (error: unknown) => void;
   settled: boolean;
@@ -71,18 +83,21 @@ interface Slice {
 /** Initial guess of wasm synthesis cost (measured on 2 cores: about 4-7 µs per output pixel). */
 const INITIAL_SECONDS_PER_PIXEL = 6e-6;
 
-/** The queue; one per server (one tensor backend). */
+/** The queue; one per server. */
 export class GenerationQueue {
   readonly options: QueueOptions;
+  readonly synthesizer: Synthesizer;
   #pending: Pending[] = [];
   #queuedImages = 0;
   #queuedPixels = 0;
-  #running = false;
-  #stats = { batches: 0, images: 0, largestBatch: 0, refused: 0 };
+  #running = 0;
+  #scheduled = false;
+  #stats = { batches: 0, images: 0, largestBatch: 0, refused: 0, mostRunning: 0 };
   #secondsPerPixel = INITIAL_SECONDS_PER_PIXEL;
 
-  constructor(options: QueueOptions) {
+  constructor(options: QueueOptions, synthesizer: Synthesizer = new InProcessSynthesizer()) {
     this.options = options;
+    this.synthesizer = synthesizer;
   }
 
   /** Generate the job's tiles (in cell order). Rejects with {@link QueueFullError} when the queue is full. */
@@ -103,7 +118,8 @@ export class GenerationQueue {
         key: `${job.model.info.name}\u0000${job.model.fingerprint}\u0000${job.depth}\u0000${job.noise}`,
         pixels,
         next: 0,
-        results: [],
+        results: new Array(job.cells.length),
+        done: 0,
         resolve,
         reject,
         settled: false,
@@ -117,13 +133,13 @@ export class GenerationQueue {
       this.#pending.push(pending);
       this.#queuedImages += job.cells.length;
       this.#queuedPixels += job.cells.length * pixels;
-      if (!this.#running) this.#pump();
+      this.#schedule();
     });
   }
 
   /** Seconds until the work queued now would be done (an estimate). */
   estimatedWaitS(): number {
-    return this.#queuedPixels * this.#secondsPerPixel;
+    return this.#queuedPixels * this.#secondsPerPixel / this.synthesizer.parallelism;
   }
 
   /** Seconds a refused client should wait before retrying. */
@@ -138,29 +154,44 @@ export class GenerationQueue {
       queuedImages: this.#queuedImages,
       jobs: this.#pending.length,
       secondsPerPixel: this.#secondsPerPixel,
+      running: this.#running,
+      parallelism: this.synthesizer.parallelism,
     };
   }
 
-  async #pump(): Promise<void> {
-    this.#running = true;
-    try {
-      while (this.#pending.length > 0) {
-        // A macrotask: requests that arrived during the last batch get parsed and queued before we choose.
-        await new Promise((resolve) => setTimeout(resolve, 0));
-        const batch = this.#takeBatch();
-        if (batch.length > 0) await this.#run(batch);
-      }
-    } finally {
-      this.#running = false;
+  /** Start batches on the next macrotask: requests that arrived during the last batch get queued before we choose. */
+  #schedule(): void {
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    setTimeout(() => {
+      this.#scheduled = false;
+      this.#pump();
+    }, 0);
+  }
+
+  #pump(): void {
+    while (this.#running < this.synthesizer.parallelism) {
+      const batch = this.#takeBatch(this.synthesizer.parallelism - this.#running);
+      if (batch.length === 0) return;
+      this.#running++;
+      this.#stats.mostRunning = Math.max(this.#stats.mostRunning, this.#running);
+      this.#run(batch).finally(() => {
+        this.#running--;
+        this.#schedule();
+      });
     }
   }
 
-  /** The next batch: the oldest job's next cells, then (when batching) cells of later jobs with the same key. */
-  #takeBatch(): Slice[] {
+  /**
+   * The next batch: the oldest job's next cells, then (when batching) cells of later jobs with the same key.
+   * With `freeSlots` > 1 a batch takes at most its share of the queued images, so the free workers split them.
+   */
+  #takeBatch(freeSlots: number): Slice[] {
     const head = this.#pending.find((p) => p.next < p.job.cells.length);
     if (!head) return [];
     const byPixels = Math.floor(this.options.maxBatchPixels / head.pixels);
-    let room = Math.max(1, Math.min(this.options.maxBatchImages, byPixels));
+    const share = Math.ceil(this.#queuedImages / freeSlots);
+    let room = Math.max(1, Math.min(this.options.maxBatchImages, byPixels, share));
     const batch: Slice[] = [];
     for (const pending of this.#pending) {
       if (room === 0) break;
@@ -181,26 +212,27 @@ export class GenerationQueue {
     const G = model.generator;
     const images = batch.reduce((n, s) => n + s.count, 0);
     const started = performance.now();
-    let output: tf.Tensor4D | undefined;
+    let dlatents: tf.Tensor3D | undefined;
     try {
-      output = tf.tidy(() => {
+      dlatents = tf.tidy(() => {
         const parts = batch.map((s) =>
           cellDlatents(G, s.pending.job.cells.slice(s.start, s.start + s.count))
         );
-        const w = parts.length === 1 ? parts[0] : tf.concat(parts, 0);
-        return G.gSynthesis.apply(w, { depth, noise });
+        return parts.length === 1 ? parts[0] : tf.concat(parts, 0);
       });
-      const rasters = await toRgb8(output);
+      const rasters = await this.synthesizer.synthesize(model, dlatents, depth, noise);
       let offset = 0;
       for (const slice of batch) {
-        slice.pending.results.push(...rasters.slice(offset, offset + slice.count));
+        // Batches of one job may finish out of order: each slice goes to its cells' places.
+        for (let k = 0; k < slice.count; k++) slice.pending.results[slice.start + k] = rasters[offset + k];
         offset += slice.count;
-        if (slice.pending.results.length === slice.pending.job.cells.length) this.#finish(slice.pending);
+        slice.pending.done += slice.count;
+        if (slice.pending.done === slice.pending.job.cells.length) this.#finish(slice.pending);
       }
     } catch (error) {
       for (const slice of batch) this.#fail(slice.pending, error);
     } finally {
-      output?.dispose();
+      dlatents?.dispose();
     }
     const seconds = (performance.now() - started) / 1000;
     const measured = seconds / (images * batch[0].pending.pixels);

@@ -11,6 +11,7 @@ import { type ConfigOverrides, resolveConfig, type ServerConfig } from "./config
 import { ResponseCache } from "./http_cache.ts";
 import { ModelStore } from "./models.ts";
 import { GenerationQueue } from "./queue.ts";
+import { createSynthesizer } from "./synthesizer.ts";
 import { TrainingJobs } from "./training/jobs.ts";
 
 /** Everything the routes use. */
@@ -23,6 +24,8 @@ export interface Services {
   font?: LabelFont;
   /** Training jobs (their routes are off without a token). */
   training: TrainingJobs;
+  /** Stop what runs beside the requests: training jobs (at their safe point) and synthesis workers. */
+  close(): Promise<void>;
 }
 
 /** Options of {@link createServices}. */
@@ -43,6 +46,9 @@ export async function createServices(options: ServiceOptions = {}): Promise<Serv
   const font = options.font === null ? undefined : options.font ?? (await loadLabelFont());
   // Finished jobs publish where the store looks: SGAN_MODELS_DIR, else the runs folder's models/.
   const modelsDir = config.modelsDir ?? join(resolve(config.runsDir), "models");
+  const queue = new GenerationQueue(config.queue, await createSynthesizer(config.workers));
+  const training = options.training ??
+    new TrainingJobs({ runsDir: config.runsDir, modelsDir, dataRoot: config.dataRoot });
   return {
     config,
     models: new ModelStore({
@@ -50,11 +56,14 @@ export async function createServices(options: ServiceOptions = {}): Promise<Serv
       modelsDir,
       maxLoaded: config.maxLoadedModels,
     }),
-    queue: new GenerationQueue(config.queue),
+    queue,
     cache: new ResponseCache(config.responseCacheBytes),
     font,
-    training: options.training ??
-      new TrainingJobs({ runsDir: config.runsDir, modelsDir, dataRoot: config.dataRoot }),
+    training,
+    close: async () => {
+      await training.close();
+      await queue.synthesizer.close();
+    },
   };
 }
 

@@ -27,7 +27,7 @@ export interface TestServer {
   /** Base URL, e.g. `http://127.0.0.1:40123`. */
   url: string;
   services: Services;
-  /** Stop any training job, the server, and free the models. */
+  /** Stop any training job, the server and any synthesis workers, and free the models. */
   close(): Promise<void>;
 }
 
@@ -45,6 +45,7 @@ export async function startServer(options: ServiceOptions = {}): Promise<TestSer
     close: async () => {
       await services.training.close();
       await server.shutdown();
+      await services.close();
       await services.models.dispose();
     },
   };

@@ -8,6 +8,8 @@ import { DEFAULT_QUEUE, type QueueOptions } from "../../server/config.ts";
 import { QueueFullError } from "../../server/errors.ts";
 import { type LoadedModel, ModelStore } from "../../server/models.ts";
 import { GenerationQueue } from "../../server/queue.ts";
+import { SynthesisPool } from "../../model/pool/synthesis_pool.ts";
+import { PoolSynthesizer } from "../../server/synthesizer.ts";
 import { sameBytes, useBatchInvariantKernels, useWasm } from "./helpers.ts";
 
 // These tests compare tiles byte for byte across batchings (see useBatchInvariantKernels).
@@ -115,5 +117,30 @@ Deno.test("the queue leaks no tensors", async () => {
     );
     await queue.submit({ model, depth: 9, noise: "const", cells: cells([1]) }).catch(() => {});
     assert.equal(tf.memory().numTensors, before);
+  });
+});
+
+Deno.test("with two worker processes, batches run side by side and every job still gets exactly its tiles", async () => {
+  await withModel(async (model) => {
+    const pool = await SynthesisPool.start({ workers: 2, backend: "wasm", log: () => {} });
+    try {
+      const queue = new GenerationQueue({ ...DEFAULT_QUEUE, maxBatchImages: 8 }, new PoolSynthesizer(pool));
+      // One 12-tile figure and three small jobs: the free workers split the queued tiles between them, and
+      // batches of one job can finish out of order.
+      const seeds = [[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12], [13], [14, 15], [16]];
+      const results = await Promise.all(
+        seeds.map((s) => queue.submit({ model, depth: 3, noise: "const", cells: cells(s) })),
+      );
+      const stats = queue.stats();
+      assert.equal(stats.parallelism, 2);
+      assert.equal(stats.mostRunning, 2, "two batches at once");
+      assert.ok(stats.batches >= 2);
+      assert.equal(stats.images, 16);
+      const expected = await generateRasters(model.generator, { seeds: seeds.flat(), psi: 0.7 }, 1);
+      assert.deepEqual(results.map((r) => r.length), [12, 1, 2, 1]);
+      results.flat().forEach((raster, i) => assert.ok(sameBytes(raster.data, expected[i].data), `tile ${i}`));
+    } finally {
+      await pool.close();
+    }
   });
 });

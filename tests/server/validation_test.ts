@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { ConfigError, configFromEnv, DEFAULT_LIMITS, resolveConfig } from "../../server/config.ts";
 import { ValidationError } from "../../server/errors.ts";
 import { parseQuery, querySpecs } from "../../server/validation.ts";
+import { poolSizeFor } from "../../server/synthesizer.ts";
 
 const specs = querySpecs(DEFAULT_LIMITS);
 const parse = <K extends keyof typeof specs>(route: K, query: string) =>
@@ -88,4 +89,30 @@ Deno.test("configFromEnv reads SGAN_* variables and explains bad values", () => 
   assert.throws(() => configFromEnv(env({ SGAN_BATCHING: "maybe" })), ConfigError);
   assert.throws(() => configFromEnv(env({ SGAN_CORS_ORIGINS: "reports.example.org" })), /not an origin/);
   assert.throws(() => resolveConfig({ limits: { maxCells: 600 } }), /at least one full figure/);
+});
+
+Deno.test("SGAN_WORKERS: auto when unset, a count of processes otherwise; the library default starts none", () => {
+  const env = (vars: Record<string, string>) => (name: string) => vars[name];
+  assert.equal(configFromEnv(env({})).workers, "auto");
+  assert.equal(configFromEnv(env({ SGAN_WORKERS: "AUTO" })).workers, "auto");
+  assert.equal(configFromEnv(env({ SGAN_WORKERS: "0" })).workers, 0);
+  assert.equal(configFromEnv(env({ SGAN_WORKERS: " 3 " })).workers, 3);
+  for (const bad of ["-1", "1.5", "many"]) {
+    assert.throws(
+      () => configFromEnv(env({ SGAN_WORKERS: bad })),
+      /SGAN_WORKERS must be auto or an integer ≥ 0/,
+    );
+  }
+  assert.equal(resolveConfig().workers, 0);
+  assert.throws(() => resolveConfig({ workers: -2 }), /SGAN_WORKERS must be auto or an integer ≥ 0, got -2/);
+});
+
+Deno.test("auto worker count: one per core on the CPU backends, none on GPU backends", () => {
+  const cores = navigator.hardwareConcurrency;
+  assert.equal(poolSizeFor("auto", "wasm"), cores > 1 ? Math.min(cores, 8) : 0);
+  assert.equal(poolSizeFor("auto", "cpu"), cores > 1 ? Math.min(cores, 8) : 0);
+  assert.equal(poolSizeFor("auto", "webgpu"), 0);
+  assert.equal(poolSizeFor("auto", "tensorflow"), 0);
+  assert.equal(poolSizeFor(3, "wasm"), 3);
+  assert.equal(poolSizeFor(0, "wasm"), 0);
 });
