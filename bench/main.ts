@@ -1,16 +1,23 @@
 /**
- * `deno task bench [--json] [--backends wasm,cpu,webgpu] [--res 32,64,128] [--budget 60] [--reference torch.jsonl]`
+ * `deno task bench [--json] [--backends wasm,cpu,webgpu] [--res 32,64,128] [--budget 60] [--reference torch.jsonl]
+ *   [--workers N]`
  *
  * Generation images/s of StyleGAN at 32/64/128 px and training images/s (one D step with R1 + one G step,
  * style mixing on) at 32/64 px, default channels (fmap_base 8192, fmap_max 512) and reduced (2048/128),
  * batch 8, per backend, beside StyleGAN.pytorch measured on this machine kind (PyTorch 1.13, 2 threads,
  * OpenBLAS). Medians of repeated runs; the ratio is ours / PyTorch's.
  * Cases whose estimated time exceeds the budget are skipped and say so.
+ *
+ * `--workers N` (wasm/cpu) times generation the way the server runs it with a pool: mapping and truncation in
+ * this process, the synthesis network split over N worker processes (model/pool), one batch of `--batch`
+ * images at a time, so the images/s stay comparable with PyTorch's single-process figure.
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { parseArgs } from "node:util";
 import { initBackend, parseBackendChoice } from "../model/backend/select.ts";
 import { Generator } from "../model/networks/generator.ts";
+import { saveNetwork } from "../model/checkpoint/checkpoint.ts";
+import { SynthesisPool } from "../model/pool/synthesis_pool.ts";
 import { generatorFlops } from "./flops.ts";
 import { CHANNEL_PRESETS, type ChannelPreset, GENERATE_REFERENCE, TRAIN_REFERENCE } from "./reference.ts";
 import { trainingStepSeconds } from "./train_step.ts";
@@ -28,8 +35,23 @@ const { values } = parseArgs({
     budget: { type: "string", default: "60" },
     tasks: { type: "string", default: "generate,train" },
     "train-res": { type: "string", default: "32,64" },
+    workers: { type: "string", default: "0" },
+    help: { type: "boolean", short: "h" },
   },
 });
+if (values.help) {
+  console.log(
+    "deno task bench [--json] [--backends wasm,cpu,webgpu] [--res 32,64,128] [--channels default,reduced]\n" +
+      "  [--batch 8] [--budget 60] [--tasks generate,train] [--train-res 32,64] [--reference torch.jsonl]\n" +
+      "  [--workers N]   generation split over N worker processes (wasm/cpu)",
+  );
+  Deno.exit(0);
+}
+const workers = Number(values.workers);
+if (!Number.isInteger(workers) || workers < 0) {
+  console.error(`--workers must be an integer ≥ 0, got "${values.workers}"`);
+  Deno.exit(2);
+}
 const batch = Number(values.batch);
 const budgetS = Number(values.budget);
 const backends = (values.backend ?? values.backends!).split(",");
@@ -70,6 +92,8 @@ for (const backendName of backends) {
   const info = await initBackend(parseBackendChoice(backendName), { quiet: true });
   if (tasks.includes("train")) await benchTraining(info.name);
   if (!tasks.includes("generate")) continue;
+  const pool = workers > 0 ? await SynthesisPool.start({ workers, backend: info.name }) : undefined;
+  const checkpoint = pool ? await Deno.makeTempFile({ suffix: ".safetensors" }) : "";
   let measuredGflops: number | undefined; // throughput seen so far, to predict the cost of larger cases
   for (const preset of values.channels!.split(",") as ChannelPreset[]) {
     for (const res of values.res!.split(",").map(Number)) {
@@ -98,20 +122,45 @@ for (const backendName of backends) {
       }
       const G = new Generator(options);
       const z = tf.randomNormal([batch, G.options.latent_size]) as tf.Tensor2D;
-      const seconds = await medianSeconds(async () => {
-        const img = G.generate(z, { psi: 0.7, noise: "const" });
-        await img.data();
-        img.dispose();
-      });
+      let seconds: number;
+      if (pool) {
+        await saveNetwork(checkpoint, G);
+        const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", await Deno.readFile(checkpoint)));
+        const model = {
+          file: checkpoint,
+          fingerprint: Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join(""),
+        };
+        seconds = await medianSeconds(async () => {
+          const w = G.mapping(z, 0.7);
+          const values = await w.data() as Float32Array;
+          await pool.synthesize(model, values, w.shape, {
+            depth: G.gSynthesis.depthCount - 1,
+            noise: "const",
+            parts: workers,
+          });
+          w.dispose();
+        });
+      } else {
+        seconds = await medianSeconds(async () => {
+          const img = G.generate(z, { psi: 0.7, noise: "const" });
+          await img.data();
+          img.dispose();
+        });
+      }
       tf.dispose(z);
       G.dispose();
       row.img_per_s = batch / seconds;
       row.gflop_per_s = flops / seconds / 1e9;
       row.ratio = ref === null ? null : row.img_per_s / ref;
       measuredGflops = Math.max(measuredGflops ?? 0, row.gflop_per_s);
+      if (pool) row.note = `${workers} worker processes`;
       rows.push(row);
       report(row);
     }
+  }
+  if (pool) {
+    await pool.close();
+    await Deno.remove(checkpoint);
   }
 }
 

@@ -2,10 +2,11 @@
  * Latency and throughput of `GET /generate` over loopback: p50/p95 latency and images/s at 64 px and 256 px,
  * under 1, 8 and 32 concurrent clients, with batching on and off.
  *
- *   deno run -A bench/server_bench.ts [--quick] [--backend=wasm] [--json=PATH]
+ *   deno run -A bench/server_bench.ts [--quick] [--backend=wasm] [--workers=0,auto] [--json=PATH]
  *
  * --quick       fewer requests per case (a smoke run)
  * --backend=B   the server's tensor backend (default wasm)
+ * --workers=L   SGAN_WORKERS values to compare, comma-separated (default auto: one process per core)
  * --json=PATH   write the rows as JSON as well (default bench/out/server_bench.json)
  *
  * Only a 32 px model ships, so the bench builds random-weight generators of 64 and 256 px with reduced widths
@@ -24,6 +25,8 @@ const RESOLUTIONS = [64, 256] as const;
 const CLIENTS = [1, 8, 32] as const;
 
 interface Row {
+  /** SGAN_WORKERS of the server. */
+  workers: string;
   pixels: number;
   clients: number;
   batching: boolean;
@@ -59,7 +62,12 @@ interface RunningServer {
   child: Deno.ChildProcess;
 }
 
-async function startServer(modelsDir: string, batching: boolean, backend: string): Promise<RunningServer> {
+async function startServer(
+  modelsDir: string,
+  batching: boolean,
+  backend: string,
+  workers: string,
+): Promise<RunningServer> {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "server/main.ts", "--port", "0", "--backend", backend],
     cwd: REPO,
@@ -69,6 +77,7 @@ async function startServer(modelsDir: string, batching: boolean, backend: string
       SGAN_CACHE_MB: "0",
       SGAN_QUEUE_IMAGES: "4096",
       SGAN_QUEUE_WAIT_S: "3600",
+      SGAN_WORKERS: workers,
     },
     stdout: "piped",
     stderr: "inherit",
@@ -99,6 +108,7 @@ function percentile(sorted: number[], p: number): number {
 let nextSeed = 1_000_000;
 
 async function runCase(
+  workers: string,
   url: string,
   pixels: number,
   clients: number,
@@ -124,6 +134,7 @@ async function runCase(
   const seconds = (performance.now() - started) / 1000;
   latencies.sort((a, b) => a - b);
   return {
+    workers,
     pixels,
     clients,
     batching,
@@ -137,12 +148,12 @@ async function runCase(
 
 function table(rows: Row[]): string {
   const lines = [
-    "| tile | clients | batching | requests | p50 ms | p95 ms | images/s |",
-    "| ---: | ---: | :---: | ---: | ---: | ---: | ---: |",
+    "| workers | tile | clients | batching | requests | p50 ms | p95 ms | images/s |",
+    "| :---: | ---: | ---: | :---: | ---: | ---: | ---: | ---: |",
   ];
   for (const r of rows) {
     lines.push(
-      `| ${r.pixels} px | ${r.clients} | ${
+      `| ${r.workers} | ${r.pixels} px | ${r.clients} | ${
         r.batching ? "on" : "off"
       } | ${r.requests} | ${r.p50_ms} | ${r.p95_ms} | ${r.images_per_s} |`,
     );
@@ -153,7 +164,12 @@ function table(rows: Row[]): string {
 async function main(): Promise<void> {
   const { values } = parseArgs({
     args: Deno.args,
-    options: { quick: { type: "boolean" }, backend: { type: "string" }, json: { type: "string" } },
+    options: {
+      quick: { type: "boolean" },
+      backend: { type: "string" },
+      json: { type: "string" },
+      workers: { type: "string", default: "auto" },
+    },
   });
   const backend = values.backend ?? "wasm";
   const jsonPath = values.json ?? `${REPO}/bench/out/server_bench.json`;
@@ -164,31 +180,35 @@ async function main(): Promise<void> {
   try {
     console.error(`building random-weight generators (64, 256 px) in ${modelsDir}`);
     await buildModels(modelsDir);
-    for (const batching of [true, false]) {
-      const server = await startServer(modelsDir, batching, backend);
-      try {
-        for (const pixels of RESOLUTIONS) {
-          // Warm-up: load the model and let the kernels settle.
-          await runCase(server.url, pixels, 1, 2, batching);
-          for (const clients of CLIENTS) {
-            const row = await runCase(
-              server.url,
-              pixels,
-              clients,
-              requestsFor(pixels, clients, !!values.quick),
-              batching,
-            );
-            rows.push(row);
-            console.error(
-              `${pixels} px, ${clients} clients, batching ${
-                batching ? "on" : "off"
-              }: p50 ${row.p50_ms} ms, ` +
-                `p95 ${row.p95_ms} ms, ${row.images_per_s} images/s ${JSON.stringify(row.statuses)}`,
-            );
+    for (const workers of values.workers!.split(",").map((w) => w.trim())) {
+      for (const batching of [true, false]) {
+        const server = await startServer(modelsDir, batching, backend, workers);
+        try {
+          for (const pixels of RESOLUTIONS) {
+            // Warm-up: load the model and let the kernels settle.
+            await runCase(workers, server.url, pixels, 1, 2, batching);
+            for (const clients of CLIENTS) {
+              const row = await runCase(
+                workers,
+                server.url,
+                pixels,
+                clients,
+                requestsFor(pixels, clients, !!values.quick),
+                batching,
+              );
+              rows.push(row);
+              console.error(
+                `workers ${workers}, ${pixels} px, ${clients} clients, batching ${
+                  batching ? "on" : "off"
+                }: p50 ${row.p50_ms} ms, p95 ${row.p95_ms} ms, ${row.images_per_s} images/s ${
+                  JSON.stringify(row.statuses)
+                }`,
+              );
+            }
           }
+        } finally {
+          await stopServer(server);
         }
-      } finally {
-        await stopServer(server);
       }
     }
   } finally {
