@@ -237,9 +237,9 @@ export async function initBackend(
     if (blas.enabled) {
       info = {
         ...info,
-        reason: `XNNPACK SIMD + OpenBLAS sgemm (${blas.threads} threads)${
-          info.reason.slice("XNNPACK SIMD on the CPU".length)
-        }`,
+        reason: `XNNPACK SIMD + OpenBLAS sgemm (${blas.threads} ${
+          blas.threads === 1 ? "thread" : "threads"
+        })${info.reason.slice("XNNPACK SIMD on the CPU".length)}`,
         blas,
       };
     } else {
