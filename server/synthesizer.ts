@@ -8,7 +8,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { type Raster8, toRgb8 } from "../model/images.ts";
 import type { NoiseMode } from "../model/layers/noise_layer.ts";
-import { SynthesisPool } from "../model/pool/synthesis_pool.ts";
+import { defaultPoolSize, SynthesisPool } from "../model/pool/synthesis_pool.ts";
 import type { LoadedModel } from "./models.ts";
 
 /** Runs synthesis batches for the queue. */
@@ -79,9 +79,7 @@ export class PoolSynthesizer implements Synthesizer {
  * none on GPU backends or a one-core machine). Undefined when none are wanted.
  */
 export function poolSizeFor(workers: number | "auto", backend: string): number {
-  if (workers !== "auto") return workers;
-  const cores = navigator.hardwareConcurrency || 1;
-  return (backend === "wasm" || backend === "cpu") && cores > 1 ? Math.min(cores, 8) : 0;
+  return workers === "auto" ? defaultPoolSize(backend) : workers;
 }
 
 /**

@@ -1,18 +1,21 @@
 /**
  * `deno task generate --checkpoint FILE --seeds 730,904 --psi 0.7 [--cutoff 8] [--noise const|random|none]
- *   [--depth D] [--backend B] --out DIR`
+ *   [--depth D] [--backend B] [--workers auto|N] --out DIR`
  *
  * Writes DIR/seed0730.png, ... (8-bit, StyleGAN's rounding), or with `--format geotiff` DIR/seed0730.tif
  * (pixel size of the output depth; metres for elevation models, a palette for land cover) plus a PNG
  * preview. Every argument is checked and the model loaded before anything is written; each file is
- * written atomically.
+ * written atomically. PNG tiles of more than one batch are synthesized on worker processes, one per core on
+ * the CPU backends (`--workers`, see model/pool); `--workers 0` keeps everything in this process.
  */
 import { initBackend, requestedBackend } from "../backend/select.ts";
 import { loadGenerator } from "../checkpoint/checkpoint.ts";
-import { generateImages, generateRasters, validateTileRequest } from "../generate.ts";
+import { generateImages, generateRasters, latentBatch, validateTileRequest } from "../generate.ts";
 import { writeGeneratedTiles } from "../geo/outputs.ts";
 import { normalizationOf } from "../geo/normalization.ts";
-import { encodePng } from "../images.ts";
+import { encodePng, type Raster8 } from "../images.ts";
+import type { Generator } from "../networks/generator.ts";
+import { defaultPoolSize, SynthesisPool } from "../pool/synthesis_pool.ts";
 import { NOISE_MODES, type NoiseMode } from "../layers/noise_layer.ts";
 import { DEFAULT_MODEL } from "../pretrained/registry.ts";
 import { parseSeeds } from "../seeds.ts";
@@ -22,7 +25,7 @@ import { writeFileAtomic } from "../files.ts";
 
 const USAGE = "usage: deno task generate [--checkpoint FILE] --seeds 730,904|0-99 [--psi 0.7] [--cutoff 8] " +
   "[--noise const|random|none] [--depth D] [--batch 8] [--backend auto|tensorflow|webgpu|wasm|cpu] " +
-  "[--format png|geotiff] [--origin X,Y --epsg N] --out DIR";
+  "[--format png|geotiff] [--origin X,Y --epsg N] [--workers auto|N] --out DIR";
 
 await runCommand(async () => {
   const { values } = parseFlags(Deno.args, {
@@ -38,6 +41,7 @@ await runCommand(async () => {
     format: { type: "string" },
     origin: { type: "string" },
     epsg: { type: "string" },
+    workers: { type: "string" },
     help: { type: "boolean", short: "h" },
   }, USAGE);
   if (values.help) {
@@ -69,6 +73,9 @@ await runCommand(async () => {
     );
   }
   const epsg = integerFlag("epsg", values.epsg, 1024, 999999);
+  const workersFlag = values.workers?.trim().toLowerCase() === "auto"
+    ? undefined
+    : integerFlag("workers", values.workers, 0, 64);
   const backend = await initBackend(requestedBackend(values.backend));
   const checkpoint = values.checkpoint ?? DEFAULT_MODEL.file;
   const { network: G, metadata } = await loadGenerator(checkpoint);
@@ -84,6 +91,7 @@ await runCommand(async () => {
   const started = performance.now();
   const names = seeds.map((seed) => `seed${String(seed).padStart(4, "0")}`);
   let width: number;
+  let where = backend.name;
   if (format === "geotiff") {
     const gsdM = Number(metadata.gsd_m);
     if (!(gsdM > 0)) {
@@ -104,7 +112,14 @@ await runCommand(async () => {
       images.dispose();
     }
   } else {
-    const rasters = await generateRasters(G, request, batch);
+    const workers = seeds.length <= batch ? 0 : workersFlag ?? defaultPoolSize(backend.name);
+    if (workers > 0 && backend.name !== "wasm" && backend.name !== "cpu") {
+      throw new UsageError(`--workers: worker processes run the wasm or cpu backend, not ${backend.name}`);
+    }
+    const rasters = workers > 0
+      ? await rastersOnPool(G, checkpoint, request, batch, workers, backend.name)
+      : await generateRasters(G, request, batch);
+    if (workers > 0) where += `, ${workers} worker processes`;
     width = rasters[0].width;
     await Deno.mkdir(values.out, { recursive: true });
     for (let i = 0; i < seeds.length; i++) {
@@ -119,7 +134,42 @@ await runCommand(async () => {
     : "";
   console.log(
     `wrote ${seeds.length} tile(s) of ${width} px${scale} to ${values.out} ` +
-      `(${(seeds.length / seconds).toFixed(1)} img/s on ${backend.name})`,
+      `(${(seeds.length / seconds).toFixed(1)} img/s on ${where})`,
   );
   G.dispose();
 });
+
+/** The request's tiles, `batch` seeds per request to `workers` synthesis processes (mapping stays here). */
+async function rastersOnPool(
+  G: Generator,
+  checkpoint: string,
+  request: { seeds: number[]; psi: number; cutoff?: number; noise: NoiseMode; depth?: number },
+  batch: number,
+  workers: number,
+  backend: string,
+): Promise<Raster8[]> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", await Deno.readFile(checkpoint)));
+  const model = {
+    file: checkpoint,
+    fingerprint: Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join(""),
+  };
+  const pool = await SynthesisPool.start({ workers, backend });
+  try {
+    const chunks: Promise<Raster8[]>[] = [];
+    for (let i = 0; i < request.seeds.length; i += batch) {
+      const z = latentBatch(G, request.seeds.slice(i, i + batch));
+      const w = G.mapping(z, request.psi, request.cutoff);
+      const values = await w.data() as Float32Array;
+      const shape = w.shape;
+      z.dispose();
+      w.dispose();
+      chunks.push(pool.synthesize(model, values, shape, {
+        depth: request.depth ?? G.depthCount - 1,
+        noise: request.noise,
+      }));
+    }
+    return (await Promise.all(chunks)).flat();
+  } finally {
+    await pool.close();
+  }
+}

@@ -49,6 +49,15 @@ export interface SynthesisPoolOptions {
   log?: (line: string) => void;
 }
 
+/**
+ * Worker processes worth starting on `backend`: one per core (at most 8) on the single-threaded CPU backends
+ * wasm and cpu, none on GPU backends or a one-core machine.
+ */
+export function defaultPoolSize(backend: string): number {
+  const cores = navigator.hardwareConcurrency || 1;
+  return (backend === "wasm" || backend === "cpu") && cores > 1 ? Math.min(cores, 8) : 0;
+}
+
 /** A worker failed to start or died. */
 export class PoolError extends Error {
   override name = "PoolError";

@@ -51,6 +51,29 @@ Deno.test("deno task generate", async (t) => {
     assert.match(res.stdout, /m\/px/);
   });
 
+  await t.step(
+    "--workers 2 splits the tiles over worker processes and writes exactly the same PNGs",
+    async () => {
+      // XNNPACK kernels (SGAN_BLAS=0) in both runs: tiles do not depend on batching or thread count.
+      const env = { SGAN_BACKEND: "wasm", SGAN_BLAS: "0" };
+      const args = ["--seeds", "10-19", "--psi", "0.7", "--batch", "4"];
+      const one = await runCli("generate.ts", [...args, "--workers", "0", "--out", `${dir}/w0`], env);
+      const two = await runCli("generate.ts", [...args, "--workers", "2", "--out", `${dir}/w2`], env);
+      assert.equal(one.code, 0, one.stderr);
+      assert.equal(two.code, 0, two.stderr);
+      assert.match(two.stdout, /on wasm, 2 worker processes\)/);
+      assert.doesNotMatch(one.stdout, /worker/);
+      const names = [...Deno.readDirSync(`${dir}/w2`)].map((e) => e.name).sort();
+      assert.equal(names.length, 10);
+      const first = await Deno.readFile(`${dir}/w0/${names[0]}`);
+      for (const name of names) {
+        const [a, b] = [await Deno.readFile(`${dir}/w0/${name}`), await Deno.readFile(`${dir}/w2/${name}`)];
+        assert.deepEqual(a, b, name);
+        if (name !== names[0]) assert.notDeepEqual(a, first, "tiles differ by seed");
+      }
+    },
+  );
+
   await t.step("--format geotiff: pixel size of the output depth, origin and CRS as given", async () => {
     const res = await generate([
       "--seeds",
@@ -69,7 +92,7 @@ Deno.test("deno task generate", async (t) => {
     assert.equal(res.code, 0, res.stderr);
     const tif = await readGeoTiff(`${dir}/tif/seed0730.tif`);
     assert.deepEqual([tif.width, tif.height, tif.bands, tif.dtype], [16, 16, 3, "uint8"]);
-    // The embedded model: 32 px at 2.4384 m/px, so depth 2 (16 px) is 4.8768 m/px.
+    // The embedded model: 64 px at 1.2192 m/px, so depth 2 (16 px) is 4.8768 m/px.
     assert.deepEqual(tif.geo?.pixelSize, [4.8768, 4.8768]);
     assert.deepEqual(tif.geo?.origin, [500000, 5200000]);
     assert.equal(tif.geo?.crs.epsg, 26914);
@@ -106,6 +129,8 @@ Deno.test("deno task generate", async (t) => {
       [["--seeds", "1", "--checkpoint", `${dir}/missing.safetensors`], /missing\.safetensors/],
       [["--seeds", "1", "--checkpoint", `${FIXTURE_DIR}/README.md`], /README\.md/],
       [["--seeds", "1", "--bogus", "2"], /bogus/],
+      [["--seeds", "1-20", "--workers", "-1"], /--workers/],
+      [["--seeds", "1-20", "--workers", "two"], /--workers/],
     ];
     for (const [args, pattern] of cases) {
       const out = `${dir}/bad`;
