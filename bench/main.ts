@@ -17,7 +17,7 @@ import { parseArgs } from "node:util";
 import { initBackend, parseBackendChoice } from "../model/backend/select.ts";
 import { Generator } from "../model/networks/generator.ts";
 import { saveNetwork } from "../model/checkpoint/checkpoint.ts";
-import { SynthesisPool } from "../model/pool/synthesis_pool.ts";
+import { fileFingerprint, SynthesisPool } from "../model/pool/synthesis_pool.ts";
 import { generatorFlops } from "./flops.ts";
 import { CHANNEL_PRESETS, type ChannelPreset, GENERATE_REFERENCE, TRAIN_REFERENCE } from "./reference.ts";
 import { trainingStepSeconds } from "./train_step.ts";
@@ -125,11 +125,7 @@ for (const backendName of backends) {
       let seconds: number;
       if (pool) {
         await saveNetwork(checkpoint, G);
-        const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", await Deno.readFile(checkpoint)));
-        const model = {
-          file: checkpoint,
-          fingerprint: Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join(""),
-        };
+        const model = { file: checkpoint, fingerprint: await fileFingerprint(checkpoint) };
         seconds = await medianSeconds(async () => {
           const w = G.mapping(z, 0.7);
           const values = await w.data() as Float32Array;

@@ -15,7 +15,7 @@ import { writeGeneratedTiles } from "../geo/outputs.ts";
 import { normalizationOf } from "../geo/normalization.ts";
 import { encodePng, type Raster8 } from "../images.ts";
 import type { Generator } from "../networks/generator.ts";
-import { defaultPoolSize, SynthesisPool } from "../pool/synthesis_pool.ts";
+import { defaultPoolSize, fileFingerprint, SynthesisPool } from "../pool/synthesis_pool.ts";
 import { NOISE_MODES, type NoiseMode } from "../layers/noise_layer.ts";
 import { DEFAULT_MODEL } from "../pretrained/registry.ts";
 import { parseSeeds } from "../seeds.ts";
@@ -148,11 +148,7 @@ async function rastersOnPool(
   workers: number,
   backend: string,
 ): Promise<Raster8[]> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", await Deno.readFile(checkpoint)));
-  const model = {
-    file: checkpoint,
-    fingerprint: Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join(""),
-  };
+  const model = { file: checkpoint, fingerprint: await fileFingerprint(checkpoint) };
   const pool = await SynthesisPool.start({ workers, backend });
   try {
     const chunks: Promise<Raster8[]>[] = [];

@@ -1,7 +1,7 @@
 /**
- * Messages between a {@link SynthesisPool} and its worker processes. Each message is one MessagePack value
- * on the child's stdin (requests) or stdout (replies); MessagePack carries the float and byte buffers as
- * binary, and `decodeMultiStream` splits the byte stream back into messages, so no framing is written here.
+ * Messages between the pools and their worker processes. Each message is one MessagePack value on the
+ * child's stdin (requests) or stdout (replies); MessagePack carries the float and byte buffers as binary, and
+ * `decodeMultiStream` splits the byte stream back into messages, so no framing is written here.
  *
  * @module
  */
@@ -28,15 +28,6 @@ export interface SynthesisRequest {
   dlatents: Uint8Array;
 }
 
-/** Worker → parent, once, after its backend is up. */
-export interface ReadyMessage {
-  type: "ready";
-  backend: string;
-  /** The backend's one-line description (threads, kernels). */
-  detail: string;
-  pid: number;
-}
-
 /** Worker → parent: the 8-bit images of a request, one after another. */
 export interface SynthesisResult {
   type: "result";
@@ -48,20 +39,10 @@ export interface SynthesisResult {
   data: Uint8Array;
 }
 
-/** Worker → parent: a request failed; the worker goes on. */
-export interface SynthesisFailure {
-  type: "error";
-  id: number;
-  message: string;
-}
-
-export type WorkerRequest = SynthesisRequest;
-export type WorkerReply = ReadyMessage | SynthesisResult | SynthesisFailure;
-
-/** Write one message. */
+/** Write one message (any MessagePack-able value). */
 export async function writeMessage(
   writer: WritableStreamDefaultWriter<Uint8Array>,
-  message: WorkerRequest | WorkerReply,
+  message: unknown,
 ): Promise<void> {
   await writer.write(encode(message));
 }

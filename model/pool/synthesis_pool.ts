@@ -14,24 +14,13 @@
  *
  * @module
  */
-import { fileURLToPath } from "node:url";
 import type { Raster8 } from "../images.ts";
 import type { NoiseMode } from "../layers/noise_layer.ts";
-import {
-  floatBytes,
-  type ModelRef,
-  readMessages,
-  type SynthesisRequest,
-  type WorkerReply,
-  writeMessage,
-} from "./protocol.ts";
+import { PoolError, ProcessWorker } from "./process_worker.ts";
+import { floatBytes, type ModelRef, type SynthesisResult } from "./protocol.ts";
 
 export type { ModelRef } from "./protocol.ts";
-
-const WORKER_SCRIPT = fileURLToPath(new URL("./synthesis_worker.ts", import.meta.url));
-const CONFIG_FILE = fileURLToPath(new URL("../../deno.json", import.meta.url));
-/** Stderr kept per worker for error messages. */
-const STDERR_TAIL_CHARS = 2000;
+export { fileFingerprint, PoolError } from "./process_worker.ts";
 
 /** Options of {@link SynthesisPool.start}. */
 export interface SynthesisPoolOptions {
@@ -58,169 +47,10 @@ export function defaultPoolSize(backend: string): number {
   return (backend === "wasm" || backend === "cpu") && cores > 1 ? Math.min(cores, 8) : 0;
 }
 
-/** A worker failed to start or died. */
-export class PoolError extends Error {
-  override name = "PoolError";
-}
-
-interface PendingRequest {
-  images: number;
-  resolve: (rasters: Raster8[]) => void;
-  reject: (error: Error) => void;
-}
-
-/** One worker process and its requests in flight. */
-class WorkerProcess {
-  readonly child: Deno.ChildProcess;
-  readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
-  readonly pending = new Map<number, PendingRequest>();
-  /** Images in flight (the load used to pick a worker). */
-  busyImages = 0;
-  alive = true;
-  detail = "";
-  #stderrTail = "";
-  readonly ready: Promise<void>;
-  readonly exited: Promise<void>;
-
-  constructor(options: Required<Omit<SynthesisPoolOptions, "log">> & Pick<SynthesisPoolOptions, "log">) {
-    const child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--quiet",
-        "--no-prompt",
-        "--config",
-        CONFIG_FILE,
-        "--allow-read",
-        "--allow-env",
-        "--allow-ffi",
-        WORKER_SCRIPT,
-      ],
-      env: {
-        SGAN_BACKEND: options.backend,
-        SGAN_BLAS_THREADS: String(options.blasThreads),
-        SGAN_POOL_MAX_MODELS: String(options.maxModels),
-      },
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    this.child = child;
-    this.#writer = child.stdin.getWriter();
-    const log = options.log ?? ((line: string) => console.error(line));
-    const stderrDone = this.#readStderr(log);
-    let signalReady!: () => void;
-    let failReady!: (e: Error) => void;
-    this.ready = new Promise<void>((resolve, reject) => {
-      signalReady = resolve;
-      failReady = reject;
-    });
-    const timer = setTimeout(
-      () =>
-        failReady(new PoolError(`synthesis worker did not start within ${options.startTimeoutMs / 1000} s`)),
-      options.startTimeoutMs,
-    );
-    this.exited = (async () => {
-      try {
-        for await (const reply of readMessages<WorkerReply>(child.stdout)) {
-          if (reply.type === "ready") {
-            this.detail = `${reply.backend} (${reply.detail})`;
-            clearTimeout(timer);
-            signalReady();
-          } else this.#settle(reply);
-        }
-      } catch (e) {
-        this.#stderrTail += `\n(unreadable reply: ${(e as Error).message})`;
-      }
-      const status = await child.status;
-      await stderrDone;
-      clearTimeout(timer);
-      this.alive = false;
-      const error = new PoolError(
-        `synthesis worker ${child.pid} exited (${
-          status.signal ? `signal ${status.signal}` : `code ${status.code}`
-        })${this.#stderrTail.trim() ? `: ${this.#stderrTail.trim()}` : ""}`,
-      );
-      failReady(error);
-      for (const request of this.pending.values()) request.reject(error);
-      this.pending.clear();
-      this.busyImages = 0;
-    })();
-  }
-
-  send(request: SynthesisRequest): Promise<Raster8[]> {
-    const images = request.shape[0];
-    return new Promise<Raster8[]>((resolve, reject) => {
-      this.pending.set(request.id, { images, resolve, reject });
-      this.busyImages += images;
-      writeMessage(this.#writer, request).catch(async (e) => {
-        // A worker that died takes its stdin with it: its exit (with status and stderr) is the better message,
-        // and rejects every pending request; the write error is the fallback if no exit follows.
-        await Promise.race([this.exited, new Promise((r) => setTimeout(r, 5000))]);
-        if (this.pending.delete(request.id)) {
-          this.busyImages -= images;
-          reject(new PoolError(`synthesis worker ${this.child.pid} is gone: ${(e as Error).message}`));
-        }
-      });
-    });
-  }
-
-  /** Ask the worker to finish (stdin closes); kill it if it has not exited after `graceMs`. */
-  async close(graceMs = 5000): Promise<void> {
-    await this.#writer.close().catch(() => {});
-    const timer = setTimeout(() => this.kill(), graceMs);
-    await this.exited;
-    clearTimeout(timer);
-  }
-
-  kill(): void {
-    try {
-      this.child.kill("SIGKILL");
-    } catch {
-      // already gone
-    }
-  }
-
-  #settle(reply: Exclude<WorkerReply, { type: "ready" }>): void {
-    const request = this.pending.get(reply.id);
-    if (!request) return;
-    this.pending.delete(reply.id);
-    this.busyImages -= request.images;
-    if (reply.type === "error") {
-      request.reject(new Error(reply.message));
-      return;
-    }
-    const { width, height, channels, data } = reply;
-    const size = width * height * channels;
-    if (data.length !== size * request.images) {
-      request.reject(
-        new PoolError(`synthesis worker sent ${data.length} bytes for ${request.images} images`),
-      );
-      return;
-    }
-    const rasters: Raster8[] = [];
-    for (let i = 0; i < request.images; i++) {
-      rasters.push({ width, height, channels, data: data.slice(i * size, (i + 1) * size) });
-    }
-    request.resolve(rasters);
-  }
-
-  async #readStderr(log: (line: string) => void): Promise<void> {
-    const decoder = new TextDecoderStream();
-    let partial = "";
-    for await (const text of this.child.stderr.pipeThrough(decoder)) {
-      this.#stderrTail = (this.#stderrTail + text).slice(-STDERR_TAIL_CHARS);
-      const lines = (partial + text).split("\n");
-      partial = lines.pop()!;
-      for (const line of lines) if (line.trim()) log(`[synthesis worker ${this.child.pid}] ${line}`);
-    }
-    if (partial.trim()) log(`[synthesis worker ${this.child.pid}] ${partial}`);
-  }
-}
-
 /** Worker processes that run the synthesis network; see the module comment. */
 export class SynthesisPool {
   readonly #options: Required<Omit<SynthesisPoolOptions, "log">> & Pick<SynthesisPoolOptions, "log">;
-  readonly #workers: (WorkerProcess | undefined)[];
+  readonly #workers: (ProcessWorker | undefined)[];
   #nextId = 0;
   #closed = false;
 
@@ -265,7 +95,7 @@ export class SynthesisPool {
 
   /** Process ids of the live workers (for memory reports and tests). */
   pids(): number[] {
-    return this.#workers.filter((w): w is WorkerProcess => !!w?.alive).map((w) => w.child.pid);
+    return this.#workers.filter((w): w is ProcessWorker => !!w?.alive).map((w) => w.pid);
   }
 
   /**
@@ -294,7 +124,7 @@ export class SynthesisPool {
       const slice = dlatents.subarray(start * layers * size, (start + count) * layers * size);
       start += count;
       const worker = await this.#worker(this.#leastBusy());
-      chunks.push(worker.send({
+      const request = {
         type: "synthesize",
         id: this.#nextId++,
         model,
@@ -302,7 +132,8 @@ export class SynthesisPool {
         noise: run.noise,
         shape: [count, layers, size],
         dlatents: floatBytes(slice),
-      }));
+      };
+      chunks.push(worker.request<SynthesisResult>(request, count).then((reply) => rastersOf(reply, count)));
     }
     return (await Promise.all(chunks)).flat();
   }
@@ -316,20 +147,44 @@ export class SynthesisPool {
   #leastBusy(): number {
     let best = 0;
     for (let i = 1; i < this.#workers.length; i++) {
-      const load = (w: WorkerProcess | undefined) => (w?.alive ? w.busyImages : 0);
+      const load = (w: ProcessWorker | undefined) => (w?.alive ? w.busy : 0);
       if (load(this.#workers[i]) < load(this.#workers[best])) best = i;
     }
     return best;
   }
 
   /** Worker `i`, started (again) if it is not running. */
-  async #worker(i: number): Promise<WorkerProcess> {
+  async #worker(i: number): Promise<ProcessWorker> {
     let worker = this.#workers[i];
     if (!worker || !worker.alive) {
-      worker = new WorkerProcess(this.#options);
+      worker = new ProcessWorker({
+        script: "synthesis_worker.ts",
+        name: "synthesis worker",
+        env: {
+          SGAN_BACKEND: this.#options.backend,
+          SGAN_BLAS_THREADS: String(this.#options.blasThreads),
+          SGAN_POOL_MAX_MODELS: String(this.#options.maxModels),
+        },
+        startTimeoutMs: this.#options.startTimeoutMs,
+        log: this.#options.log,
+      });
       this.#workers[i] = worker;
     }
     await worker.ready;
     return worker;
   }
+}
+
+/** The images of a synthesis reply, checked against the count asked for. */
+function rastersOf(reply: SynthesisResult, images: number): Raster8[] {
+  const { width, height, channels, data } = reply;
+  const size = width * height * channels;
+  if (data.length !== size * images) {
+    throw new PoolError(`synthesis worker sent ${data.length} bytes for ${images} images`);
+  }
+  const rasters: Raster8[] = [];
+  for (let i = 0; i < images; i++) {
+    rasters.push({ width, height, channels, data: data.slice(i * size, (i + 1) * size) });
+  }
+  return rasters;
 }

@@ -11,20 +11,8 @@ import { initBackend, requestedBackend } from "../backend/select.ts";
 import { loadGenerator } from "../checkpoint/checkpoint.ts";
 import { toRgb8 } from "../images.ts";
 import type { Generator } from "../networks/generator.ts";
-import {
-  bytesToFloats,
-  type ModelRef,
-  readMessages,
-  type SynthesisRequest,
-  type WorkerReply,
-  type WorkerRequest,
-  writeMessage,
-} from "./protocol.ts";
-
-// stdout carries only protocol messages: anything a library prints goes to stderr.
-console.log = console.error;
-console.info = console.error;
-console.warn = console.error;
+import { fileFingerprint, serveRequests } from "./process_worker.ts";
+import { bytesToFloats, type ModelRef, type SynthesisRequest, type SynthesisResult } from "./protocol.ts";
 
 const maxModels = Math.max(1, Number(Deno.env.get("SGAN_POOL_MAX_MODELS") ?? "4") || 4);
 const loaded = new Map<string, Generator>();
@@ -36,10 +24,7 @@ async function generatorFor(model: ModelRef): Promise<Generator> {
     loaded.set(model.fingerprint, known);
     return known;
   }
-  const bytes = await Deno.readFile(model.file);
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
-  const fingerprint = Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
-  if (fingerprint !== model.fingerprint) {
+  if ((await fileFingerprint(model.file)) !== model.fingerprint) {
     throw new Error(`${model.file} changed on disk after the server loaded it; retry the request`);
   }
   const { network } = await loadGenerator(model.file);
@@ -52,7 +37,7 @@ async function generatorFor(model: ModelRef): Promise<Generator> {
   return network;
 }
 
-async function synthesize(request: SynthesisRequest): Promise<WorkerReply> {
+async function synthesize(request: SynthesisRequest): Promise<SynthesisResult> {
   const G = await generatorFor(request.model);
   const [n, layers, size] = request.shape;
   const values = bytesToFloats(request.dlatents);
@@ -75,25 +60,13 @@ async function synthesize(request: SynthesisRequest): Promise<WorkerReply> {
   }
 }
 
-async function main(): Promise<void> {
-  const writer = Deno.stdout.writable.getWriter();
-  const info = await initBackend(requestedBackend(), { quiet: true });
-  await writeMessage(writer, { type: "ready", backend: info.name, detail: info.reason, pid: Deno.pid });
-  for await (const request of readMessages<WorkerRequest>(Deno.stdin.readable)) {
-    let reply: WorkerReply;
-    try {
-      reply = await synthesize(request);
-    } catch (e) {
-      reply = { type: "error", id: request.id, message: (e as Error).message };
-    }
-    await writeMessage(writer, reply);
-  }
-  for (const generator of loaded.values()) generator.dispose();
-}
-
 if (import.meta.main) {
   try {
-    await main();
+    await serveRequests<SynthesisRequest>(async () => {
+      const info = await initBackend(requestedBackend(), { quiet: true });
+      return { backend: info.name, detail: info.reason };
+    }, synthesize);
+    for (const generator of loaded.values()) generator.dispose();
   } catch (e) {
     console.error(`synthesis worker: ${(e as Error).stack ?? e}`);
     Deno.exit(1);

@@ -6,18 +6,13 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import { loadGenerator } from "../../../model/checkpoint/checkpoint.ts";
 import { toRgb8 } from "../../../model/images.ts";
-import { PoolError, SynthesisPool } from "../../../model/pool/synthesis_pool.ts";
+import { fileFingerprint, PoolError, SynthesisPool } from "../../../model/pool/synthesis_pool.ts";
 import { REFERENCE_MODEL } from "../../../model/pretrained/registry.ts";
 import { sameBytes, useBatchInvariantKernels, useWasm } from "../../server/helpers.ts";
 
 // XNNPACK kernels in this process and (through the inherited environment) in the workers: every tile has the
 // same bits whatever its batch, so the pool's tiles can be compared byte for byte.
 useBatchInvariantKernels();
-
-async function fingerprintOf(file: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", await Deno.readFile(file)));
-  return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
-}
 
 async function withPool(workers: number, fn: (pool: SynthesisPool) => Promise<void>): Promise<void> {
   await useWasm();
@@ -56,7 +51,7 @@ Deno.test("pool tiles equal in-process synthesis byte for byte, in order, whole 
   await withPool(2, async (pool) => {
     assert.equal(pool.size, 2);
     assert.equal(pool.pids().length, 2);
-    const model = { file: REFERENCE_MODEL.file, fingerprint: await fingerprintOf(REFERENCE_MODEL.file) };
+    const model = { file: REFERENCE_MODEL.file, fingerprint: await fileFingerprint(REFERENCE_MODEL.file) };
     for (const parts of [1, 2, 5]) {
       const out = await pool.synthesize(model, values, shape, { depth: 3, noise: "const", parts });
       assert.equal(out.length, 5);
@@ -88,7 +83,7 @@ Deno.test("a checkpoint whose bytes differ from the parent's fingerprint is refu
       pool.synthesize(stale, values, shape, { depth: 2, noise: "const" }),
       /changed on disk after the server loaded it/,
     );
-    const model = { file: REFERENCE_MODEL.file, fingerprint: await fingerprintOf(REFERENCE_MODEL.file) };
+    const model = { file: REFERENCE_MODEL.file, fingerprint: await fileFingerprint(REFERENCE_MODEL.file) };
     const [tile] = await pool.synthesize(model, values, shape, { depth: 2, noise: "const" });
     assert.ok(sameBytes(tile.data, tiles[0].data));
     // A depth the network does not have: the worker's own error, and it still answers afterwards.
@@ -111,7 +106,7 @@ Deno.test("a checkpoint whose bytes differ from the parent's fingerprint is refu
 Deno.test("a worker that dies fails its own requests with its exit in the message, and is started again", async () => {
   const { values, shape, tiles } = await reference(4, 3);
   await withPool(1, async (pool) => {
-    const model = { file: REFERENCE_MODEL.file, fingerprint: await fingerprintOf(REFERENCE_MODEL.file) };
+    const model = { file: REFERENCE_MODEL.file, fingerprint: await fileFingerprint(REFERENCE_MODEL.file) };
     const [pid] = pool.pids();
     const request = pool.synthesize(model, values, shape, { depth: 3, noise: "const" });
     Deno.kill(pid, "SIGKILL");
@@ -134,7 +129,7 @@ Deno.test("bad pool options and requests are refused with what was wrong", async
     /wasm or cpu backend, not 'webgpu'/,
   );
   await withPool(1, async (pool) => {
-    const model = { file: REFERENCE_MODEL.file, fingerprint: await fingerprintOf(REFERENCE_MODEL.file) };
+    const model = { file: REFERENCE_MODEL.file, fingerprint: await fileFingerprint(REFERENCE_MODEL.file) };
     await assert.rejects(
       pool.synthesize(model, new Float32Array(10), [1, 8, 32], { depth: 3, noise: "const" }),
       /dlatents hold 10 values, shape \[1,8,32\] needs 256/,
