@@ -10,15 +10,7 @@ import { ParameterTree } from "../layers/parameters.ts";
 import { Discriminator } from "../networks/discriminator.ts";
 import type { GeneratorOptions } from "../networks/options.ts";
 import { latentsFromSeeds, RandomState } from "../seeds.ts";
-import {
-  dHinge,
-  dLogistic,
-  dWasserstein,
-  gLogisticNonsaturating,
-  gradientPenalty,
-  gWasserstein,
-  r1Penalty,
-} from "../losses.ts";
+import { discriminatorGradients, fakeImages, generatorGradients } from "./step_grads.ts";
 import { Adam } from "./adam.ts";
 import { copyParameters, updateShadow } from "./ema.ts";
 import { alphaAt, type DepthPlan, depthPlan, emaBeta, trainedDepths } from "./schedule.ts";
@@ -371,7 +363,6 @@ export async function train(options: TrainOptions): Promise<TrainState> {
       return undefined;
     };
     const run = { depth, alpha, noise: noiseFromRng };
-    const discriminate = (x: tf.Tensor4D) => D.apply(x, depth, alpha);
 
     // D step.
     const reals = tf.tidy(() => realsAtDepth(data.nextBatch(n), depth, G.depthCount, alpha));
@@ -379,52 +370,31 @@ export async function train(options: TrainOptions): Promise<TrainState> {
     const fakes = tf.tidy(() => {
       const z = latents(n);
       const z2 = dCutoff !== undefined ? latents(n) : undefined;
-      return G.forwardTraining(z, { ...run, z2, mixingCutoff: dCutoff });
+      return fakeImages(G, { z, z2, mixingCutoff: dCutoff }, run);
     });
     const useR1 = config.model.loss === "logistic" && config.model.r1_gamma > 0 &&
       state.step % config.model.r1_interval === 0;
     const gpMix = config.model.loss === "wgan-gp"
       ? tf.tensor1d(Float32Array.from({ length: n }, () => rng.randomSample()))
       : undefined;
-    const dResult = tf.variableGrads(() => {
-      const fakeScores = discriminate(fakes);
-      if (config.model.loss === "logistic") {
-        if (!useR1) return dLogistic(discriminate(reals), fakeScores);
-        const { penalty, realScores } = r1Penalty(
-          discriminate,
-          reals,
-          config.model.r1_gamma * config.model.r1_interval,
-        );
-        const loss = tf.add(dLogistic(realScores, fakeScores), penalty) as tf.Scalar;
-        realScores.dispose();
-        return loss;
-      }
-      const realScores = discriminate(reals);
-      if (config.model.loss === "hinge") return dHinge(realScores, fakeScores);
-      const gp = gradientPenalty(discriminate, reals, fakes, gpMix!, config.model.wgan_lambda);
-      return tf.add(dWasserstein(realScores, fakeScores, config.model.wgan_epsilon), gp) as tf.Scalar;
-    }, dParams.map((p) => p.variable));
+    const dResult = discriminatorGradients(D, dParams, config.model, run, reals, fakes, useR1, gpMix);
     tf.dispose([reals, fakes, gpMix]);
-    const dLoss = (await dResult.value.data())[0];
-    if (Number.isFinite(dLoss)) dOptim.apply(byKey(dParams, dResult.grads));
-    tf.dispose([dResult.value, ...Object.values(dResult.grads)]);
+    const dLoss = (await dResult.loss.data())[0];
+    if (Number.isFinite(dLoss)) dOptim.apply(dResult.grads);
+    tf.dispose([dResult.loss, ...dResult.grads.values()]);
 
     // G step.
     const gCutoff = mixing();
     const z = latents(n);
     const z2 = gCutoff !== undefined ? latents(n) : undefined;
-    const gResult = tf.variableGrads(() => {
-      const images = G.forwardTraining(z, { ...run, z2, mixingCutoff: gCutoff });
-      const scores = discriminate(images);
-      return config.model.loss === "logistic" ? gLogisticNonsaturating(scores) : gWasserstein(scores);
-    }, gParams.map((p) => p.variable));
+    const gResult = generatorGradients(G, D, gParams, config.model, { z, z2, mixingCutoff: gCutoff }, run);
     tf.dispose([z, z2]);
-    const gLoss = (await gResult.value.data())[0];
+    const gLoss = (await gResult.loss.data())[0];
     if (Number.isFinite(gLoss) && Number.isFinite(dLoss)) {
-      gOptim.apply(byKey(gParams, gResult.grads));
+      gOptim.apply(gResult.grads);
       updateShadow(Gs.params, G.params, emaBeta(config.model.g_ema_kimg, n));
     }
-    tf.dispose([gResult.value, ...Object.values(gResult.grads)]);
+    tf.dispose([gResult.loss, ...gResult.grads.values()]);
     return [dLoss, gLoss];
   }
 
@@ -470,17 +440,4 @@ export async function train(options: TrainOptions): Promise<TrainState> {
     await writeFileAtomic(path, await sampleGridPng(Gs, sampleZ, sampleSeeds, depth, alpha, 4));
     emit({ type: "sample", path, depth, epoch: state.epoch, batch: state.batchInEpoch });
   }
-}
-
-/** tfjs's variableGrads keys gradients by variable name; map them back to parameter keys. */
-function byKey(
-  params: { key: string; variable: tf.Variable }[],
-  grads: tf.NamedTensorMap,
-): Map<string, tf.Tensor> {
-  const out = new Map<string, tf.Tensor>();
-  for (const p of params) {
-    const g = grads[p.variable.name];
-    if (g) out.set(p.key, g);
-  }
-  return out;
 }

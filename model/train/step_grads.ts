@@ -1,0 +1,143 @@
+/**
+ * The gradients of one D step and one G step, as functions of the networks and the step's random inputs.
+ * The training loop calls them in its own process, and each data-parallel training worker calls them on its
+ * share of the batch (model/pool/training_worker.ts), so both run exactly the same maths.
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import type { TrainConfig } from "../config.ts";
+import type { Parameter } from "../layers/parameters.ts";
+import type { NoiseSpec } from "../layers/noise_layer.ts";
+import {
+  dHinge,
+  dLogistic,
+  dWasserstein,
+  gLogisticNonsaturating,
+  gradientPenalty,
+  gWasserstein,
+  r1Penalty,
+} from "../losses.ts";
+import type { Discriminator } from "../networks/discriminator.ts";
+import type { Generator } from "../networks/generator.ts";
+import { RandomState } from "../seeds.ts";
+
+/** The loss settings of a training config. */
+export type LossSettings = Pick<
+  TrainConfig["model"],
+  "loss" | "r1_gamma" | "r1_interval" | "wgan_lambda" | "wgan_epsilon"
+>;
+
+/** Depth, fade-in and noise of a step. */
+export interface StepRun {
+  depth: number;
+  alpha: number;
+  noise: NoiseSpec;
+}
+
+/** Latents of a G forward pass: `z`, and `z2` from layer `mixingCutoff` on when styles are mixed. */
+export interface StepLatents {
+  z: tf.Tensor2D;
+  z2?: tf.Tensor2D;
+  mixingCutoff?: number;
+}
+
+/** A loss and its gradients, keyed by parameter key. */
+export interface StepGradients {
+  loss: tf.Scalar;
+  grads: Map<string, tf.Tensor>;
+}
+
+/** Gaussian noise maps drawn from a seeded generator (a worker's noise for its share of a step). */
+export function seededNoise(seed: number): (shape: [number, number, number, number]) => tf.Tensor4D {
+  const rng = new RandomState(seed);
+  return (shape) =>
+    tf.tensor4d(Float32Array.from(rng.randn(shape[0] * shape[1] * shape[2] * shape[3])), shape);
+}
+
+/**
+ * G's images for the D step (no gradient). `updateAverage` moves the W average toward the batch's mean, as
+ * official StyleGAN does on every training forward pass; data-parallel workers leave it to the parent.
+ */
+export function fakeImages(
+  G: Generator,
+  latents: StepLatents,
+  run: StepRun,
+  updateAverage = true,
+): tf.Tensor4D {
+  return tf.tidy(() =>
+    G.forwardTraining(latents.z, {
+      ...run,
+      z2: latents.z2,
+      mixingCutoff: latents.mixingCutoff,
+      updateAverage,
+    })
+  );
+}
+
+/**
+ * The D loss and its gradients: logistic (with R1 on reals when `useR1`, scaled by the lazy interval),
+ * hinge, or WGAN-GP (`gpMix`: the per-sample mixing weights of the penalty).
+ */
+export function discriminatorGradients(
+  D: Discriminator,
+  dParams: Parameter[],
+  loss: LossSettings,
+  run: Pick<StepRun, "depth" | "alpha">,
+  reals: tf.Tensor4D,
+  fakes: tf.Tensor4D,
+  useR1: boolean,
+  gpMix?: tf.Tensor1D,
+): StepGradients {
+  const discriminate = (x: tf.Tensor4D) => D.apply(x, run.depth, run.alpha);
+  const result = tf.variableGrads(() => {
+    const fakeScores = discriminate(fakes);
+    if (loss.loss === "logistic") {
+      if (!useR1) return dLogistic(discriminate(reals), fakeScores);
+      const { penalty, realScores } = r1Penalty(discriminate, reals, loss.r1_gamma * loss.r1_interval);
+      const value = tf.add(dLogistic(realScores, fakeScores), penalty) as tf.Scalar;
+      realScores.dispose();
+      return value;
+    }
+    const realScores = discriminate(reals);
+    if (loss.loss === "hinge") return dHinge(realScores, fakeScores);
+    if (!gpMix) throw new Error("WGAN-GP needs the penalty's mixing weights");
+    const gp = gradientPenalty(discriminate, reals, fakes, gpMix, loss.wgan_lambda);
+    return tf.add(dWasserstein(realScores, fakeScores, loss.wgan_epsilon), gp) as tf.Scalar;
+  }, dParams.map((p) => p.variable));
+  return { loss: result.value, grads: byKey(dParams, result.grads) };
+}
+
+/** The G loss (non-saturating logistic, or −D for WGAN and hinge) and its gradients. */
+export function generatorGradients(
+  G: Generator,
+  D: Discriminator,
+  gParams: Parameter[],
+  loss: LossSettings,
+  latents: StepLatents,
+  run: StepRun,
+  updateAverage = true,
+): StepGradients {
+  const result = tf.variableGrads(() => {
+    const images = G.forwardTraining(latents.z, {
+      ...run,
+      z2: latents.z2,
+      mixingCutoff: latents.mixingCutoff,
+      updateAverage,
+    });
+    const scores = D.apply(images, run.depth, run.alpha);
+    return loss.loss === "logistic" ? gLogisticNonsaturating(scores) : gWasserstein(scores);
+  }, gParams.map((p) => p.variable));
+  return { loss: result.value, grads: byKey(gParams, result.grads) };
+}
+
+/** Gradients by variable name → by parameter key (the optimizer's keys). */
+function byKey(params: Parameter[], grads: tf.NamedTensorMap): Map<string, tf.Tensor> {
+  const out = new Map<string, tf.Tensor>();
+  for (const p of params) {
+    const g = grads[p.variable.name];
+    if (g) out.set(p.key, g);
+  }
+  // Gradients of variables outside `params` (none are expected) are freed, not leaked.
+  const kept = new Set(out.values());
+  for (const g of Object.values(grads)) if (!kept.has(g)) g.dispose();
+  return out;
+}
