@@ -10,7 +10,8 @@
  *
  * `--workers N` (wasm/cpu) times generation the way the server runs it with a pool: mapping and truncation in
  * this process, the synthesis network split over N worker processes (model/pool), one batch of `--batch`
- * images at a time, so the images/s stay comparable with PyTorch's single-process figure.
+ * images at a time, so the images/s stay comparable with PyTorch's single-process figure; and training
+ * data-parallel over N worker processes (model/pool/training_pool.ts), one batch of `--batch` per step.
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { parseArgs } from "node:util";
@@ -43,7 +44,7 @@ if (values.help) {
   console.log(
     "deno task bench [--json] [--backends wasm,cpu,webgpu] [--res 32,64,128] [--channels default,reduced]\n" +
       "  [--batch 8] [--budget 60] [--tasks generate,train] [--train-res 32,64] [--reference torch.jsonl]\n" +
-      "  [--workers N]   generation split over N worker processes (wasm/cpu)",
+      "  [--workers N]   generation and training split over N worker processes (wasm/cpu)",
   );
   Deno.exit(0);
 }
@@ -186,10 +187,12 @@ async function benchTraining(backend: string): Promise<void> {
           batch,
           channels: CHANNEL_PRESETS[preset],
           steps: 6,
+          workers,
         });
         lastStep = seconds;
         row.img_per_s = batch / seconds;
         row.ratio = ref === null ? null : row.img_per_s / ref;
+        if (workers > 0) row.note = `${workers} worker processes`;
       }
       rows.push(row);
       report(row);

@@ -14,6 +14,8 @@ export interface TrainBenchCase {
   channels: Partial<GeneratorOptions>;
   /** Steps timed after two warm-up steps. */
   steps: number;
+  /** Data-parallel worker processes (0: none). */
+  workers?: number;
 }
 
 export async function trainingStepSeconds(c: TrainBenchCase): Promise<number> {
@@ -51,6 +53,7 @@ export async function trainingStepSeconds(c: TrainBenchCase): Promise<number> {
       config,
       data,
       maxSteps: c.steps + 2,
+      workers: c.workers ?? 0,
       onEvent: (e) => e.type === "progress" && stamps.push(performance.now()),
     });
   } finally {

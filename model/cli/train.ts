@@ -1,9 +1,14 @@
 /**
- * `deno task train --config FILE.yaml [--set key=value ...] [--resume RUN_DIR] [--force] [--backend B] [--events]`
+ * `deno task train --config FILE.yaml [--set key=value ...] [--resume RUN_DIR] [--force] [--backend B]
+ *   [--workers auto|N] [--events]`
  *
  * Progressive StyleGAN training. The run directory (config `output_dir`) is never overwritten without
  * `--resume` (continue exactly where it stopped) or `--force` (start again from scratch). Ctrl-C (SIGINT)
  * stops at the next safe point with a checkpoint written; a second Ctrl-C exits at once.
+ *
+ * `--workers` (default auto: one per core on the wasm and cpu backends) computes the gradients of each batch
+ * on that many worker processes, data-parallel (model/pool/training_pool.ts); `--workers 0` trains in this
+ * process alone.
  *
  * `--events` is for a parent process (the API's training jobs): stdout then carries every `TrainEvent` as one
  * JSON line and nothing else (dataset messages become `log` events); human text goes to stderr.
@@ -14,10 +19,12 @@ import { loadConfig, type TrainConfig } from "../config.ts";
 import { train, type TrainEvent } from "../train/loop.ts";
 import { RunDir } from "../train/run_dir.ts";
 import { openTrainingData } from "../train/data_adapter.ts";
-import { parseFlags, runCommand, UsageError } from "./common.ts";
+import { integerFlag, parseFlags, runCommand, UsageError } from "./common.ts";
+import { defaultPoolSize } from "../pool/process_worker.ts";
 
 const USAGE =
-  "usage: deno task train --config FILE.yaml [--set key=value ...] [--resume RUN_DIR] [--force] [--backend B] [--events]";
+  "usage: deno task train --config FILE.yaml [--set key=value ...] [--resume RUN_DIR] [--force] " +
+  "[--backend B] [--workers auto|N] [--events]";
 
 /** Write one event as a JSON line on stdout, all of it (a pipe may take a long line in pieces). */
 function writeEventLine(event: TrainEvent): void {
@@ -34,12 +41,16 @@ await runCommand(async () => {
     backend: { type: "string" },
     "max-steps": { type: "string" },
     events: { type: "boolean", default: false },
+    workers: { type: "string" },
     help: { type: "boolean", short: "h" },
   }, USAGE);
   if (values.help) {
     console.log(USAGE);
     return;
   }
+  const workersFlag = values.workers === undefined || values.workers.trim().toLowerCase() === "auto"
+    ? undefined
+    : integerFlag("workers", values.workers, 0, 64);
   if (values.resume && values.force) {
     throw new UsageError("--resume and --force contradict each other: choose one");
   }
@@ -80,6 +91,10 @@ await runCommand(async () => {
   }
 
   const backend = await initBackend(parseBackendChoice(values.backend ?? config.backend));
+  const workers = workersFlag ?? defaultPoolSize(backend.name);
+  if (workers > 0 && backend.name !== "wasm" && backend.name !== "cpu") {
+    throw new UsageError(`--workers: worker processes run the wasm or cpu backend, not ${backend.name}`);
+  }
   const run = new RunDir(config.output_dir);
   await run.prepare(config);
   const data = await openTrainingData(config, run, say);
@@ -161,6 +176,7 @@ await runCommand(async () => {
       signal: stop.signal,
       onEvent,
       maxSteps: values["max-steps"] ? Number(values["max-steps"]) : undefined,
+      workers,
     });
   } finally {
     bar?.stop();

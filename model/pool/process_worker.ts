@@ -16,6 +16,15 @@ const CONFIG_FILE = fileURLToPath(new URL("../../deno.json", import.meta.url));
 /** Stderr kept per worker for error messages. */
 const STDERR_TAIL_CHARS = 2000;
 
+/**
+ * Worker processes worth starting on `backend`: one per core (at most 8) on the single-threaded CPU backends
+ * wasm and cpu, none on GPU backends or a one-core machine.
+ */
+export function defaultPoolSize(backend: string): number {
+  const cores = navigator.hardwareConcurrency || 1;
+  return (backend === "wasm" || backend === "cpu") && cores > 1 ? Math.min(cores, 8) : 0;
+}
+
 /** A worker failed to start or died. */
 export class PoolError extends Error {
   override name = "PoolError";
@@ -205,6 +214,9 @@ export async function serveRequests<Request extends { id: number }>(
   console.log = console.error;
   console.info = console.error;
   console.warn = console.error;
+  // Ctrl-C in a terminal reaches the whole process group: the parent decides when to stop (it closes stdin),
+  // so that a training run can still reach its safe point and a server can finish its requests.
+  Deno.addSignalListener("SIGINT", () => {});
   const writer = Deno.stdout.writable.getWriter();
   const info = await start();
   await writeMessage(writer, { type: "ready", backend: info.backend, detail: info.detail, pid: Deno.pid });

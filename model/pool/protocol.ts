@@ -1,11 +1,13 @@
 /**
  * Messages between the pools and their worker processes. Each message is one MessagePack value on the
- * child's stdin (requests) or stdout (replies); MessagePack carries the float and byte buffers as binary, and
- * `decodeMultiStream` splits the byte stream back into messages, so no framing is written here.
+ * child's stdin (requests) or stdout (replies), behind a 4-byte little-endian length. MessagePack carries the
+ * float and byte buffers as binary. The length prefix is written here by hand because MessagePack's own stream
+ * decoder (`decodeMultiStream`) copies its pending bytes again for every chunk that arrives: a 22 MB message in
+ * 64 KiB pipe chunks cost about a second that way (measured), against one copy with a known length.
  *
  * @module
  */
-import { decodeMultiStream, encode } from "@msgpack/msgpack";
+import { decode, encode } from "@msgpack/msgpack";
 import type { NoiseMode } from "../layers/noise_layer.ts";
 
 /** A checkpoint as the parent loaded it: the worker loads the same file and checks its SHA-256. */
@@ -39,17 +41,58 @@ export interface SynthesisResult {
   data: Uint8Array;
 }
 
-/** Write one message (any MessagePack-able value). */
+/** Write one message (any MessagePack-able value) as a single write, so concurrent writers never interleave. */
 export async function writeMessage(
   writer: WritableStreamDefaultWriter<Uint8Array>,
   message: unknown,
 ): Promise<void> {
-  await writer.write(encode(message));
+  const body = encode(message);
+  const framed = new Uint8Array(4 + body.length);
+  new DataView(framed.buffer).setUint32(0, body.length, true);
+  framed.set(body, 4);
+  await writer.write(framed);
 }
 
 /** The messages of a byte stream, in order. */
 export async function* readMessages<T>(stream: ReadableStream<Uint8Array>): AsyncGenerator<T> {
-  for await (const value of decodeMultiStream(stream)) yield value as T;
+  let chunks: Uint8Array[] = [];
+  let buffered = 0;
+  /** The first `n` buffered bytes as one array (one copy at most), removed from the buffer. */
+  const take = (n: number): Uint8Array => {
+    const all = chunks.length === 1 ? chunks[0] : concat(chunks, buffered);
+    chunks = all.length > n ? [all.subarray(n)] : [];
+    buffered -= n;
+    return all.subarray(0, n);
+  };
+  let length = -1;
+  for await (const chunk of stream) {
+    chunks.push(chunk);
+    buffered += chunk.length;
+    for (;;) {
+      if (length < 0) {
+        if (buffered < 4) break;
+        const head = take(4);
+        length = new DataView(head.buffer, head.byteOffset, 4).getUint32(0, true);
+      }
+      if (buffered < length) break;
+      const body = take(length);
+      length = -1;
+      yield decode(body) as T;
+    }
+  }
+  if (length >= 0 || buffered > 0) {
+    throw new Error(`the stream ended inside a message (${buffered} bytes left)`);
+  }
+}
+
+function concat(chunks: Uint8Array[], total: number): Uint8Array {
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const c of chunks) {
+    out.set(c, offset);
+    offset += c.length;
+  }
+  return out;
 }
 
 /** Float32 values as little-endian bytes (a view, no copy). */

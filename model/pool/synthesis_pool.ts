@@ -20,7 +20,7 @@ import { PoolError, ProcessWorker } from "./process_worker.ts";
 import { floatBytes, type ModelRef, type SynthesisResult } from "./protocol.ts";
 
 export type { ModelRef } from "./protocol.ts";
-export { fileFingerprint, PoolError } from "./process_worker.ts";
+export { defaultPoolSize, fileFingerprint, PoolError } from "./process_worker.ts";
 
 /** Options of {@link SynthesisPool.start}. */
 export interface SynthesisPoolOptions {
@@ -36,15 +36,6 @@ export interface SynthesisPoolOptions {
   startTimeoutMs?: number;
   /** Where worker stderr lines go (default: this process's stderr, prefixed with the worker's pid). */
   log?: (line: string) => void;
-}
-
-/**
- * Worker processes worth starting on `backend`: one per core (at most 8) on the single-threaded CPU backends
- * wasm and cpu, none on GPU backends or a one-core machine.
- */
-export function defaultPoolSize(backend: string): number {
-  const cores = navigator.hardwareConcurrency || 1;
-  return (backend === "wasm" || backend === "cpu") && cores > 1 ? Math.min(cores, 8) : 0;
 }
 
 /** Worker processes that run the synthesis network; see the module comment. */

@@ -11,6 +11,7 @@ import { Discriminator } from "../networks/discriminator.ts";
 import type { GeneratorOptions } from "../networks/options.ts";
 import { latentsFromSeeds, RandomState } from "../seeds.ts";
 import { discriminatorGradients, fakeImages, generatorGradients } from "./step_grads.ts";
+import { TrainingPool } from "../pool/training_pool.ts";
 import { Adam } from "./adam.ts";
 import { copyParameters, updateShadow } from "./ema.ts";
 import { alphaAt, type DepthPlan, depthPlan, emaBeta, trainedDepths } from "./schedule.ts";
@@ -81,6 +82,11 @@ export interface TrainOptions {
   onEvent?: (event: TrainEvent) => void;
   /** Stop after this many optimisation steps in this session (tests and benchmarks). */
   maxSteps?: number;
+  /**
+   * Data-parallel worker processes (model/pool/training_pool.ts) that compute the gradients of shares of every
+   * batch; 0 or undefined: everything in this process. Only on the wasm and cpu backends.
+   */
+  workers?: number;
 }
 
 /** Generator hyper-parameters from a training config. */
@@ -222,6 +228,24 @@ export async function train(options: TrainOptions): Promise<TrainState> {
     return pointer;
   };
 
+  let pool: TrainingPool | undefined;
+  /** Bumped on every optimizer update, so the workers get a network's weights only when they changed. */
+  const weightVersions = { g: 0, d: 0 };
+  if (options.workers && options.workers > 0) {
+    pool = await TrainingPool.start(
+      {
+        workers: options.workers,
+        backend: tf.getBackend(),
+        generator: generatorOptionsOf(config),
+        discriminator: discriminatorOptionsOf(config),
+        loss: config.model,
+      },
+      G,
+      D,
+    );
+    await log(`data-parallel: ${pool.size} worker processes, each ${pool.detail}`);
+  }
+
   try {
     while (state.depthIndex < depths.length) {
       const depth = depths[state.depthIndex];
@@ -343,6 +367,7 @@ export async function train(options: TrainOptions): Promise<TrainState> {
     emit({ type: "done", kimg: state.kimg, generator: final });
     return snapshot();
   } finally {
+    await pool?.close();
     tf.dispose(sampleZ);
     gOptim.dispose();
     dOptim.dispose();
@@ -363,6 +388,7 @@ export async function train(options: TrainOptions): Promise<TrainState> {
       return undefined;
     };
     const run = { depth, alpha, noise: noiseFromRng };
+    if (pool) return await parallelStep(pool, n, depth, alpha, mixing);
 
     // D step.
     const reals = tf.tidy(() => realsAtDepth(data.nextBatch(n), depth, G.depthCount, alpha));
@@ -395,6 +421,84 @@ export async function train(options: TrainOptions): Promise<TrainState> {
       updateShadow(Gs.params, G.params, emaBeta(config.model.g_ema_kimg, n));
     }
     tf.dispose([gResult.loss, ...gResult.grads.values()]);
+    return [dLoss, gLoss];
+  }
+
+  /**
+   * One D step and one G step with the gradients computed by the worker processes on shares of the batch.
+   * The W average is moved here by the whole batch's mean, as one process would.
+   */
+  async function parallelStep(
+    pool: TrainingPool,
+    n: number,
+    depth: number,
+    alpha: number,
+    mixing: () => number | undefined,
+  ): Promise<[number, number]> {
+    const followAverage = (z: tf.Tensor2D) => tf.tidy(() => G.truncation.update(G.gMapping.apply(z)));
+    const versions = () => ({ ...weightVersions });
+
+    // D step.
+    const reals = tf.tidy(() => realsAtDepth(data.nextBatch(n), depth, G.depthCount, alpha));
+    const dCutoff = mixing();
+    const dz = latents(n);
+    const dz2 = dCutoff !== undefined ? latents(n) : undefined;
+    followAverage(dz);
+    const useR1 = config.model.loss === "logistic" && config.model.r1_gamma > 0 &&
+      state.step % config.model.r1_interval === 0;
+    const gpMix = config.model.loss === "wgan-gp"
+      ? tf.tensor1d(Float32Array.from({ length: n }, () => rng.randomSample()))
+      : undefined;
+    let dResult;
+    try {
+      dResult = await pool.discriminatorStep(G, D, dParams, {
+        depth,
+        alpha,
+        reals,
+        z: dz,
+        z2: dz2,
+        mixingCutoff: dCutoff,
+        useR1,
+        gpMix,
+        noiseSeed: rng.nextUint32(),
+        versions: versions(),
+      });
+    } finally {
+      tf.dispose([reals, dz, dz2, gpMix]);
+    }
+    const dLoss = dResult.loss;
+    if (Number.isFinite(dLoss)) {
+      dOptim.apply(dResult.grads);
+      weightVersions.d++;
+    }
+    tf.dispose([...dResult.grads.values()]);
+
+    // G step.
+    const gCutoff = mixing();
+    const z = latents(n);
+    const z2 = gCutoff !== undefined ? latents(n) : undefined;
+    followAverage(z);
+    let gResult;
+    try {
+      gResult = await pool.generatorStep(G, D, gParams, {
+        depth,
+        alpha,
+        z,
+        z2,
+        mixingCutoff: gCutoff,
+        noiseSeed: rng.nextUint32(),
+        versions: versions(),
+      });
+    } finally {
+      tf.dispose([z, z2]);
+    }
+    const gLoss = gResult.loss;
+    if (Number.isFinite(gLoss) && Number.isFinite(dLoss)) {
+      gOptim.apply(gResult.grads);
+      weightVersions.g++;
+      updateShadow(Gs.params, G.params, emaBeta(config.model.g_ema_kimg, n));
+    }
+    tf.dispose([...gResult.grads.values()]);
     return [dLoss, gLoss];
   }
 

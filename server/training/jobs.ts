@@ -283,7 +283,8 @@ export class TrainingJob {
       await Deno.writeTextFile(configFile, toYaml(final));
       stderrLog = await Deno.open(join(this.dir, "stderr.log"), { write: true, create: true, append: true });
       this.#child = new Deno.Command(Deno.execPath(), {
-        args: ["run", "-A", TRAIN_SCRIPT, "--config", configFile, "--events"],
+        // No data-parallel workers: a job gets one core (one BLAS thread), the API keeps the other.
+        args: ["run", "-A", TRAIN_SCRIPT, "--config", configFile, "--events", "--workers", "0"],
         cwd: REPO_ROOT,
         env: { SGAN_BLAS_THREADS: "1", ...this.options.env },
         stdin: "null",

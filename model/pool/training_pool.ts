@@ -1,0 +1,377 @@
+/**
+ * Data-parallel training on one machine: worker processes, each with its own backend, a copy of G and D and a
+ * share of the BLAS threads, compute the gradients of a share of every batch; the training loop averages them
+ * (weighted by share) and applies its optimizers as if one process had seen the whole batch. The loop keeps
+ * everything that carries state (optimizers, the EMA generator, the W average, the random generators, the
+ * data), sends the current weights with every request, and the workers are stateless between steps.
+ *
+ * As with several GPUs in official StyleGAN, the minibatch standard deviation layer of D sees each worker's
+ * share separately (groups never span workers), so a share is a multiple of the group size when the batch
+ * allows. Noise maps come from a seed per step and worker, drawn from the loop's generator, so a run with a
+ * given number of workers is deterministic and resumes exactly.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import type { Parameter } from "../layers/parameters.ts";
+import type { Discriminator } from "../networks/discriminator.ts";
+import type { Generator } from "../networks/generator.ts";
+import type { DiscriminatorOptions, GeneratorOptions } from "../networks/options.ts";
+import type { LossSettings } from "../train/step_grads.ts";
+import { PoolError, ProcessWorker } from "./process_worker.ts";
+import { bytesToFloats, floatBytes } from "./protocol.ts";
+import type { GradientReply, StepRequest, TrainingInit } from "./training_protocol.ts";
+
+export { PoolError } from "./process_worker.ts";
+
+/** Options of {@link TrainingPool.start}. */
+export interface TrainingPoolOptions {
+  /** Worker processes (≥ 1). */
+  workers: number;
+  /** Backend of each worker: `wasm` or `cpu`. */
+  backend: string;
+  /** OpenBLAS threads per worker (default: the cores divided among the workers, at least 1). */
+  blasThreads?: number;
+  generator: Partial<GeneratorOptions> & { resolution: number };
+  discriminator: Partial<DiscriminatorOptions> & { resolution: number };
+  loss: LossSettings;
+  /** How long a worker may take to start (default 120 s). */
+  startTimeoutMs?: number;
+  /** Where worker stderr lines go (default: this process's stderr). */
+  log?: (line: string) => void;
+}
+
+/** The inputs of one D step for the whole batch. */
+export interface DiscriminatorStepInputs {
+  depth: number;
+  alpha: number;
+  reals: tf.Tensor4D;
+  z: tf.Tensor2D;
+  z2?: tf.Tensor2D;
+  mixingCutoff?: number;
+  useR1: boolean;
+  gpMix?: tf.Tensor1D;
+  /** Seed of worker 0's noise maps; worker i uses seed + i. */
+  noiseSeed: number;
+  /** Versions of G's and D's weights (the caller bumps one whenever it changes that network). */
+  versions: WeightVersions;
+}
+
+/**
+ * Which weights the caller holds: a worker gets a network's weights only when its version differs from the
+ * one that worker last received, so each network travels once per update, not with every request.
+ */
+export interface WeightVersions {
+  g: number;
+  d: number;
+}
+
+/** The inputs of one G step for the whole batch. */
+export interface GeneratorStepInputs {
+  depth: number;
+  alpha: number;
+  z: tf.Tensor2D;
+  z2?: tf.Tensor2D;
+  mixingCutoff?: number;
+  noiseSeed: number;
+  versions: WeightVersions;
+}
+
+/** The batch-averaged loss and gradients (keyed by parameter key; the caller disposes them). */
+export interface AveragedGradients {
+  loss: number;
+  grads: Map<string, tf.Tensor>;
+}
+
+/**
+ * Shares of a batch of `n` for `workers` workers: multiples of the minibatch-stddev `group` where possible
+ * (whole groups spread evenly), never an empty share; one share when the batch has fewer than two groups or is
+ * not made of whole groups.
+ */
+export function splitBatch(n: number, workers: number, group: number): number[] {
+  const g = Math.max(1, Math.min(group, n));
+  const groups = n % g === 0 ? n / g : 1;
+  const parts = Math.max(1, Math.min(workers, groups));
+  if (parts === 1) return [n];
+  return Array.from(
+    { length: parts },
+    (_, i) => (Math.floor(groups / parts) + (i < groups % parts ? 1 : 0)) * g,
+  );
+}
+
+/** Where the time of the pool's steps went (milliseconds, summed over steps; workers' figures averaged). */
+export interface TrainingPoolStats {
+  steps: number;
+  /** Whole calls, from packing the inputs to the averaged gradients. */
+  wallMs: number;
+  /** Packing weights and inputs in this process. */
+  packMs: number;
+  /** Workers assigning received weights. */
+  assignMs: number;
+  /** Workers' forward and backward passes. */
+  computeMs: number;
+  /** Averaging the gradients in this process. */
+  averageMs: number;
+}
+
+/** Worker processes that compute gradients of batch shares; see the module comment. */
+export class TrainingPool {
+  readonly #options: TrainingPoolOptions & { blasThreads: number; startTimeoutMs: number };
+  readonly #workers: ProcessWorker[] = [];
+  /** The weight versions each worker holds (-1: none yet). */
+  readonly #held: WeightVersions[] = [];
+  readonly #groupSize: number;
+  #nextId = 0;
+  readonly #stats: TrainingPoolStats = {
+    steps: 0,
+    wallMs: 0,
+    packMs: 0,
+    assignMs: 0,
+    computeMs: 0,
+    averageMs: 0,
+  };
+
+  private constructor(options: TrainingPoolOptions) {
+    if (!Number.isInteger(options.workers) || options.workers < 1) {
+      throw new RangeError(`a training pool needs at least one worker, got ${options.workers}`);
+    }
+    if (options.backend !== "wasm" && options.backend !== "cpu") {
+      throw new RangeError(`training workers run the wasm or cpu backend, not '${options.backend}'`);
+    }
+    const cores = navigator.hardwareConcurrency || 1;
+    this.#options = {
+      blasThreads: Math.max(1, Math.floor(cores / options.workers)),
+      startTimeoutMs: 120_000,
+      ...options,
+    };
+    this.#groupSize = options.discriminator.mbstd_group_size ?? 4;
+  }
+
+  /** Start the workers and give each the networks' structure (checked against the loop's parameter keys). */
+  static async start(options: TrainingPoolOptions, G: Generator, D: Discriminator): Promise<TrainingPool> {
+    const pool = new TrainingPool(options);
+    try {
+      for (let i = 0; i < options.workers; i++) {
+        pool.#workers.push(
+          new ProcessWorker({
+            script: "training_worker.ts",
+            name: "training worker",
+            env: {
+              SGAN_BACKEND: options.backend,
+              SGAN_BLAS_THREADS: String(pool.#options.blasThreads),
+            },
+            startTimeoutMs: pool.#options.startTimeoutMs,
+            log: options.log,
+          }),
+        );
+        pool.#held.push({ g: -1, d: -1 });
+      }
+      await Promise.all(pool.#workers.map(async (worker) => {
+        await worker.ready;
+        const init: TrainingInit = {
+          type: "init",
+          id: pool.#nextId++,
+          generator: options.generator,
+          discriminator: options.discriminator,
+          loss: options.loss,
+          gKeys: G.params.entries().map((p) => p.key),
+          dKeys: D.params.entries().map((p) => p.key),
+        };
+        await worker.request(init);
+      }));
+    } catch (e) {
+      await pool.close();
+      throw e;
+    }
+    return pool;
+  }
+
+  /** Worker processes. */
+  get size(): number {
+    return this.#workers.length;
+  }
+
+  /** What the workers run, e.g. `wasm (XNNPACK SIMD + OpenBLAS sgemm (1 thread)…)`. */
+  get detail(): string {
+    return this.#workers[0]?.detail ?? "";
+  }
+
+  /** Where the time went so far. */
+  stats(): TrainingPoolStats {
+    return { ...this.#stats };
+  }
+
+  /** Process ids of the workers. */
+  pids(): number[] {
+    return this.#workers.map((w) => w.pid);
+  }
+
+  /** The D loss and gradients of the whole batch, from its shares on the workers. */
+  async discriminatorStep(
+    G: Generator,
+    D: Discriminator,
+    dParams: Parameter[],
+    inputs: DiscriminatorStepInputs,
+  ): Promise<AveragedGradients> {
+    const started = performance.now();
+    const n = inputs.reals.shape[0];
+    const [reals, z, z2, gpMix] = await Promise.all([
+      bytesOf(inputs.reals),
+      bytesOf(inputs.z),
+      inputs.z2 ? bytesOf(inputs.z2) : undefined,
+      inputs.gpMix ? bytesOf(inputs.gpMix) : undefined,
+    ]);
+    const weights = await this.#weightsFor(G, D, inputs.versions);
+    const [, h, w, c] = inputs.reals.shape;
+    return this.#run(started, n, dParams, (i, start, count) => ({
+      type: "d",
+      id: this.#nextId++,
+      depth: inputs.depth,
+      alpha: inputs.alpha,
+      ...weights(i),
+      count,
+      realsShape: [count, h, w, c],
+      reals: rowsOf(reals, n, start, count),
+      z: rowsOf(z, n, start, count),
+      z2: z2 ? rowsOf(z2, n, start, count) : null,
+      mixingCutoff: inputs.mixingCutoff ?? null,
+      useR1: inputs.useR1,
+      gpMix: gpMix ? rowsOf(gpMix, n, start, count) : null,
+      noiseSeed: (inputs.noiseSeed + i) >>> 0,
+    }));
+  }
+
+  /** The G loss and gradients of the whole batch, from its shares on the workers. */
+  async generatorStep(
+    G: Generator,
+    D: Discriminator,
+    gParams: Parameter[],
+    inputs: GeneratorStepInputs,
+  ): Promise<AveragedGradients> {
+    const started = performance.now();
+    const n = inputs.z.shape[0];
+    const [z, z2] = await Promise.all([bytesOf(inputs.z), inputs.z2 ? bytesOf(inputs.z2) : undefined]);
+    const weights = await this.#weightsFor(G, D, inputs.versions);
+    return this.#run(started, n, gParams, (i, start, count) => ({
+      type: "g",
+      id: this.#nextId++,
+      depth: inputs.depth,
+      alpha: inputs.alpha,
+      ...weights(i),
+      count,
+      realsShape: null,
+      reals: null,
+      z: rowsOf(z, n, start, count),
+      z2: z2 ? rowsOf(z2, n, start, count) : null,
+      mixingCutoff: inputs.mixingCutoff ?? null,
+      useR1: false,
+      gpMix: null,
+      noiseSeed: (inputs.noiseSeed + i) >>> 0,
+    }));
+  }
+
+  /** Stop the workers. */
+  async close(): Promise<void> {
+    await Promise.all(this.#workers.map((w) => w.close()));
+  }
+
+  /**
+   * The weights each worker still needs for `versions` (null where it holds them already), packed once. A
+   * worker's versions are marked as held when its request is built; a failed request fails the step and the run.
+   */
+  async #weightsFor(G: Generator, D: Discriminator, versions: WeightVersions) {
+    const needG = this.#held.some((h) => h.g !== versions.g);
+    const needD = this.#held.some((h) => h.d !== versions.d);
+    const [g, d] = await Promise.all([
+      needG ? packParameters(G) : undefined,
+      needD ? packParameters(D) : undefined,
+    ]);
+    return (worker: number) => {
+      const held = this.#held[worker];
+      const out = {
+        gWeights: held.g !== versions.g ? g! : null,
+        dWeights: held.d !== versions.d ? d! : null,
+      };
+      this.#held[worker] = { ...versions };
+      return out;
+    };
+  }
+
+  /** Send each share to its worker, then average losses and gradients weighted by share. */
+  async #run(
+    started: number,
+    n: number,
+    params: Parameter[],
+    request: (worker: number, start: number, count: number) => StepRequest,
+  ): Promise<AveragedGradients> {
+    const shares = splitBatch(n, this.#workers.length, this.#groupSize);
+    const packed = performance.now();
+    const replies: Promise<GradientReply>[] = [];
+    let start = 0;
+    shares.forEach((count, i) => {
+      const worker = this.#workers[i];
+      if (!worker.alive) throw new PoolError(`training worker ${worker.pid} is no longer running`);
+      replies.push(worker.request<GradientReply>(request(i, start, count), count));
+      start += count;
+    });
+    const answers = await Promise.all(replies);
+    const answered = performance.now();
+    let loss = 0;
+    const sums = new Map<string, Float32Array>();
+    answers.forEach((answer, i) => {
+      const weight = shares[i] / n;
+      loss += weight * answer.loss;
+      const values = bytesToFloats(answer.grads);
+      let offset = 0;
+      for (const key of answer.keys) {
+        const param = params.find((p) => p.key === key);
+        if (!param) throw new PoolError(`training worker sent a gradient for unknown parameter ${key}`);
+        const size = param.variable.size;
+        const sum = sums.get(key) ?? new Float32Array(size);
+        for (let k = 0; k < size; k++) sum[k] += weight * values[offset + k];
+        sums.set(key, sum);
+        offset += size;
+      }
+      if (offset !== values.length) {
+        throw new PoolError(`training worker sent ${values.length} gradient values, expected ${offset}`);
+      }
+    });
+    const grads = new Map<string, tf.Tensor>();
+    for (const p of params) {
+      const sum = sums.get(p.key);
+      if (sum) grads.set(p.key, tf.tensor(sum, p.variable.shape));
+    }
+    const done = performance.now();
+    const stats = this.#stats;
+    stats.steps++;
+    stats.wallMs += done - started;
+    stats.packMs += packed - started;
+    stats.assignMs += answers.reduce((s, a) => s + a.assignMs, 0) / answers.length;
+    stats.computeMs += answers.reduce((s, a) => s + a.computeMs, 0) / answers.length;
+    stats.averageMs += done - answered;
+    return { loss, grads };
+  }
+}
+
+/** Every parameter of a network (buffers too), in its parameter order, as float32 bytes. */
+export async function packParameters(net: Generator | Discriminator): Promise<Uint8Array> {
+  const entries = net.params.entries();
+  const arrays = await Promise.all(entries.map((p) => p.variable.data() as Promise<Float32Array>));
+  const out = new Float32Array(arrays.reduce((n, a) => n + a.length, 0));
+  let offset = 0;
+  for (const a of arrays) {
+    out.set(a, offset);
+    offset += a.length;
+  }
+  return floatBytes(out);
+}
+
+async function bytesOf(t: tf.Tensor): Promise<Float32Array> {
+  return await t.data() as Float32Array;
+}
+
+/** Rows [start, start + count) of a row-major tensor of `n` rows, as bytes. */
+function rowsOf(values: Float32Array, n: number, start: number, count: number): Uint8Array {
+  const row = values.length / n;
+  return floatBytes(values.subarray(start * row, (start + count) * row));
+}
