@@ -197,6 +197,16 @@ export async function train(options: TrainOptions): Promise<TrainState> {
   const noiseFromRng = (shape: [number, number, number, number]) =>
     tf.tensor4d(Float32Array.from(rng.randn(shape[0] * shape[1] * shape[2] * shape[3])), shape);
 
+  /** Whether this step's D loss carries the (lazy) R1 penalty. */
+  const r1ThisStep = () =>
+    config.model.loss === "logistic" && config.model.r1_gamma > 0 &&
+    state.step % config.model.r1_interval === 0;
+  /** WGAN-GP's per-sample mixing weights of reals and fakes (none for the other losses). */
+  const penaltyMix = (n: number) =>
+    config.model.loss === "wgan-gp"
+      ? tf.tensor1d(Float32Array.from({ length: n }, () => rng.randomSample()))
+      : undefined;
+
   const sessionStart = performance.now();
   const elapsed = () => state.elapsed + (performance.now() - sessionStart) / 1000;
   let sessionSteps = 0;
@@ -398,11 +408,8 @@ export async function train(options: TrainOptions): Promise<TrainState> {
       const z2 = dCutoff !== undefined ? latents(n) : undefined;
       return fakeImages(G, { z, z2, mixingCutoff: dCutoff }, run);
     });
-    const useR1 = config.model.loss === "logistic" && config.model.r1_gamma > 0 &&
-      state.step % config.model.r1_interval === 0;
-    const gpMix = config.model.loss === "wgan-gp"
-      ? tf.tensor1d(Float32Array.from({ length: n }, () => rng.randomSample()))
-      : undefined;
+    const useR1 = r1ThisStep();
+    const gpMix = penaltyMix(n);
     const dResult = discriminatorGradients(D, dParams, config.model, run, reals, fakes, useR1, gpMix);
     tf.dispose([reals, fakes, gpMix]);
     const dLoss = (await dResult.loss.data())[0];
@@ -444,11 +451,8 @@ export async function train(options: TrainOptions): Promise<TrainState> {
     const dz = latents(n);
     const dz2 = dCutoff !== undefined ? latents(n) : undefined;
     followAverage(dz);
-    const useR1 = config.model.loss === "logistic" && config.model.r1_gamma > 0 &&
-      state.step % config.model.r1_interval === 0;
-    const gpMix = config.model.loss === "wgan-gp"
-      ? tf.tensor1d(Float32Array.from({ length: n }, () => rng.randomSample()))
-      : undefined;
+    const useR1 = r1ThisStep();
+    const gpMix = penaltyMix(n);
     let dResult;
     try {
       dResult = await pool.discriminatorStep(G, D, dParams, {

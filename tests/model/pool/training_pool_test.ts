@@ -142,18 +142,19 @@ Deno.test("pool gradients = share-weighted mean of each share's gradients in thi
       }
       tf.dispose([...got.grads.values()]);
     };
-    const d = await pool.discriminatorStep(G, D, dParams, {
-      depth,
-      alpha,
-      reals,
-      z,
-      z2,
-      mixingCutoff,
-      useR1: true,
-      noiseSeed,
-      versions: { g: 0, d: 0 },
-    });
-    await check("d", d, dParams);
+    const dStep = (versions: { g: number; d: number }) =>
+      pool.discriminatorStep(G, D, dParams, {
+        depth,
+        alpha,
+        reals,
+        z,
+        z2,
+        mixingCutoff,
+        useR1: true,
+        noiseSeed,
+        versions,
+      });
+    await check("d", await dStep({ g: 0, d: 0 }), dParams);
     // The same versions: the workers keep the weights they have (nothing changed in between).
     const g = await pool.generatorStep(G, D, gParams, {
       depth,
@@ -168,18 +169,7 @@ Deno.test("pool gradients = share-weighted mean of each share's gradients in thi
     // D changes (as after an optimizer step) and its version moves on: the workers get the new weights.
     const first = dParams[0].variable;
     first.assign(tf.mul(first, 1.5));
-    const d2 = await pool.discriminatorStep(G, D, dParams, {
-      depth,
-      alpha,
-      reals,
-      z,
-      z2,
-      mixingCutoff,
-      useR1: true,
-      noiseSeed,
-      versions: { g: 0, d: 1 },
-    });
-    await check("d", d2, dParams);
+    await check("d", await dStep({ g: 0, d: 1 }), dParams);
     // The workers' forward passes do not move this process's W average (the loop does that itself).
     assert.deepEqual(await G.truncation.avgLatent.data(), avgBefore);
   } finally {
