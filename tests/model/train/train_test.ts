@@ -137,6 +137,55 @@ Deno.test("training", async (t) => {
     },
   );
 
+  await t.step(
+    "Ctrl-C with data-parallel workers: a checkpoint at the next safe point, the workers exit too",
+    async () => {
+      const out = `${dir}/interrupted`;
+      // In a session of its own (setsid), so that the SIGINT goes to the whole process group, as a terminal's
+      // Ctrl-C does: the workers get it too and must leave stopping to the training process.
+      const child = new Deno.Command("setsid", {
+        args: [
+          Deno.execPath(),
+          "run",
+          "-A",
+          `${REPO_ROOT}/model/cli/train.ts`,
+          "--workers",
+          "2",
+          ...sets(out, ["sched.epochs=[1,1,50]"]),
+        ],
+        cwd: REPO_ROOT,
+        env: CHILD_ENV,
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+      const output = Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text()]);
+      // Wait until it trains (step 4 written), then find its two workers among its children.
+      const deadline = Date.now() + 120_000;
+      let workers: number[] = [];
+      while (Date.now() < deadline) {
+        try {
+          const { state } = JSON.parse(await Deno.readTextFile(`${out}/models/latest.json`));
+          // Its children (Linux): the worker processes.
+          workers = [...Deno.readDirSync(`/proc/${child.pid}/task`)].flatMap((task) =>
+            Deno.readTextFileSync(`/proc/${child.pid}/task/${task.name}/children`).trim().split(/\s+/)
+          ).filter(Boolean).map(Number);
+          if (state.step >= 4 && workers.length === 2) break;
+        } catch { /* not written yet */ }
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.equal(workers.length, 2, "two worker processes");
+      Deno.kill(-child.pid, "SIGINT");
+      const status = await child.status;
+      const [stdout, stderr] = await output;
+      assert.equal(status.code, 0, stderr);
+      assert.match(stderr, /stopping at the next safe point/);
+      assert.match(stdout, /stopped at [\d.]+ kimg; resume with: deno task train --resume/);
+      const { state } = JSON.parse(await Deno.readTextFile(`${out}/models/latest.json`));
+      assert.ok(state.step >= 4 && state.step < 150, `stopped at step ${state.step}`);
+      for (const pid of workers) assert.throws(() => Deno.kill(pid, "SIGCONT"), `worker ${pid} has exited`);
+    },
+  );
+
   await t.step("a finished run resumed with more epochs goes on at its last depth", async () => {
     // 24 images at batch 8: 3 steps per epoch. The finished run stopped after epoch 2 of depth 2, its fade-in
     // complete. Six epochs there would put the fade point at step 9 of the depth: the resumed run must not
