@@ -242,18 +242,27 @@ export async function train(options: TrainOptions): Promise<TrainState> {
   /** Bumped on every optimizer update, so the workers get a network's weights only when they changed. */
   const weightVersions = { g: 0, d: 0 };
   if (options.workers && options.workers > 0) {
-    pool = await TrainingPool.start(
-      {
-        workers: options.workers,
-        backend: tf.getBackend(),
-        generator: generatorOptionsOf(config),
-        discriminator: discriminatorOptionsOf(config),
-        loss: config.model,
-      },
-      G,
-      D,
-    );
-    await log(`data-parallel: ${pool.size} worker processes, each ${pool.detail}`);
+    try {
+      pool = await TrainingPool.start(
+        {
+          workers: options.workers,
+          backend: tf.getBackend(),
+          generator: generatorOptionsOf(config),
+          discriminator: discriminatorOptionsOf(config),
+          loss: config.model,
+        },
+        G,
+        D,
+      );
+      await log(`data-parallel: ${pool.size} worker processes, each ${pool.detail}`);
+    } catch (e) {
+      // Training goes on without them: slower, not wrong.
+      const message = `data-parallel workers could not start (${
+        (e as Error).message
+      }); training in this process`;
+      emit({ type: "warning", message });
+      await log(message);
+    }
   }
 
   try {

@@ -262,3 +262,47 @@ Deno.test("a data-parallel run is deterministic, resumes exactly, and leaks no t
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("workers that cannot start are a warning, and training goes on in this process", async () => {
+  await useWasm();
+  const dir = await Deno.makeTempDir();
+  const config = await loadConfig(undefined, [
+    ...TINY_NETWORK,
+    ...tinySchedule([1, 1, 1], 4),
+    "dataset.img_dir=synthetic",
+    `output_dir=${dir}`,
+    "checkpoint_minutes=100000",
+    "sample_every=100000",
+  ]);
+  const pixels = tf.randomUniform([4, 16, 16, 3], -1, 1, "float32", 6);
+  const data: TrainingData = {
+    count: 8,
+    gsdM: 1,
+    beginEpoch() {},
+    nextBatch: () => tf.clone(pixels) as tf.Tensor4D,
+    getState: () => null,
+    setState() {},
+  };
+  const warnings: string[] = [];
+  let steps = 0;
+  try {
+    // 1.5 workers cannot be started: the pool refuses before spawning anything.
+    await train({
+      config,
+      data,
+      workers: 1.5,
+      maxSteps: 3,
+      onEvent: (e) => {
+        if (e.type === "warning") warnings.push(e.message);
+        if (e.type === "progress") steps++;
+      },
+    });
+  } finally {
+    pixels.dispose();
+    await Deno.remove(dir, { recursive: true });
+  }
+  assert.deepEqual(warnings, [
+    "data-parallel workers could not start (a training pool needs at least one worker, got 1.5); training in this process",
+  ]);
+  assert.equal(steps, 3);
+});
