@@ -15,5 +15,5 @@ curl -sf "$api/grid?seeds=0-63&psi=0.7&cols=8" -o "$out/grid.png"
 # The truncation trick: ψ from -1 to 1 in steps of 0.2 (rows = seeds).
 curl -sf "$api/truncation?seeds=${TRUNCATION_SEEDS:-6,20,41}&psis=-1,-0.8,-0.6,-0.4,-0.2,0,0.2,0.4,0.6,0.8,1&labels=1" -o "$out/truncation.png"
 # Depth mixing: built-up destinations take coarse (19.5-9.8 m) or fine (2.4-1.2 m) styles from vegetated sources.
-curl -sf "$api/mixing?src=${MIX_SOURCES:-17,18,23}&dst=${MIX_DESTINATIONS:-5,36}&ranges=0-3,6-9&src_psi=0.7&dst_psi=0.7&labels=1" -o "$out/mixing.png"
+curl -sf "$api/mixing?src=${MIX_SOURCES:-9,17,24}&dst=${MIX_DESTINATIONS:-2,28}&ranges=0-3,6-9&src_psi=0.7&dst_psi=0.7&labels=1" -o "$out/mixing.png"
 ls -la "$out"
