@@ -1,3 +1,6 @@
+import * as tf from "@tensorflow/tfjs-core";
+import type { TrainingData } from "../../model/train/loop.ts";
+
 /** `--set` overrides that make a 16 px training run take seconds (shared by the training tests). */
 export const TINY_NETWORK = [
   "dataset.resolution=16",
@@ -15,4 +18,16 @@ export const TINY_NETWORK = [
 /** A tiny schedule: `epochs` and `batch` per depth for the 3 depths of a 16 px run. */
 export function tinySchedule(epochs: [number, number, number], batch: number): string[] {
   return [`sched.epochs=[${epochs.join(",")}]`, `sched.batch_sizes=[${batch},${batch},${batch}]`];
+}
+
+/** Training data that serves the same `pixels` batch every time, claiming `count` images (no files). */
+export function repeatedBatch(pixels: tf.Tensor4D, count: number): TrainingData {
+  return {
+    count,
+    gsdM: 1,
+    beginEpoch() {},
+    nextBatch: () => tf.clone(pixels),
+    getState: () => null,
+    setState() {},
+  };
 }

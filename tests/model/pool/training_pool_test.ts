@@ -20,7 +20,7 @@ import {
   seededNoise,
 } from "../../../model/train/step_grads.ts";
 import { maxAbsDiff } from "../../support/backends.ts";
-import { TINY_NETWORK, tinySchedule } from "../../support/tiny_training.ts";
+import { repeatedBatch, TINY_NETWORK, tinySchedule } from "../../support/tiny_training.ts";
 import { useBatchInvariantKernels, useWasm } from "../../server/helpers.ts";
 
 // XNNPACK here and (inherited) in the workers: a share's gradients do not depend on the process computing them.
@@ -274,15 +274,8 @@ Deno.test("workers that cannot start are a warning, and training goes on in this
     "checkpoint_minutes=100000",
     "sample_every=100000",
   ]);
-  const pixels = tf.randomUniform([4, 16, 16, 3], -1, 1, "float32", 6);
-  const data: TrainingData = {
-    count: 8,
-    gsdM: 1,
-    beginEpoch() {},
-    nextBatch: () => tf.clone(pixels) as tf.Tensor4D,
-    getState: () => null,
-    setState() {},
-  };
+  const pixels = tf.randomUniform([4, 16, 16, 3], -1, 1, "float32", 6) as tf.Tensor4D;
+  const data = repeatedBatch(pixels, 8);
   const warnings: string[] = [];
   let steps = 0;
   try {

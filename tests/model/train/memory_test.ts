@@ -2,9 +2,9 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import { loadConfig } from "../../../model/config.ts";
-import { train, type TrainingData } from "../../../model/train/loop.ts";
+import { train } from "../../../model/train/loop.ts";
 import { useBackend } from "../../support/backends.ts";
-import { TINY_NETWORK, tinySchedule } from "../../support/tiny_training.ts";
+import { repeatedBatch, TINY_NETWORK, tinySchedule } from "../../support/tiny_training.ts";
 
 Deno.test("training steps leak no tensors", async () => {
   await useBackend("wasm");
@@ -22,15 +22,8 @@ Deno.test("training steps leak no tensors", async () => {
     "sample_every=100000",
     "log_every=100000",
   ]);
-  const pixels = tf.randomUniform([batch, 16, 16, 3], -1, 1, "float32", 5);
-  const data: TrainingData = {
-    count: batch * 2,
-    gsdM: 1,
-    beginEpoch() {},
-    nextBatch: () => tf.clone(pixels) as tf.Tensor4D,
-    getState: () => null,
-    setState() {},
-  };
+  const pixels = tf.randomUniform([batch, 16, 16, 3], -1, 1, "float32", 5) as tf.Tensor4D;
+  const data = repeatedBatch(pixels, batch * 2);
   const counts: number[] = [];
   try {
     await train({
