@@ -29,3 +29,12 @@ export async function writeFileAtomic(
     throw error;
   }
 }
+
+/**
+ * Hex SHA-256 of a file's bytes: the fingerprint that names a checkpoint's contents (the server's ETags, and
+ * the check a synthesis worker makes that it loads the file the server loaded).
+ */
+export async function fileFingerprint(file: string): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", await Deno.readFile(file)));
+  return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+}

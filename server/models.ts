@@ -9,6 +9,7 @@
  */
 import { basename, join } from "node:path";
 import { loadGenerator } from "../model/checkpoint/checkpoint.ts";
+import { fileFingerprint } from "../model/files.ts";
 import type { Generator } from "../model/networks/generator.ts";
 import { GENERATOR_DEFAULTS, type GeneratorOptions } from "../model/networks/options.ts";
 import { DEFAULT_MODEL, EMBEDDED_MODELS, type EmbeddedModel } from "../model/pretrained/registry.ts";
@@ -277,8 +278,7 @@ export class ModelStore {
   async #loadEntry(entry: CatalogueEntry): Promise<LoadedModel> {
     try {
       const stamp = await fileStamp(entry.file);
-      const bytes = await Deno.readFile(entry.file);
-      const fingerprint = toHex(await crypto.subtle.digest("SHA-256", bytes));
+      const fingerprint = await fileFingerprint(entry.file);
       const { network, metadata } = await loadGenerator(entry.file);
       return {
         info: describeModel(entry, metadata, network.options),
@@ -402,8 +402,4 @@ function jsonObject(text: string | undefined): Record<string, unknown> | null {
 function positiveNumber(text: string | undefined): number | null {
   const value = Number(text);
   return text !== undefined && Number.isFinite(value) && value > 0 ? value : null;
-}
-
-function toHex(buffer: ArrayBuffer): string {
-  return Array.from(new Uint8Array(buffer), (b) => b.toString(16).padStart(2, "0")).join("");
 }

@@ -230,9 +230,3 @@ export async function serveRequests<Request extends { id: number }>(
     await writeMessage(writer, reply);
   }
 }
-
-/** Hex SHA-256 of a file's bytes (the fingerprint a parent sends with a checkpoint path). */
-export async function fileFingerprint(file: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", await Deno.readFile(file)));
-  return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
-}

@@ -20,7 +20,8 @@ import { PoolError, ProcessWorker } from "./process_worker.ts";
 import { floatBytes, type ModelRef, type SynthesisResult } from "./protocol.ts";
 
 export type { ModelRef } from "./protocol.ts";
-export { defaultPoolSize, fileFingerprint, PoolError } from "./process_worker.ts";
+export { defaultPoolSize, PoolError } from "./process_worker.ts";
+export { fileFingerprint } from "../files.ts";
 
 /** Options of {@link SynthesisPool.start}. */
 export interface SynthesisPoolOptions {

@@ -11,7 +11,8 @@ import { initBackend, requestedBackend } from "../backend/select.ts";
 import { loadGenerator } from "../checkpoint/checkpoint.ts";
 import { toRgb8 } from "../images.ts";
 import type { Generator } from "../networks/generator.ts";
-import { fileFingerprint, serveRequests } from "./process_worker.ts";
+import { fileFingerprint } from "../files.ts";
+import { serveRequests } from "./process_worker.ts";
 import { bytesToFloats, type ModelRef, type SynthesisRequest, type SynthesisResult } from "./protocol.ts";
 
 const maxModels = Math.max(1, Number(Deno.env.get("SGAN_POOL_MAX_MODELS") ?? "4") || 4);
