@@ -3,6 +3,7 @@
  * reports on stderr, and exit codes (2 = bad usage, 1 = failure).
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
+import { defaultPoolSize } from "../pool/process_worker.ts";
 
 /** An error whose message is meant for the user as is (bad flag, bad value). */
 export class UsageError extends Error {
@@ -77,4 +78,23 @@ export async function runCommand(main: () => Promise<void>): Promise<void> {
     if (Deno.env.get("SGAN_DEBUG")) console.error(err.stack);
     Deno.exit(usage ? 2 : 1);
   }
+}
+
+/** `--workers auto|N`: undefined when absent or `auto`, else a count from 0 to 64. */
+export function workersFlag(value: string | undefined): number | undefined {
+  return value === undefined || value.trim().toLowerCase() === "auto"
+    ? undefined
+    : integerFlag("workers", value, 0, 64);
+}
+
+/**
+ * Worker processes to start: the `--workers` count if given, else one per core on the wasm and cpu backends
+ * (none on GPU backends). A count on another backend is a usage error.
+ */
+export function workerCount(flag: number | undefined, backend: string): number {
+  const workers = flag ?? defaultPoolSize(backend);
+  if (workers > 0 && backend !== "wasm" && backend !== "cpu") {
+    throw new UsageError(`--workers: worker processes run the wasm or cpu backend, not ${backend}`);
+  }
+  return workers;
 }

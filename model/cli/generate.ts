@@ -15,12 +15,20 @@ import { writeGeneratedTiles } from "../geo/outputs.ts";
 import { normalizationOf } from "../geo/normalization.ts";
 import { encodePng, type Raster8 } from "../images.ts";
 import type { Generator } from "../networks/generator.ts";
-import { defaultPoolSize, fileFingerprint, SynthesisPool } from "../pool/synthesis_pool.ts";
+import { fileFingerprint, SynthesisPool } from "../pool/synthesis_pool.ts";
 import { NOISE_MODES, type NoiseMode } from "../layers/noise_layer.ts";
 import { DEFAULT_MODEL } from "../pretrained/registry.ts";
 import { parseSeeds } from "../seeds.ts";
 import { groundResolutionAt } from "../scale.ts";
-import { integerFlag, numberFlag, parseFlags, runCommand, UsageError } from "./common.ts";
+import {
+  integerFlag,
+  numberFlag,
+  parseFlags,
+  runCommand,
+  UsageError,
+  workerCount,
+  workersFlag,
+} from "./common.ts";
 import { writeFileAtomic } from "../files.ts";
 
 const USAGE = "usage: deno task generate [--checkpoint FILE] --seeds 730,904|0-99 [--psi 0.7] [--cutoff 8] " +
@@ -73,9 +81,7 @@ await runCommand(async () => {
     );
   }
   const epsg = integerFlag("epsg", values.epsg, 1024, 999999);
-  const workersFlag = values.workers?.trim().toLowerCase() === "auto"
-    ? undefined
-    : integerFlag("workers", values.workers, 0, 64);
+  const workers = workersFlag(values.workers);
   const backend = await initBackend(requestedBackend(values.backend));
   const checkpoint = values.checkpoint ?? DEFAULT_MODEL.file;
   const { network: G, metadata } = await loadGenerator(checkpoint);
@@ -112,14 +118,11 @@ await runCommand(async () => {
       images.dispose();
     }
   } else {
-    const workers = seeds.length <= batch ? 0 : workersFlag ?? defaultPoolSize(backend.name);
-    if (workers > 0 && backend.name !== "wasm" && backend.name !== "cpu") {
-      throw new UsageError(`--workers: worker processes run the wasm or cpu backend, not ${backend.name}`);
-    }
-    const rasters = workers > 0
-      ? await rastersOnPool(G, checkpoint, request, batch, workers, backend.name)
+    const processes = seeds.length <= batch ? 0 : workerCount(workers, backend.name);
+    const rasters = processes > 0
+      ? await rastersOnPool(G, checkpoint, request, batch, processes, backend.name)
       : await generateRasters(G, request, batch);
-    if (workers > 0) where += `, ${workers} worker processes`;
+    if (processes > 0) where += `, ${processes} worker processes`;
     width = rasters[0].width;
     await Deno.mkdir(values.out, { recursive: true });
     for (let i = 0; i < seeds.length; i++) {

@@ -19,8 +19,7 @@ import { loadConfig, type TrainConfig } from "../config.ts";
 import { train, type TrainEvent } from "../train/loop.ts";
 import { RunDir } from "../train/run_dir.ts";
 import { openTrainingData } from "../train/data_adapter.ts";
-import { integerFlag, parseFlags, runCommand, UsageError } from "./common.ts";
-import { defaultPoolSize } from "../pool/process_worker.ts";
+import { parseFlags, runCommand, UsageError, workerCount, workersFlag } from "./common.ts";
 
 const USAGE =
   "usage: deno task train --config FILE.yaml [--set key=value ...] [--resume RUN_DIR] [--force] " +
@@ -48,9 +47,7 @@ await runCommand(async () => {
     console.log(USAGE);
     return;
   }
-  const workersFlag = values.workers === undefined || values.workers.trim().toLowerCase() === "auto"
-    ? undefined
-    : integerFlag("workers", values.workers, 0, 64);
+  const workersGiven = workersFlag(values.workers);
   if (values.resume && values.force) {
     throw new UsageError("--resume and --force contradict each other: choose one");
   }
@@ -91,10 +88,7 @@ await runCommand(async () => {
   }
 
   const backend = await initBackend(parseBackendChoice(values.backend ?? config.backend));
-  const workers = workersFlag ?? defaultPoolSize(backend.name);
-  if (workers > 0 && backend.name !== "wasm" && backend.name !== "cpu") {
-    throw new UsageError(`--workers: worker processes run the wasm or cpu backend, not ${backend.name}`);
-  }
+  const workers = workerCount(workersGiven, backend.name);
   const run = new RunDir(config.output_dir);
   await run.prepare(config);
   const data = await openTrainingData(config, run, say);

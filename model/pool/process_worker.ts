@@ -25,6 +25,20 @@ export function defaultPoolSize(backend: string): number {
   return (backend === "wasm" || backend === "cpu") && cores > 1 ? Math.min(cores, 8) : 0;
 }
 
+/**
+ * Check a pool's worker count and backend (`kind` names the pool in the messages) and return the OpenBLAS
+ * threads each worker gets by default: the cores shared out among the workers, at least 1.
+ */
+export function checkPoolOptions(kind: string, workers: number, backend: string): number {
+  if (!Number.isInteger(workers) || workers < 1) {
+    throw new RangeError(`a ${kind} pool needs at least one worker, got ${workers}`);
+  }
+  if (backend !== "wasm" && backend !== "cpu") {
+    throw new RangeError(`${kind} workers run the wasm or cpu backend, not '${backend}'`);
+  }
+  return Math.max(1, Math.floor((navigator.hardwareConcurrency || 1) / workers));
+}
+
 /** A worker failed to start or died. */
 export class PoolError extends Error {
   override name = "PoolError";

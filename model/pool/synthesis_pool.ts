@@ -16,7 +16,7 @@
  */
 import type { Raster8 } from "../images.ts";
 import type { NoiseMode } from "../layers/noise_layer.ts";
-import { PoolError, ProcessWorker } from "./process_worker.ts";
+import { checkPoolOptions, PoolError, ProcessWorker } from "./process_worker.ts";
 import { floatBytes, type ModelRef, type SynthesisResult } from "./protocol.ts";
 
 export type { ModelRef } from "./protocol.ts";
@@ -47,15 +47,8 @@ export class SynthesisPool {
   #closed = false;
 
   private constructor(options: SynthesisPoolOptions) {
-    if (!Number.isInteger(options.workers) || options.workers < 1) {
-      throw new RangeError(`a synthesis pool needs at least one worker, got ${options.workers}`);
-    }
-    if (options.backend !== "wasm" && options.backend !== "cpu") {
-      throw new RangeError(`synthesis workers run the wasm or cpu backend, not '${options.backend}'`);
-    }
-    const cores = navigator.hardwareConcurrency || 1;
     this.#options = {
-      blasThreads: Math.max(1, Math.floor(cores / options.workers)),
+      blasThreads: checkPoolOptions("synthesis", options.workers, options.backend),
       maxModels: 4,
       startTimeoutMs: 120_000,
       ...options,
@@ -80,7 +73,7 @@ export class SynthesisPool {
     return this.#workers.length;
   }
 
-  /** What the workers run, e.g. `wasm (XNNPACK SIMD + OpenBLAS sgemm (1 threads)…)`. */
+  /** What the workers run, e.g. `wasm (XNNPACK SIMD + OpenBLAS sgemm (1 thread)…)`. */
   get detail(): string {
     return this.#workers.find((w) => w?.alive)?.detail ?? "";
   }

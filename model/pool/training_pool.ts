@@ -18,7 +18,7 @@ import type { Discriminator } from "../networks/discriminator.ts";
 import type { Generator } from "../networks/generator.ts";
 import type { DiscriminatorOptions, GeneratorOptions } from "../networks/options.ts";
 import type { LossSettings } from "../train/step_grads.ts";
-import { PoolError, ProcessWorker } from "./process_worker.ts";
+import { checkPoolOptions, PoolError, ProcessWorker } from "./process_worker.ts";
 import { bytesToFloats, floatBytes } from "./protocol.ts";
 import type { GradientReply, StepRequest, TrainingInit } from "./training_protocol.ts";
 
@@ -132,15 +132,8 @@ export class TrainingPool {
   };
 
   private constructor(options: TrainingPoolOptions) {
-    if (!Number.isInteger(options.workers) || options.workers < 1) {
-      throw new RangeError(`a training pool needs at least one worker, got ${options.workers}`);
-    }
-    if (options.backend !== "wasm" && options.backend !== "cpu") {
-      throw new RangeError(`training workers run the wasm or cpu backend, not '${options.backend}'`);
-    }
-    const cores = navigator.hardwareConcurrency || 1;
     this.#options = {
-      blasThreads: Math.max(1, Math.floor(cores / options.workers)),
+      blasThreads: checkPoolOptions("training", options.workers, options.backend),
       startTimeoutMs: 120_000,
       ...options,
     };
