@@ -10,7 +10,7 @@ import { ParameterTree } from "../layers/parameters.ts";
 import { Discriminator } from "../networks/discriminator.ts";
 import type { GeneratorOptions } from "../networks/options.ts";
 import { latentsFromSeeds, RandomState } from "../seeds.ts";
-import { discriminatorGradients, fakeImages, generatorGradients } from "./step_grads.ts";
+import { discriminatorGradients, fakeImages, generatorGradients, type StepLatents } from "./step_grads.ts";
 import { TrainingPool } from "../pool/training_pool.ts";
 import { Adam } from "./adam.ts";
 import { copyParameters, updateShadow } from "./ema.ts";
@@ -206,6 +206,24 @@ export async function train(options: TrainOptions): Promise<TrainState> {
     config.model.loss === "wgan-gp"
       ? tf.tensor1d(Float32Array.from({ length: n }, () => rng.randomSample()))
       : undefined;
+
+  /** D's optimizer step when its loss is finite (the version tells data-parallel workers). Frees the gradients. */
+  const updateD = (grads: Map<string, tf.Tensor>, dLoss: number) => {
+    if (Number.isFinite(dLoss)) {
+      dOptim.apply(grads);
+      weightVersions.d++;
+    }
+    tf.dispose([...grads.values()]);
+  };
+  /** G's optimizer step and EMA when both losses are finite. Frees the gradients. */
+  const updateG = (grads: Map<string, tf.Tensor>, gLoss: number, dLoss: number, batch: number) => {
+    if (Number.isFinite(gLoss) && Number.isFinite(dLoss)) {
+      gOptim.apply(grads);
+      weightVersions.g++;
+      updateShadow(Gs.params, G.params, emaBeta(config.model.g_ema_kimg, batch));
+    }
+    tf.dispose([...grads.values()]);
+  };
 
   const sessionStart = performance.now();
   const elapsed = () => state.elapsed + (performance.now() - sessionStart) / 1000;
@@ -406,37 +424,35 @@ export async function train(options: TrainOptions): Promise<TrainState> {
       }
       return undefined;
     };
+    /** The latents of one G pass: z, and z2 with its layer cutoff when styles are mixed. */
+    const drawLatents = (): StepLatents => {
+      const mixingCutoff = mixing();
+      const z = latents(n);
+      const z2 = mixingCutoff !== undefined ? latents(n) : undefined;
+      return { z, z2, mixingCutoff };
+    };
+    if (pool) return await parallelStep(pool, n, depth, alpha, drawLatents);
     const run = { depth, alpha, noise: noiseFromRng };
-    if (pool) return await parallelStep(pool, n, depth, alpha, mixing);
 
     // D step.
     const reals = tf.tidy(() => realsAtDepth(data.nextBatch(n), depth, G.depthCount, alpha));
-    const dCutoff = mixing();
-    const fakes = tf.tidy(() => {
-      const z = latents(n);
-      const z2 = dCutoff !== undefined ? latents(n) : undefined;
-      return fakeImages(G, { z, z2, mixingCutoff: dCutoff }, run);
-    });
-    const useR1 = r1ThisStep();
+    const dLatents = drawLatents();
+    const fakes = fakeImages(G, dLatents, run);
+    tf.dispose([dLatents.z, dLatents.z2]);
     const gpMix = penaltyMix(n);
-    const dResult = discriminatorGradients(D, dParams, config.model, run, reals, fakes, useR1, gpMix);
+    const dResult = discriminatorGradients(D, dParams, config.model, run, reals, fakes, r1ThisStep(), gpMix);
     tf.dispose([reals, fakes, gpMix]);
     const dLoss = (await dResult.loss.data())[0];
-    if (Number.isFinite(dLoss)) dOptim.apply(dResult.grads);
-    tf.dispose([dResult.loss, ...dResult.grads.values()]);
+    dResult.loss.dispose();
+    updateD(dResult.grads, dLoss);
 
     // G step.
-    const gCutoff = mixing();
-    const z = latents(n);
-    const z2 = gCutoff !== undefined ? latents(n) : undefined;
-    const gResult = generatorGradients(G, D, gParams, config.model, { z, z2, mixingCutoff: gCutoff }, run);
-    tf.dispose([z, z2]);
+    const gLatents = drawLatents();
+    const gResult = generatorGradients(G, D, gParams, config.model, gLatents, run);
+    tf.dispose([gLatents.z, gLatents.z2]);
     const gLoss = (await gResult.loss.data())[0];
-    if (Number.isFinite(gLoss) && Number.isFinite(dLoss)) {
-      gOptim.apply(gResult.grads);
-      updateShadow(Gs.params, G.params, emaBeta(config.model.g_ema_kimg, n));
-    }
-    tf.dispose([gResult.loss, ...gResult.grads.values()]);
+    gResult.loss.dispose();
+    updateG(gResult.grads, gLoss, dLoss, n);
     return [dLoss, gLoss];
   }
 
@@ -449,18 +465,15 @@ export async function train(options: TrainOptions): Promise<TrainState> {
     n: number,
     depth: number,
     alpha: number,
-    mixing: () => number | undefined,
+    drawLatents: () => StepLatents,
   ): Promise<[number, number]> {
     const followAverage = (z: tf.Tensor2D) => tf.tidy(() => G.truncation.update(G.gMapping.apply(z)));
     const versions = () => ({ ...weightVersions });
 
     // D step.
     const reals = tf.tidy(() => realsAtDepth(data.nextBatch(n), depth, G.depthCount, alpha));
-    const dCutoff = mixing();
-    const dz = latents(n);
-    const dz2 = dCutoff !== undefined ? latents(n) : undefined;
-    followAverage(dz);
-    const useR1 = r1ThisStep();
+    const dLatents = drawLatents();
+    followAverage(dLatents.z);
     const gpMix = penaltyMix(n);
     let dResult;
     try {
@@ -468,51 +481,34 @@ export async function train(options: TrainOptions): Promise<TrainState> {
         depth,
         alpha,
         reals,
-        z: dz,
-        z2: dz2,
-        mixingCutoff: dCutoff,
-        useR1,
+        ...dLatents,
+        useR1: r1ThisStep(),
         gpMix,
         noiseSeed: rng.nextUint32(),
         versions: versions(),
       });
     } finally {
-      tf.dispose([reals, dz, dz2, gpMix]);
+      tf.dispose([reals, dLatents.z, dLatents.z2, gpMix]);
     }
-    const dLoss = dResult.loss;
-    if (Number.isFinite(dLoss)) {
-      dOptim.apply(dResult.grads);
-      weightVersions.d++;
-    }
-    tf.dispose([...dResult.grads.values()]);
+    updateD(dResult.grads, dResult.loss);
 
     // G step.
-    const gCutoff = mixing();
-    const z = latents(n);
-    const z2 = gCutoff !== undefined ? latents(n) : undefined;
-    followAverage(z);
+    const gLatents = drawLatents();
+    followAverage(gLatents.z);
     let gResult;
     try {
       gResult = await pool.generatorStep(G, D, gParams, {
         depth,
         alpha,
-        z,
-        z2,
-        mixingCutoff: gCutoff,
+        ...gLatents,
         noiseSeed: rng.nextUint32(),
         versions: versions(),
       });
     } finally {
-      tf.dispose([z, z2]);
+      tf.dispose([gLatents.z, gLatents.z2]);
     }
-    const gLoss = gResult.loss;
-    if (Number.isFinite(gLoss) && Number.isFinite(dLoss)) {
-      gOptim.apply(gResult.grads);
-      weightVersions.g++;
-      updateShadow(Gs.params, G.params, emaBeta(config.model.g_ema_kimg, n));
-    }
-    tf.dispose([...gResult.grads.values()]);
-    return [dLoss, gLoss];
+    updateG(gResult.grads, gResult.loss, dResult.loss, n);
+    return [dResult.loss, gResult.loss];
   }
 
   /** MS-SWD of the shadow generator against real tiles at the current depth, appended to metrics.jsonl. */
