@@ -76,7 +76,7 @@ export class PoolSynthesizer implements Synthesizer {
 
 /**
  * Worker processes for `workers` ("auto": one per core on the single-threaded CPU backends wasm and cpu,
- * none on GPU backends or a one-core machine). Undefined when none are wanted.
+ * none on GPU backends or a one-core machine); 0 when none are wanted.
  */
 export function poolSizeFor(workers: number | "auto", backend: string): number {
   return workers === "auto" ? defaultPoolSize(backend) : workers;

@@ -3,7 +3,8 @@
  * share of the BLAS threads, compute the gradients of a share of every batch; the training loop averages them
  * (weighted by share) and applies its optimizers as if one process had seen the whole batch. The loop keeps
  * everything that carries state (optimizers, the EMA generator, the W average, the random generators, the
- * data), sends the current weights with every request, and the workers are stateless between steps.
+ * data); a worker keeps only the latest weights it was sent, and gets a network's weights again only after
+ * they changed (see {@link WeightVersions}).
  *
  * As with several GPUs in official StyleGAN, the minibatch standard deviation layer of D sees each worker's
  * share separately (groups never span workers), so a share is a multiple of the group size when the batch
@@ -99,21 +100,6 @@ export function splitBatch(n: number, workers: number, group: number): number[] 
   );
 }
 
-/** Where the time of the pool's steps went (milliseconds, summed over steps; workers' figures averaged). */
-export interface TrainingPoolStats {
-  steps: number;
-  /** Whole calls, from packing the inputs to the averaged gradients. */
-  wallMs: number;
-  /** Packing weights and inputs in this process. */
-  packMs: number;
-  /** Workers assigning received weights. */
-  assignMs: number;
-  /** Workers' forward and backward passes. */
-  computeMs: number;
-  /** Averaging the gradients in this process. */
-  averageMs: number;
-}
-
 /** Worker processes that compute gradients of batch shares; see the module comment. */
 export class TrainingPool {
   readonly #options: TrainingPoolOptions & { blasThreads: number; startTimeoutMs: number };
@@ -122,14 +108,6 @@ export class TrainingPool {
   readonly #held: WeightVersions[] = [];
   readonly #groupSize: number;
   #nextId = 0;
-  readonly #stats: TrainingPoolStats = {
-    steps: 0,
-    wallMs: 0,
-    packMs: 0,
-    assignMs: 0,
-    computeMs: 0,
-    averageMs: 0,
-  };
 
   private constructor(options: TrainingPoolOptions) {
     this.#options = {
@@ -189,11 +167,6 @@ export class TrainingPool {
     return this.#workers[0]?.detail ?? "";
   }
 
-  /** Where the time went so far. */
-  stats(): TrainingPoolStats {
-    return { ...this.#stats };
-  }
-
   /** Process ids of the workers. */
   pids(): number[] {
     return this.#workers.map((w) => w.pid);
@@ -206,7 +179,6 @@ export class TrainingPool {
     dParams: Parameter[],
     inputs: DiscriminatorStepInputs,
   ): Promise<AveragedGradients> {
-    const started = performance.now();
     const n = inputs.reals.shape[0];
     const [reals, z, z2, gpMix] = await Promise.all([
       bytesOf(inputs.reals),
@@ -216,7 +188,7 @@ export class TrainingPool {
     ]);
     const weights = await this.#weightsFor(G, D, inputs.versions);
     const [, h, w, c] = inputs.reals.shape;
-    return this.#run(started, n, dParams, (i, start, count) => ({
+    return this.#run(n, dParams, (i, start, count) => ({
       type: "d",
       id: this.#nextId++,
       depth: inputs.depth,
@@ -241,11 +213,10 @@ export class TrainingPool {
     gParams: Parameter[],
     inputs: GeneratorStepInputs,
   ): Promise<AveragedGradients> {
-    const started = performance.now();
     const n = inputs.z.shape[0];
     const [z, z2] = await Promise.all([bytesOf(inputs.z), inputs.z2 ? bytesOf(inputs.z2) : undefined]);
     const weights = await this.#weightsFor(G, D, inputs.versions);
-    return this.#run(started, n, gParams, (i, start, count) => ({
+    return this.#run(n, gParams, (i, start, count) => ({
       type: "g",
       id: this.#nextId++,
       depth: inputs.depth,
@@ -292,13 +263,11 @@ export class TrainingPool {
 
   /** Send each share to its worker, then average losses and gradients weighted by share. */
   async #run(
-    started: number,
     n: number,
     params: Parameter[],
     request: (worker: number, start: number, count: number) => StepRequest,
   ): Promise<AveragedGradients> {
     const shares = splitBatch(n, this.#workers.length, this.#groupSize);
-    const packed = performance.now();
     const replies: Promise<GradientReply>[] = [];
     let start = 0;
     shares.forEach((count, i) => {
@@ -308,16 +277,16 @@ export class TrainingPool {
       start += count;
     });
     const answers = await Promise.all(replies);
-    const answered = performance.now();
     let loss = 0;
     const sums = new Map<string, Float32Array>();
+    const byKey = new Map(params.map((p) => [p.key, p]));
     answers.forEach((answer, i) => {
       const weight = shares[i] / n;
       loss += weight * answer.loss;
       const values = bytesToFloats(answer.grads);
       let offset = 0;
       for (const key of answer.keys) {
-        const param = params.find((p) => p.key === key);
+        const param = byKey.get(key);
         if (!param) throw new PoolError(`training worker sent a gradient for unknown parameter ${key}`);
         const size = param.variable.size;
         const sum = sums.get(key) ?? new Float32Array(size);
@@ -334,14 +303,6 @@ export class TrainingPool {
       const sum = sums.get(p.key);
       if (sum) grads.set(p.key, tf.tensor(sum, p.variable.shape));
     }
-    const done = performance.now();
-    const stats = this.#stats;
-    stats.steps++;
-    stats.wallMs += done - started;
-    stats.packMs += packed - started;
-    stats.assignMs += answers.reduce((s, a) => s + a.assignMs, 0) / answers.length;
-    stats.computeMs += answers.reduce((s, a) => s + a.computeMs, 0) / answers.length;
-    stats.averageMs += done - answered;
     return { loss, grads };
   }
 }

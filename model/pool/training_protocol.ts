@@ -43,7 +43,4 @@ export interface GradientReply {
   loss: number;
   keys: string[];
   grads: Uint8Array;
-  /** Milliseconds the worker spent on the request: assigning weights, and the forward/backward passes. */
-  assignMs: number;
-  computeMs: number;
 }

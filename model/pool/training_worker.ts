@@ -71,17 +71,21 @@ function assignAll(params: Parameter[], bytes: Uint8Array): void {
   });
 }
 
+/** Take a network's new weights, or keep the ones it has (an error if it never had any). */
+function receiveWeights(net: "g" | "d", network: Generator | Discriminator, bytes: Uint8Array | null): void {
+  if (bytes) {
+    assignAll(network.params.entries(), bytes);
+    nets!.hasWeights[net] = true;
+  } else if (!nets!.hasWeights[net]) {
+    throw new Error(`a step before ${net === "g" ? "G" : "D"}'s weights were sent`);
+  }
+}
+
 async function step(request: StepRequest): Promise<GradientReply> {
   if (!nets) throw new Error("step before init");
   const { G, D, gParams, dParams, loss } = nets;
-  const started = performance.now();
-  if (request.gWeights) assignAll(G.params.entries(), request.gWeights);
-  else if (!nets.hasWeights.g) throw new Error("a step before G's weights were sent");
-  if (request.dWeights) assignAll(D.params.entries(), request.dWeights);
-  else if (!nets.hasWeights.d) throw new Error("a step before D's weights were sent");
-  if (request.gWeights) nets.hasWeights.g = true;
-  if (request.dWeights) nets.hasWeights.d = true;
-  const assigned = performance.now();
+  receiveWeights("g", G, request.gWeights);
+  receiveWeights("d", D, request.dWeights);
   const n = request.count;
   const latentSize = G.options.latent_size;
   const run = { depth: request.depth, alpha: request.alpha, noise: seededNoise(request.noiseSeed) };
@@ -117,8 +121,6 @@ async function step(request: StepRequest): Promise<GradientReply> {
       loss: (await result.loss.data())[0],
       keys,
       grads: floatBytes(grads),
-      assignMs: assigned - started,
-      computeMs: performance.now() - assigned,
     };
   } finally {
     tf.dispose([result.loss, ...result.grads.values()]);
