@@ -22,6 +22,7 @@ import { fileFingerprint, SynthesisPool } from "../model/pool/synthesis_pool.ts"
 import { generatorFlops } from "./flops.ts";
 import { CHANNEL_PRESETS, type ChannelPreset, GENERATE_REFERENCE, TRAIN_REFERENCE } from "./reference.ts";
 import { trainingStepSeconds } from "./train_step.ts";
+import { useWebGpuSynthesis } from "../model/webgpu/accelerator.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -122,6 +123,8 @@ for (const backendName of backends) {
         continue;
       }
       const G = new Generator(options);
+      // On webgpu, what loadGenerator does for served models: the own synthesis pipelines where they apply.
+      const accelerated = pool ? undefined : await useWebGpuSynthesis(G);
       const z = tf.randomNormal([batch, G.options.latent_size]) as tf.Tensor2D;
       let seconds: number;
       if (pool) {
@@ -151,6 +154,7 @@ for (const backendName of backends) {
       row.ratio = ref === null ? null : row.img_per_s / ref;
       measuredGflops = Math.max(measuredGflops ?? 0, row.gflop_per_s);
       if (pool) row.note = `${workers} worker processes`;
+      if (accelerated?.enabled) row.note = "own WGSL synthesis pipelines";
       rows.push(row);
       report(row);
     }

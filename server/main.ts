@@ -5,7 +5,8 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { initBackend, requestedBackend } from "../model/backend/select.ts";
+import { activeBackend, initBackend, requestedBackend } from "../model/backend/select.ts";
+import { describeWebGpuSynthesis } from "../model/webgpu/accelerator.ts";
 import { createApp } from "./app.ts";
 import { configFromEnv, ENV_VARIABLES } from "./config.ts";
 import { createServices } from "./services.ts";
@@ -39,6 +40,7 @@ async function main(args: string[]): Promise<void> {
     console.error("labels: no font found (install fonts-dejavu-core); figures are drawn without labels");
   }
   console.error(`generation: ${services.queue.synthesizer.description}`);
+  if (activeBackend()?.name === "webgpu") console.error(`webgpu synthesis: ${describeWebGpuSynthesis()}`);
   const app = createApp(services);
   const server = Deno.serve({
     port,

@@ -27,6 +27,8 @@ export interface BackendInfo {
   reason: string;
   /** Adapter description for webgpu (e.g. "llvmpipe"), undefined otherwise. */
   device?: string;
+  /** For webgpu: the adapter is a software rasteriser (Mesa's llvmpipe/lavapipe), not a GPU. */
+  software?: boolean;
   /** For wasm: the OpenBLAS library whose sgemm runs convolutions and matmuls, when found. */
   blas?: { library: string; threads: number };
 }
@@ -135,7 +137,12 @@ async function tryWebGpu(allowFallback: boolean): Promise<BackendInfo | string> 
     await registerFusedEpilogueWebGpu();
     await tf.ready();
     const soft = probe.fallback ? ", software rasteriser: slow" : "";
-    return { name: "webgpu", reason: `WebGPU on ${probe.description}${soft}`, device: probe.description };
+    return {
+      name: "webgpu",
+      reason: `WebGPU on ${probe.description}${soft}`,
+      device: probe.description,
+      software: probe.fallback,
+    };
   } catch (e) {
     return `webgpu failed: ${(e as Error).message}`;
   }

@@ -19,6 +19,7 @@ import {
   stateDictOf,
   type TorchTensor,
 } from "./state_dict.ts";
+import { useWebGpuSynthesis } from "../webgpu/accelerator.ts";
 
 /** Metadata key holding the network's hyper-parameters as JSON. */
 export const CONFIG_KEY = "config";
@@ -86,6 +87,8 @@ export async function loadGenerator(file: string, extraFiles: string[] = []): Pr
   const network = new Generator(options);
   try {
     assignStateDict(network.params, tensors, file);
+    // Inference on a GPU through WebGPU: the project's own synthesis pipelines (model/webgpu).
+    await useWebGpuSynthesis(network);
   } catch (e) {
     network.dispose();
     throw e;

@@ -17,6 +17,15 @@ export interface SynthesisOptions {
   noise?: NoiseSpec;
 }
 
+/**
+ * Another way to run a synthesis network for the calls it can serve (model/webgpu/accelerator.ts): it
+ * returns undefined for any call it does not take, and the network then runs as usual.
+ */
+export interface SynthesisAccelerator {
+  tryApply(dlatents: tf.Tensor3D, run: Required<SynthesisOptions>): tf.Tensor4D | undefined;
+  dispose(): void;
+}
+
 /** The synthesis network g: w → image, growing from 4 px by ×2 per block. */
 export class GSynthesis {
   readonly initBlock: InputBlock;
@@ -26,6 +35,8 @@ export class GSynthesis {
   readonly depthCount: number;
   /** Number of style layers: 2 per depth. */
   readonly numLayers: number;
+  /** Set by {@link SynthesisAccelerator} providers for inference; training never sets one. */
+  accelerator?: SynthesisAccelerator;
 
   constructor(tree: ParameterTree, readonly options: GeneratorOptions) {
     const o = options;
@@ -88,6 +99,8 @@ export class GSynthesis {
     if (!Number.isInteger(depth) || depth < 0 || depth >= this.depthCount) {
       throw new RangeError(`depth must be an integer in [0, ${this.depthCount - 1}], got ${depth}`);
     }
+    const fast = this.accelerator?.tryApply(dlatents, { depth, alpha, noise });
+    if (fast) return fast;
     return tf.tidy(() => {
       const styles = tf.unstack(dlatents, 1) as tf.Tensor2D[];
       const pair = (i: number): [tf.Tensor2D, tf.Tensor2D] => [styles[2 * i], styles[2 * i + 1]];

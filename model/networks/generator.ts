@@ -75,6 +75,8 @@ export class Generator {
 
   /** Free every tensor of this network. */
   dispose(): void {
+    this.gSynthesis.accelerator?.dispose();
+    this.gSynthesis.accelerator = undefined;
     this.params.dispose();
   }
 }

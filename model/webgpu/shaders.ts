@@ -1,0 +1,382 @@
+/**
+ * WGSL compute shaders of the WebGPU synthesis path (model/webgpu/synthesis.ts). All tensors are NHWC float32,
+ * like the rest of the project. Written by hand because nothing on npm offers fused StyleGAN layers for
+ * WebGPU, and tfjs-webgpu's own kernels cost one dispatch (with its own uniform buffer and bind group) per op.
+ */
+
+/** Tile of the implicit-GEMM convolution: TM output pixels × TN output channels per workgroup, TK per K step. */
+export interface ConvTile {
+  tm: number;
+  tn: number;
+  tk: number;
+  /** Outputs per thread along M and N: (tm / rm) · (tn / rn) must be 256 threads. */
+  rm: number;
+  rn: number;
+}
+
+/**
+ * The tiles a layer's convolution may use, largest first (model/webgpu/synthesis.ts picks per layer the first
+ * that still gives the GPU enough workgroups). 128×128 with 8×8 outputs per thread is the classic SGEMM
+ * blocking for NVIDIA GPUs; the smaller ones serve the 4–16 px layers, whose few output pixels would otherwise
+ * leave most of the GPU idle. Untuned: `SGAN_WEBGPU_TILE` puts another first, for measuring on a new GPU.
+ */
+export const CONV_TILES: readonly ConvTile[] = [
+  { tm: 128, tn: 128, tk: 8, rm: 8, rn: 8 },
+  { tm: 128, tn: 64, tk: 8, rm: 8, rn: 4 },
+  { tm: 64, tn: 64, tk: 16, rm: 4, rn: 4 },
+  { tm: 32, tn: 32, tk: 16, rm: 2, rn: 2 },
+];
+
+/** Threads per workgroup in every shader here. */
+export const WORKGROUP = 256;
+/** Channels per epilogue workgroup (the other 256 / 32 = 8 lanes split the pixels). */
+export const EPI_CHANNELS = 32;
+export const EPI_LANES = WORKGROUP / EPI_CHANNELS;
+/** Style outputs per styles workgroup. */
+export const STYLE_COLUMNS = 64;
+
+/** Throws unless the tile gives 256 threads with whole per-thread blocks. */
+export function checkTile(t: ConvTile): void {
+  const threads = (t.tm / t.rm) * (t.tn / t.rn);
+  if (threads !== WORKGROUP || t.tm % t.rm !== 0 || t.tn % t.rn !== 0) {
+    throw new Error(`conv tile ${JSON.stringify(t)} must give ${WORKGROUP} threads (tm/rm · tn/rn)`);
+  }
+}
+
+/** Whether the vec4 form of {@link convShader} can run this tile (it also needs cin and cout multiples of 4). */
+export function vectorizable(t: ConvTile): boolean {
+  return t.tk % 4 === 0 && t.rm % 4 === 0 && t.rn % 4 === 0;
+}
+
+/** Uniform layout of the convolution (12 u32 words). */
+export const CONV_PARAMS = [
+  "batch",
+  "inSize",
+  "cin",
+  "cout",
+  "grid",
+  "outSize",
+  "taps",
+  "stride",
+  "kTotal",
+  "hasBias",
+  "pad0",
+  "pad1",
+] as const;
+
+/**
+ * Convolution as an implicit GEMM: rows are output pixels (of one parity `phase` = workgroup z when stride 2),
+ * columns output channels, K = taps² · cin read straight from the NHWC input (zero outside it). The polyphase
+ * kernels of an upscaling convolution are `phase`-major, so stride 2 with taps 2 is nearest ×2 + 3×3.
+ *
+ * `vec4`: global loads, shared-memory reads and accumulators as vec4 (4 input channels or 4 output channels at
+ * a time; needs cin and cout multiples of 4 and {@link vectorizable}); otherwise scalar, for any channel count.
+ */
+export function convShader(t: ConvTile, vec4 = false): string {
+  checkTile(t);
+  if (vec4 && !vectorizable(t)) throw new Error(`conv tile ${JSON.stringify(t)} cannot be vectorised`);
+  const cols = t.tn / t.rn;
+  const v = vec4 ? 4 : 1;
+  const elem = vec4 ? "vec4<f32>" : "f32";
+  const aLoads = Math.ceil((t.tm * t.tk) / v / WORKGROUP);
+  const bLoads = Math.ceil((t.tn * t.tk) / v / WORKGROUP);
+  const rnv = t.rn / v;
+  // A is stored k-major for both forms; in the vec4 form each vec4 holds 4 consecutive pixels (rows).
+  const aStore = vec4
+    ? `for (var e = 0u; e < 4u; e = e + 1u) { As[(kq * 4u + e) * ${t.tm / 4}u + r / 4u][r % 4u] = a[e]; }`
+    : `As[kq * ${t.tm}u + r] = a;`;
+  const aRead = vec4
+    ? `for (var i = 0u; i < ${t.rm / 4}u; i = i + 1u) {
+        let q = As[kk * ${t.tm / 4}u + tRow * ${t.rm / 4}u + i];
+        a[4u * i] = q.x; a[4u * i + 1u] = q.y; a[4u * i + 2u] = q.z; a[4u * i + 3u] = q.w;
+      }`
+    : `for (var i = 0u; i < ${t.rm}u; i = i + 1u) { a[i] = As[kk * ${t.tm}u + tRow * ${t.rm}u + i]; }`;
+  return /* wgsl */ `
+struct Params { ${CONV_PARAMS.map((p) => `${p} : u32`).join(", ")} }
+@group(0) @binding(0) var<uniform> P : Params;
+@group(0) @binding(1) var<storage, read> src : array<${elem}>;
+@group(0) @binding(2) var<storage, read> weight : array<${elem}>;
+@group(0) @binding(3) var<storage, read> bias : array<${elem}>;
+@group(0) @binding(4) var<storage, read_write> dst : array<${elem}>;
+
+var<workgroup> As : array<${elem}, ${(t.tk * t.tm) / v}>;
+var<workgroup> Bs : array<${elem}, ${(t.tk * t.tn) / v}>;
+
+@compute @workgroup_size(${WORKGROUP})
+fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(local_invocation_index) t : u32) {
+  let phase = wg.z;
+  let py = phase / 2u;
+  let px = phase % 2u;
+  var offY = -i32((P.taps - 1u) / 2u);
+  var offX = offY;
+  if (P.stride == 2u) { offY = i32(py) - 1; offX = i32(px) - 1; }
+  let gridPix = P.grid * P.grid;
+  let M = P.batch * gridPix;
+  let m0 = wg.x * ${t.tm}u;
+  let n0 = wg.y * ${t.tn}u;
+  let wBase = phase * P.kTotal * P.cout;
+  let tCol = t % ${cols}u;
+  let tRow = t / ${cols}u;
+  var acc : array<${elem}, ${t.rm * rnv}>;
+
+  for (var k0 = 0u; k0 < P.kTotal; k0 = k0 + ${t.tk}u) {
+    for (var i = 0u; i < ${aLoads}u; i = i + 1u) {
+      let idx = t + i * ${WORKGROUP}u;
+      if (idx < ${(t.tm * t.tk) / v}u) {
+        let r = idx / ${t.tk / v}u;
+        let kq = idx % ${t.tk / v}u;
+        let m = m0 + r;
+        let k = k0 + kq * ${v}u;
+        var a = ${elem}(0.0);
+        if (m < M && k < P.kTotal) {
+          let b = m / gridPix;
+          let rem = m % gridPix;
+          let ci = k % P.cin;
+          let tap = k / P.cin;
+          let iy = i32(rem / P.grid) + offY + i32(tap / P.taps);
+          let ix = i32(rem % P.grid) + offX + i32(tap % P.taps);
+          if (iy >= 0 && ix >= 0 && iy < i32(P.inSize) && ix < i32(P.inSize)) {
+            a = src[(((b * P.inSize + u32(iy)) * P.inSize + u32(ix)) * P.cin + ci) / ${v}u];
+          }
+        }
+        ${aStore}
+      }
+    }
+    for (var i = 0u; i < ${bLoads}u; i = i + 1u) {
+      let idx = t + i * ${WORKGROUP}u;
+      if (idx < ${(t.tn * t.tk) / v}u) {
+        let kk = idx / ${t.tn / v}u;
+        let nq = idx % ${t.tn / v}u;
+        let k = k0 + kk;
+        let co = n0 + nq * ${v}u;
+        var w = ${elem}(0.0);
+        if (k < P.kTotal && co < P.cout) { w = weight[(wBase + k * P.cout + co) / ${v}u]; }
+        Bs[idx] = w;
+      }
+    }
+    workgroupBarrier();
+    for (var kk = 0u; kk < ${t.tk}u; kk = kk + 1u) {
+      var a : array<f32, ${t.rm}>;
+      var w : array<${elem}, ${rnv}>;
+      ${aRead}
+      for (var j = 0u; j < ${rnv}u; j = j + 1u) { w[j] = Bs[kk * ${t.tn / v}u + tCol * ${rnv}u + j]; }
+      for (var i = 0u; i < ${t.rm}u; i = i + 1u) {
+        for (var j = 0u; j < ${rnv}u; j = j + 1u) {
+          acc[i * ${rnv}u + j] = fma(${elem}(a[i]), w[j], acc[i * ${rnv}u + j]);
+        }
+      }
+    }
+    workgroupBarrier();
+  }
+
+  for (var i = 0u; i < ${t.rm}u; i = i + 1u) {
+    let m = m0 + tRow * ${t.rm}u + i;
+    if (m >= M) { break; }
+    let b = m / gridPix;
+    let rem = m % gridPix;
+    let oy = (rem / P.grid) * P.stride + py;
+    let ox = (rem % P.grid) * P.stride + px;
+    let base = ((b * P.outSize + oy) * P.outSize + ox) * P.cout;
+    for (var j = 0u; j < ${rnv}u; j = j + 1u) {
+      let co = n0 + tCol * ${t.rn}u + j * ${v}u;
+      if (co < P.cout) {
+        var o = acc[i * ${rnv}u + j];
+        if (P.hasBias == 1u) { o = o + bias[co / ${v}u]; }
+        dst[(base + co) / ${v}u] = o;
+      }
+    }
+  }
+}
+`;
+}
+
+/** Uniform layout of both epilogue shaders (12 words; `slope` and `epsilon` are f32). */
+export const EPI_PARAMS = [
+  "batch",
+  "size",
+  "channels",
+  "segLen",
+  "segments",
+  "srcBatchStride",
+  "blurRadius",
+  "hasNoise",
+  "styleOffset",
+  "slope",
+  "epsilon",
+  "pad0",
+] as const;
+const EPI_FLOATS = new Set(["slope", "epsilon"]);
+
+function epiParamsStruct(): string {
+  return `struct Params { ${
+    EPI_PARAMS.map((p) => `${p} : ${EPI_FLOATS.has(p) ? "f32" : "u32"}`).join(", ")
+  } }`;
+}
+
+/**
+ * First half of the epilogue, per (sample, 32 channels, pixel segment): blur (optional) + bias + noise + leaky
+ * ReLU, written out, and the segment's instance-norm statistics as (count, mean, M2) by Welford's update
+ * merged over the 8 pixel lanes with Chan's formula (no E[x²] − E[x]² cancellation on large planes).
+ */
+export function epilogueStatsShader(): string {
+  return /* wgsl */ `
+${epiParamsStruct()}
+@group(0) @binding(0) var<uniform> P : Params;
+@group(0) @binding(1) var<storage, read> src : array<f32>;
+@group(0) @binding(2) var<storage, read> bias : array<f32>;
+@group(0) @binding(3) var<storage, read> noiseMap : array<f32>;
+@group(0) @binding(4) var<storage, read> noiseWeight : array<f32>;
+@group(0) @binding(5) var<storage, read> blurKernel : array<f32>;
+@group(0) @binding(6) var<storage, read_write> dst : array<f32>;
+@group(0) @binding(7) var<storage, read_write> stats : array<f32>;
+
+var<workgroup> sCount : array<f32, ${WORKGROUP}>;
+var<workgroup> sMean : array<f32, ${WORKGROUP}>;
+var<workgroup> sM2 : array<f32, ${WORKGROUP}>;
+
+@compute @workgroup_size(${WORKGROUP})
+fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(local_invocation_index) t : u32) {
+  let C = P.channels;
+  let c = wg.x * ${EPI_CHANNELS}u + t % ${EPI_CHANNELS}u;
+  let lane = t / ${EPI_CHANNELS}u;
+  let n = wg.z;
+  let hw = P.size * P.size;
+  let p0 = wg.y * P.segLen;
+  let p1 = min(hw, p0 + P.segLen);
+  let r = i32(P.blurRadius);
+  let side = 2 * r + 1;
+  var count = 0.0;
+  var mean = 0.0;
+  var m2 = 0.0;
+  if (c < C) {
+    for (var p = p0 + lane; p < p1; p = p + ${EPI_LANES}u) {
+      var v = 0.0;
+      if (r > 0) {
+        let y = i32(p / P.size);
+        let x = i32(p % P.size);
+        for (var dy = -r; dy <= r; dy = dy + 1) {
+          let yy = y + dy;
+          if (yy < 0 || yy >= i32(P.size)) { continue; }
+          for (var dx = -r; dx <= r; dx = dx + 1) {
+            let xx = x + dx;
+            if (xx < 0 || xx >= i32(P.size)) { continue; }
+            let k = blurKernel[u32((dy + r) * side + dx + r)];
+            v = fma(k, src[n * P.srcBatchStride + (u32(yy) * P.size + u32(xx)) * C + c], v);
+          }
+        }
+      } else {
+        v = src[n * P.srcBatchStride + p * C + c];
+      }
+      v = v + bias[c];
+      if (P.hasNoise == 1u) { v = fma(noiseWeight[c], noiseMap[p], v); }
+      v = select(v, v * P.slope, v < 0.0);
+      dst[(n * hw + p) * C + c] = v;
+      count = count + 1.0;
+      let d = v - mean;
+      mean = mean + d / count;
+      m2 = fma(d, v - mean, m2);
+    }
+  }
+  sCount[t] = count;
+  sMean[t] = mean;
+  sM2[t] = m2;
+  workgroupBarrier();
+  if (lane == 0u && c < C) {
+    for (var l = 1u; l < ${EPI_LANES}u; l = l + 1u) {
+      let o = t + l * ${EPI_CHANNELS}u;
+      let nb = sCount[o];
+      if (nb == 0.0) { continue; }
+      let total = count + nb;
+      let d = sMean[o] - mean;
+      mean = mean + d * nb / total;
+      m2 = m2 + sM2[o] + d * d * count * nb / total;
+      count = total;
+    }
+    let at = ((n * P.segments + wg.y) * C + c) * 3u;
+    stats[at] = count;
+    stats[at + 1u] = mean;
+    stats[at + 2u] = m2;
+  }
+}
+`;
+}
+
+/** Second half: merge the segments' statistics, then (x − mean) / sqrt(var + ε) · (1 + scale) + shift in place. */
+export function epilogueApplyShader(): string {
+  return /* wgsl */ `
+${epiParamsStruct()}
+@group(0) @binding(0) var<uniform> P : Params;
+@group(0) @binding(1) var<storage, read> stats : array<f32>;
+@group(0) @binding(2) var<storage, read> styles : array<f32>;
+@group(0) @binding(3) var<storage, read_write> dst : array<f32>;
+
+@compute @workgroup_size(${WORKGROUP})
+fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(local_invocation_index) t : u32) {
+  let C = P.channels;
+  let c = wg.x * ${EPI_CHANNELS}u + t % ${EPI_CHANNELS}u;
+  if (c >= C) { return; }
+  let lane = t / ${EPI_CHANNELS}u;
+  let n = wg.z;
+  let hw = P.size * P.size;
+  var count = 0.0;
+  var mean = 0.0;
+  var m2 = 0.0;
+  for (var s = 0u; s < P.segments; s = s + 1u) {
+    let at = ((n * P.segments + s) * C + c) * 3u;
+    let nb = stats[at];
+    if (nb == 0.0) { continue; }
+    let total = count + nb;
+    let d = stats[at + 1u] - mean;
+    mean = mean + d * nb / total;
+    m2 = m2 + stats[at + 2u] + d * d * count * nb / total;
+    count = total;
+  }
+  let inv = inverseSqrt(m2 / count + P.epsilon);
+  let row = P.styleOffset + n * 2u * C;
+  let gain = (1.0 + styles[row + c]) * inv;
+  let shift = styles[row + C + c];
+  let p0 = wg.y * P.segLen;
+  let p1 = min(hw, p0 + P.segLen);
+  for (var p = p0 + lane; p < p1; p = p + ${EPI_LANES}u) {
+    let i = (n * hw + p) * C + c;
+    dst[i] = fma(dst[i] - mean, gain, shift);
+  }
+}
+`;
+}
+
+/** Uniform layout of the styles shader. */
+export const STYLE_PARAMS = ["batch", "numLayers", "dlatentSize", "pad0"] as const;
+
+/**
+ * Every epilogue's style (its dense layer of the dlatent) in one dispatch: workgroup y = epilogue, z = sample.
+ * `table` holds per epilogue: style layer, width (2·channels), weight offset, bias offset, output prefix (the
+ * widths before it; outputs of an epilogue are [batch, width] at prefix · batch).
+ */
+export function stylesShader(): string {
+  return /* wgsl */ `
+struct Params { ${STYLE_PARAMS.map((p) => `${p} : u32`).join(", ")} }
+@group(0) @binding(0) var<uniform> P : Params;
+@group(0) @binding(1) var<storage, read> dlatents : array<f32>;
+@group(0) @binding(2) var<storage, read> weights : array<f32>;
+@group(0) @binding(3) var<storage, read> table : array<u32>;
+@group(0) @binding(4) var<storage, read_write> styles : array<f32>;
+
+@compute @workgroup_size(${STYLE_COLUMNS})
+fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(local_invocation_index) t : u32) {
+  let e = wg.y * 5u;
+  let layer = table[e];
+  let width = table[e + 1u];
+  let j = wg.x * ${STYLE_COLUMNS}u + t;
+  if (j >= width) { return; }
+  let n = wg.z;
+  let wOff = table[e + 2u];
+  var s = weights[table[e + 3u] + j];
+  let dl = (n * P.numLayers + layer) * P.dlatentSize;
+  for (var k = 0u; k < P.dlatentSize; k = k + 1u) {
+    s = fma(dlatents[dl + k], weights[wOff + k * width + j], s);
+  }
+  styles[table[e + 4u] * P.batch + n * width + j] = s;
+}
+`;
+}

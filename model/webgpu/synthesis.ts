@@ -1,0 +1,494 @@
+/**
+ * The synthesis network on WebGPU with the project's own compute pipelines (model/webgpu/shaders.ts): weights
+ * uploaded once, every buffer, uniform and bind group made once per batch size, and a whole batch recorded into
+ * one command buffer of about three dispatches per layer (43 at 256 px, against ~230 tfjs kernels, each of which
+ * also makes its own uniform buffer and bind group). On the H100/H200 that per-dispatch overhead, not the
+ * arithmetic, was most of tfjs-webgpu's generation time (README, Performance).
+ *
+ * It shares tfjs-webgpu's GPUDevice, so dlatents come from the mapping network without a trip to the CPU and
+ * the images go back as an ordinary tfjs tensor. Inference only: it reads the weights once when created.
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import type { ConvPlan, SynthesisPlan } from "./plan.ts";
+import {
+  CONV_PARAMS,
+  CONV_TILES,
+  convShader,
+  type ConvTile,
+  EPI_CHANNELS,
+  EPI_PARAMS,
+  epilogueApplyShader,
+  epilogueStatsShader,
+  STYLE_COLUMNS,
+  STYLE_PARAMS,
+  stylesShader,
+  vectorizable,
+} from "./shaders.ts";
+
+/** Noise inputs this path supports: the stored constant maps, or none. */
+export type FixedNoise = "const" | "none";
+
+export interface WebGpuSynthesisOptions {
+  /** A convolution tile to try first (before {@link CONV_TILES}), e.g. from SGAN_WEBGPU_TILE. */
+  tile?: ConvTile;
+  /** Convolution workgroups a layer should have before a larger tile is taken (default 256). */
+  minConvWorkgroups?: number;
+  /** Largest batch recorded at once (default: what the device's buffer limits allow); tests lower it. */
+  maxBatch?: number;
+  /** Epilogue workgroups to aim for per layer (pixel segments are added until reached). */
+  targetWorkgroups?: number;
+}
+
+interface Dispatch {
+  pipeline: GPUComputePipeline;
+  bindGroup: GPUBindGroup;
+  groups: [number, number, number];
+}
+
+/** Buffers and recorded dispatches for one batch size and noise mode. */
+interface Frame {
+  batch: number;
+  dlatents: GPUBuffer;
+  rgb: GPUBuffer;
+  dispatches: Dispatch[];
+  owned: GPUBuffer[];
+}
+
+const STORAGE = GPUBufferUsage.STORAGE;
+const UNIFORM = GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST;
+
+export class WebGpuSynthesis {
+  /** Convolution tiles, largest first; each layer takes the first that keeps the GPU busy. */
+  readonly tiles: readonly ConvTile[];
+  /** Largest batch recorded at once; bigger batches are run in slices of this size in one command buffer. */
+  readonly maxBatch: number;
+  private readonly targetWorkgroups: number;
+  private readonly minConvWorkgroups: number;
+  private readonly convPipelines = new Map<string, GPUComputePipeline>();
+  private readonly pipelines: {
+    stats: GPUComputePipeline;
+    apply: GPUComputePipeline;
+    styles: GPUComputePipeline;
+  };
+  private readonly weights: {
+    conv: GPUBuffer[];
+    epi: EpiBuffers[];
+    styles: GPUBuffer;
+    table: GPUBuffer;
+    toRgb: GPUBuffer;
+    toRgbBias: GPUBuffer;
+    constInput: GPUBuffer;
+    dummy: GPUBuffer;
+  };
+  /** Per epilogue: where its style row starts, in widths before it (× batch = element offset). */
+  private readonly stylePrefix: number[];
+  private readonly styleWidthTotal: number;
+  private readonly frames = new Map<string, Frame>();
+  private disposed = false;
+
+  constructor(
+    readonly device: GPUDevice,
+    readonly plan: SynthesisPlan,
+    options: WebGpuSynthesisOptions = {},
+  ) {
+    this.tiles = options.tile ? [options.tile, ...CONV_TILES] : CONV_TILES;
+    this.targetWorkgroups = options.targetWorkgroups ?? 512;
+    this.minConvWorkgroups = options.minConvWorkgroups ?? 256;
+    const pipeline = (code: string, label: string) => this.pipeline(code, label);
+    this.pipelines = {
+      stats: pipeline(epilogueStatsShader(), "sgan-epilogue-stats"),
+      apply: pipeline(epilogueApplyShader(), "sgan-epilogue-apply"),
+      styles: pipeline(stylesShader(), "sgan-styles"),
+    };
+
+    const upload = (data: Float32Array | Uint32Array, label: string) => {
+      const buffer = device.createBuffer({
+        label,
+        size: Math.max(16, align4(data.byteLength)),
+        usage: STORAGE | GPUBufferUsage.COPY_DST,
+      });
+      writeAll(device, buffer, data);
+      return buffer;
+    };
+    // Every style layer's weights and biases in one buffer, with a table of offsets (one styles dispatch).
+    const styleParts: Float32Array[] = [];
+    const table: number[] = [];
+    let offset = 0;
+    let prefix = 0;
+    this.stylePrefix = [];
+    for (const { epilogue: e } of plan.layers) {
+      const width = 2 * e.channels;
+      table.push(e.styleLayer, width, offset, offset + e.styleWeight.length, prefix);
+      styleParts.push(e.styleWeight, e.styleBias);
+      offset += e.styleWeight.length + e.styleBias.length;
+      this.stylePrefix.push(prefix);
+      prefix += width;
+    }
+    this.styleWidthTotal = prefix;
+    this.weights = {
+      conv: plan.layers.map((l, i) =>
+        l.conv ? upload(l.conv.weights, `conv${i}`) : upload(new Float32Array(4), "none")
+      ),
+      epi: plan.layers.map((l, i) => ({
+        bias: upload(l.epilogue.bias, `bias${i}`),
+        noiseMap: upload(l.epilogue.noise?.map ?? new Float32Array(4), `noise${i}`),
+        noiseWeight: upload(l.epilogue.noise?.weight ?? new Float32Array(4), `noiseWeight${i}`),
+        blur: upload(l.epilogue.blur ?? new Float32Array(4), `blur${i}`),
+      })),
+      styles: upload(concat(styleParts), "style-weights"),
+      table: upload(new Uint32Array(table), "style-table"),
+      toRgb: upload(plan.toRgb.weights, "to-rgb"),
+      toRgbBias: upload(plan.toRgb.bias ?? new Float32Array(plan.toRgb.cout), "to-rgb-bias"),
+      constInput: upload(plan.constInput, "const-input"),
+      dummy: upload(new Float32Array(4), "dummy"),
+    };
+    this.maxBatch = Math.max(1, Math.min(options.maxBatch ?? Infinity, this.deviceBatchLimit()));
+  }
+
+  /** The batch the device's buffer and dispatch limits allow. */
+  private deviceBatchLimit(): number {
+    const limits = this.device.limits;
+    const bytes = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
+    const r = this.plan.resolution;
+    const perSample = Math.max(...this.plan.layers.map((l) => l.epilogue.size ** 2 * l.epilogue.channels)) *
+      4;
+    const byMemory = Math.floor(bytes / perSample);
+    const largestTm = Math.max(...this.tiles.map((t) => t.tm));
+    const byDispatch = Math.floor((limits.maxComputeWorkgroupsPerDimension * largestTm) / (r * r));
+    return Math.max(1, Math.min(byMemory, byDispatch, limits.maxComputeWorkgroupsPerDimension));
+  }
+
+  private pipeline(code: string, label: string): GPUComputePipeline {
+    return this.device.createComputePipeline({
+      label,
+      layout: "auto",
+      compute: { module: this.device.createShaderModule({ label, code }), entryPoint: "main" },
+    });
+  }
+
+  /**
+   * The tile and shader form for a convolution with `rows` output rows (pixels per phase × batch): the first
+   * tile not wider than the channels need that gives at least `minConvWorkgroups` workgroups (else the
+   * smallest that fits the dispatch limit), vec4 where the channel counts allow.
+   */
+  convKernel(
+    rows: number,
+    cout: number,
+    cin: number,
+  ): { tile: ConvTile; vec4: boolean; pipeline: GPUComputePipeline } {
+    const limit = this.device.limits.maxComputeWorkgroupsPerDimension;
+    const fits = this.tiles.filter((t) => Math.ceil(rows / t.tm) <= limit);
+    const narrow = fits.filter((t) => t.tn <= Math.ceil(cout / 32) * 32);
+    const candidates = narrow.length > 0 ? narrow : fits;
+    const busy = candidates.find((t) =>
+      Math.ceil(rows / t.tm) * Math.ceil(cout / t.tn) >= this.minConvWorkgroups
+    );
+    const tile = busy ?? candidates[candidates.length - 1] ?? this.tiles[0];
+    const vec4 = vectorizable(tile) && cin % 4 === 0 && cout % 4 === 0;
+    const key = `${JSON.stringify(tile)}/${vec4}`;
+    let pipeline = this.convPipelines.get(key);
+    if (!pipeline) {
+      pipeline = this.pipeline(convShader(tile, vec4), `sgan-conv ${key}`);
+      this.convPipelines.set(key, pipeline);
+    }
+    return { tile, vec4, pipeline };
+  }
+
+  /** The convolution kernels made so far, as `tile/vec4` keys (for logs and tests). */
+  kernelsUsed(): string[] {
+    return [...this.convPipelines.keys()];
+  }
+
+  /** dlatents [N, numLayers, L] → images [N, H, W, C] (a new tfjs tensor), noise from the stored maps or none. */
+  run(dlatents: tf.Tensor3D, noise: FixedNoise = "const"): tf.Tensor4D {
+    if (this.disposed) throw new Error("WebGPU synthesis: used after dispose()");
+    const p = this.plan;
+    const [n, layers, size] = dlatents.shape;
+    if (layers !== p.numLayers || size !== p.dlatentSize) {
+      throw new Error(
+        `WebGPU synthesis: dlatents must be [N, ${p.numLayers}, ${p.dlatentSize}], got [${dlatents.shape}]`,
+      );
+    }
+    if (n === 0) return tf.zeros([0, p.resolution, p.resolution, p.outChannels]);
+    const rowBytes = p.numLayers * p.dlatentSize * 4;
+    const imageBytes = p.resolution * p.resolution * p.outChannels * 4;
+    const input = this.inputBuffer(dlatents);
+    const output = this.device.createBuffer({
+      label: "sgan-images",
+      size: n * imageBytes,
+      usage: STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+    });
+    try {
+      const encoder = this.device.createCommandEncoder({ label: "sgan-synthesis" });
+      for (let start = 0; start < n; start += this.maxBatch) {
+        const frame = this.frame(Math.min(this.maxBatch, n - start), noise);
+        encoder.copyBufferToBuffer(input.buffer, start * rowBytes, frame.dlatents, 0, frame.batch * rowBytes);
+        const pass = encoder.beginComputePass({ label: "sgan-synthesis" });
+        for (const d of frame.dispatches) {
+          pass.setPipeline(d.pipeline);
+          pass.setBindGroup(0, d.bindGroup);
+          pass.dispatchWorkgroups(...d.groups);
+        }
+        pass.end();
+        encoder.copyBufferToBuffer(frame.rgb, 0, output, start * imageBytes, frame.batch * imageBytes);
+      }
+      this.device.queue.submit([encoder.finish()]);
+      // tfjs copies the buffer into one of its own (queued after the work above), so ours can go.
+      return tf.tensor(
+        { buffer: output } as unknown as tf.TensorLike,
+        [n, p.resolution, p.resolution, p.outChannels],
+        "float32",
+      ) as tf.Tensor4D;
+    } finally {
+      input.release();
+      output.destroy();
+    }
+  }
+
+  /** The dlatents as a GPU buffer: tfjs's own when they are on the GPU, else uploaded. */
+  private inputBuffer(dlatents: tf.Tensor3D): { buffer: GPUBuffer; release: () => void } {
+    try {
+      const gpu = dlatents.dataToGPU();
+      if (gpu.buffer) return { buffer: gpu.buffer, release: () => gpu.tensorRef.dispose() };
+      gpu.tensorRef.dispose();
+    } catch {
+      // Small tensors that tfjs-webgpu computed on the CPU have no GPU buffer yet: upload them below.
+    }
+    const values = dlatents.dataSync() as Float32Array;
+    const buffer = this.device.createBuffer({
+      label: "sgan-dlatents-upload",
+      size: align4(values.byteLength),
+      usage: GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+    });
+    writeAll(this.device, buffer, values);
+    return { buffer, release: () => buffer.destroy() };
+  }
+
+  /** Buffers, uniforms and bind groups of one batch size and noise mode, made on first use and kept. */
+  private frame(batch: number, noise: FixedNoise): Frame {
+    const key = `${batch}/${noise}`;
+    const cached = this.frames.get(key);
+    if (cached) return cached;
+    const p = this.plan;
+    const device = this.device;
+    const owned: GPUBuffer[] = [];
+    const buffer = (label: string, bytes: number, usage: number) => {
+      const b = device.createBuffer({ label, size: Math.max(16, align4(bytes)), usage });
+      owned.push(b);
+      return b;
+    };
+    const uniform = (words: number[], floats: ReadonlySet<number> = new Set()) => {
+      const data = new ArrayBuffer(align16(words.length * 4));
+      const view = new DataView(data);
+      words.forEach((w, i) =>
+        floats.has(i) ? view.setFloat32(i * 4, w, true) : view.setUint32(i * 4, w, true)
+      );
+      const b = buffer("sgan-params", data.byteLength, UNIFORM);
+      device.queue.writeBuffer(b, 0, data);
+      return b;
+    };
+    const bind = (pipeline: GPUComputePipeline, buffers: GPUBuffer[]) =>
+      device.createBindGroup({
+        layout: pipeline.getBindGroupLayout(0),
+        entries: buffers.map((b, i) => ({ binding: i, resource: { buffer: b } })),
+      });
+
+    const activation = Math.max(...p.layers.map((l) => l.epilogue.size ** 2 * l.epilogue.channels)) * batch *
+      4;
+    const a = buffer("sgan-activations-a", activation, STORAGE);
+    const b = buffer("sgan-activations-b", activation, STORAGE);
+    const segmentsOf = (size: number, channels: number) => {
+      const blocks = Math.ceil(channels / EPI_CHANNELS) * batch;
+      const hw = size * size;
+      return Math.max(1, Math.min(Math.ceil(this.targetWorkgroups / blocks), Math.ceil(hw / 64)));
+    };
+    const statsFloats = Math.max(
+      ...p.layers.map((l) =>
+        batch * segmentsOf(l.epilogue.size, l.epilogue.channels) * l.epilogue.channels * 3
+      ),
+    );
+    const stats = buffer("sgan-stats", statsFloats * 4, STORAGE);
+    const styles = buffer("sgan-styles", this.styleWidthTotal * batch * 4, STORAGE);
+    const dlatents = buffer(
+      "sgan-dlatents",
+      batch * p.numLayers * p.dlatentSize * 4,
+      STORAGE | GPUBufferUsage.COPY_DST,
+    );
+    const rgb = buffer(
+      "sgan-rgb",
+      batch * p.resolution ** 2 * p.outChannels * 4,
+      STORAGE | GPUBufferUsage.COPY_SRC,
+    );
+
+    const dispatches: Dispatch[] = [];
+    dispatches.push({
+      pipeline: this.pipelines.styles,
+      bindGroup: bind(this.pipelines.styles, [
+        uniform(
+          STYLE_PARAMS.map((k) =>
+            ({ batch, numLayers: p.numLayers, dlatentSize: p.dlatentSize, pad0: 0 })[k]
+          ),
+        ),
+        dlatents,
+        this.weights.styles,
+        this.weights.table,
+        styles,
+      ]),
+      groups: [
+        Math.ceil(Math.max(...p.layers.map((l) => 2 * l.epilogue.channels)) / STYLE_COLUMNS),
+        p.layers.length,
+        batch,
+      ],
+    });
+
+    const conv = (
+      c: ConvPlan,
+      weights: GPUBuffer,
+      bias: GPUBuffer | undefined,
+      src: GPUBuffer,
+      dst: GPUBuffer,
+    ) => {
+      const stride = c.up ? 2 : 1;
+      const grid = c.outSize / stride;
+      const words: Record<(typeof CONV_PARAMS)[number], number> = {
+        batch,
+        inSize: c.inSize,
+        cin: c.cin,
+        cout: c.cout,
+        grid,
+        outSize: c.outSize,
+        taps: c.taps,
+        stride,
+        kTotal: c.taps * c.taps * c.cin,
+        hasBias: bias ? 1 : 0,
+        pad0: 0,
+        pad1: 0,
+      };
+      const rows = batch * grid * grid;
+      const kernel = this.convKernel(rows, c.cout, c.cin);
+      dispatches.push({
+        pipeline: kernel.pipeline,
+        bindGroup: bind(kernel.pipeline, [
+          uniform(CONV_PARAMS.map((k) => words[k])),
+          src,
+          weights,
+          bias ?? this.weights.dummy,
+          dst,
+        ]),
+        groups: [
+          Math.ceil(rows / kernel.tile.tm),
+          Math.ceil(c.cout / kernel.tile.tn),
+          stride * stride,
+        ],
+      });
+    };
+
+    // A layer's convolution reads `cur` and writes `other`; its epilogue reads that and writes `cur` again.
+    const cur = a;
+    const other = b;
+    p.layers.forEach((layer, i) => {
+      const e = layer.epilogue;
+      const w = this.weights.epi[i];
+      let src: GPUBuffer;
+      if (layer.conv) {
+        conv(layer.conv, this.weights.conv[i], undefined, cur, other);
+        src = other;
+      } else {
+        src = this.weights.constInput;
+      }
+      const segments = segmentsOf(e.size, e.channels);
+      const hw = e.size * e.size;
+      const values: Record<(typeof EPI_PARAMS)[number], number> = {
+        batch,
+        size: e.size,
+        channels: e.channels,
+        segLen: Math.ceil(hw / segments),
+        segments,
+        srcBatchStride: layer.conv ? hw * e.channels : 0,
+        blurRadius: e.blur ? (Math.sqrt(e.blur.length) - 1) / 2 : 0,
+        hasNoise: e.noise && noise === "const" ? 1 : 0,
+        styleOffset: this.stylePrefix[i] * batch,
+        slope: e.slope,
+        epsilon: e.epsilon,
+        pad0: 0,
+      };
+      const params = uniform(
+        EPI_PARAMS.map((k) => values[k]),
+        new Set([EPI_PARAMS.indexOf("slope"), EPI_PARAMS.indexOf("epsilon")]),
+      );
+      const groups: [number, number, number] = [Math.ceil(e.channels / EPI_CHANNELS), segments, batch];
+      dispatches.push({
+        pipeline: this.pipelines.stats,
+        bindGroup: bind(this.pipelines.stats, [
+          params,
+          src,
+          w.bias,
+          w.noiseMap,
+          w.noiseWeight,
+          w.blur,
+          cur,
+          stats,
+        ]),
+        groups,
+      });
+      dispatches.push({
+        pipeline: this.pipelines.apply,
+        bindGroup: bind(this.pipelines.apply, [params, stats, styles, cur]),
+        groups,
+      });
+    });
+    conv(p.toRgb, this.weights.toRgb, this.weights.toRgbBias, cur, rgb);
+
+    const frame: Frame = { batch, dlatents, rgb, dispatches, owned };
+    this.frames.set(key, frame);
+    return frame;
+  }
+
+  /** Free every GPU buffer of this path (the tfjs tensors it returned stay valid). */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const f of this.frames.values()) for (const b of f.owned) b.destroy();
+    this.frames.clear();
+    const w = this.weights;
+    for (
+      const b of [
+        ...w.conv,
+        ...w.epi.flatMap((e) => Object.values(e)),
+        w.styles,
+        w.table,
+        w.toRgb,
+        w.toRgbBias,
+        w.constInput,
+        w.dummy,
+      ]
+    ) {
+      b.destroy();
+    }
+  }
+}
+
+interface EpiBuffers {
+  bias: GPUBuffer;
+  noiseMap: GPUBuffer;
+  noiseWeight: GPUBuffer;
+  blur: GPUBuffer;
+}
+
+function concat(parts: Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((s, p) => s + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/** Upload a whole typed array (the DOM typings want an ArrayBuffer-backed view; ours never are shared). */
+function writeAll(device: GPUDevice, buffer: GPUBuffer, data: ArrayBufferView): void {
+  device.queue.writeBuffer(buffer, 0, data as ArrayBufferView<ArrayBuffer>);
+}
+
+const align4 = (bytes: number) => Math.ceil(bytes / 4) * 4;
+const align16 = (bytes: number) => Math.ceil(bytes / 16) * 16;
