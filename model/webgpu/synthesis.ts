@@ -45,14 +45,30 @@ interface Dispatch {
   groups: [number, number, number];
 }
 
-/** Buffers and recorded dispatches for one batch size and noise mode. */
+/** Uniforms and recorded dispatches for one batch size and noise mode (over the shared scratch buffers). */
 interface Frame {
   batch: number;
-  dlatents: GPUBuffer;
-  rgb: GPUBuffer;
   dispatches: Dispatch[];
+  /** Its uniform buffers. */
   owned: GPUBuffer[];
 }
+
+/**
+ * Activations, statistics, styles, dlatents and images for up to `capacity` images. Shared by every frame:
+ * the queue runs command buffers one after another, so batches of different sizes never overlap.
+ */
+interface Scratch {
+  capacity: number;
+  a: GPUBuffer;
+  b: GPUBuffer;
+  stats: GPUBuffer;
+  styles: GPUBuffer;
+  dlatents: GPUBuffer;
+  rgb: GPUBuffer;
+}
+
+/** Frames kept (a server sees many batch sizes; each frame is only uniforms and bind groups). */
+const MAX_FRAMES = 32;
 
 const STORAGE = GPUBufferUsage.STORAGE;
 const UNIFORM = GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST;
@@ -84,6 +100,7 @@ export class WebGpuSynthesis {
   private readonly stylePrefix: number[];
   private readonly styleWidthTotal: number;
   private readonly frames = new Map<string, Frame>();
+  private scratch?: Scratch;
   private disposed = false;
 
   constructor(
@@ -222,7 +239,14 @@ export class WebGpuSynthesis {
       const encoder = this.device.createCommandEncoder({ label: "sgan-synthesis" });
       for (let start = 0; start < n; start += this.maxBatch) {
         const frame = this.frame(Math.min(this.maxBatch, n - start), noise);
-        encoder.copyBufferToBuffer(input.buffer, start * rowBytes, frame.dlatents, 0, frame.batch * rowBytes);
+        const scratch = this.scratch!;
+        encoder.copyBufferToBuffer(
+          input.buffer,
+          start * rowBytes,
+          scratch.dlatents,
+          0,
+          frame.batch * rowBytes,
+        );
         const pass = encoder.beginComputePass({ label: "sgan-synthesis" });
         for (const d of frame.dispatches) {
           pass.setPipeline(d.pipeline);
@@ -230,7 +254,7 @@ export class WebGpuSynthesis {
           pass.dispatchWorkgroups(...d.groups);
         }
         pass.end();
-        encoder.copyBufferToBuffer(frame.rgb, 0, output, start * imageBytes, frame.batch * imageBytes);
+        encoder.copyBufferToBuffer(scratch.rgb, 0, output, start * imageBytes, frame.batch * imageBytes);
       }
       this.device.queue.submit([encoder.finish()]);
       // tfjs copies the buffer into one of its own (queued after the work above), so ours can go.
@@ -241,7 +265,7 @@ export class WebGpuSynthesis {
       ) as tf.Tensor4D;
     } finally {
       input.release();
-      output.destroy();
+      this.destroyWhenIdle([output]);
     }
   }
 
@@ -261,14 +285,79 @@ export class WebGpuSynthesis {
       usage: GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
     });
     writeAll(this.device, buffer, values);
-    return { buffer, release: () => buffer.destroy() };
+    return { buffer, release: () => this.destroyWhenIdle([buffer]) };
   }
 
-  /** Buffers, uniforms and bind groups of one batch size and noise mode, made on first use and kept. */
+  /** Destroy buffers once the work submitted so far is done (command buffers in flight may still use them). */
+  private destroyWhenIdle(buffers: GPUBuffer[]): void {
+    if (buffers.length === 0) return;
+    this.device.queue.onSubmittedWorkDone().then(() => {
+      for (const b of buffers) b.destroy();
+    }, () => {
+      for (const b of buffers) b.destroy(); // device lost: nothing runs any more
+    });
+  }
+
+  /** Pixel segments per epilogue workgroup column, so that a layer has about `targetWorkgroups` workgroups. */
+  private segmentsOf(batch: number, size: number, channels: number): number {
+    const blocks = Math.ceil(channels / EPI_CHANNELS) * batch;
+    return Math.max(1, Math.min(Math.ceil(this.targetWorkgroups / blocks), Math.ceil((size * size) / 64)));
+  }
+
+  /** Scratch buffers for at least `batch` images, grown (and every frame dropped) when too small. */
+  private scratchFor(batch: number): Scratch {
+    if (this.scratch && this.scratch.capacity >= batch) return this.scratch;
+    this.dropScratch();
+    const p = this.plan;
+    const buffer = (label: string, bytes: number, usage: number) =>
+      this.device.createBuffer({ label, size: Math.max(16, align4(bytes)), usage });
+    const activation = Math.max(...p.layers.map((l) => l.epilogue.size ** 2 * l.epilogue.channels)) * batch *
+      4;
+    let statsFloats = 0;
+    for (let n = 1; n <= batch; n++) {
+      for (const { epilogue: e } of p.layers) {
+        statsFloats = Math.max(statsFloats, n * this.segmentsOf(n, e.size, e.channels) * e.channels * 3);
+      }
+    }
+    this.scratch = {
+      capacity: batch,
+      a: buffer("sgan-activations-a", activation, STORAGE),
+      b: buffer("sgan-activations-b", activation, STORAGE),
+      stats: buffer("sgan-stats", statsFloats * 4, STORAGE),
+      styles: buffer("sgan-styles", this.styleWidthTotal * batch * 4, STORAGE),
+      dlatents: buffer(
+        "sgan-dlatents",
+        batch * p.numLayers * p.dlatentSize * 4,
+        STORAGE | GPUBufferUsage.COPY_DST,
+      ),
+      rgb: buffer(
+        "sgan-rgb",
+        batch * p.resolution ** 2 * p.outChannels * 4,
+        STORAGE | GPUBufferUsage.COPY_SRC,
+      ),
+    };
+    return this.scratch;
+  }
+
+  private dropScratch(): void {
+    for (const f of this.frames.values()) this.destroyWhenIdle(f.owned);
+    this.frames.clear();
+    if (!this.scratch) return;
+    const { a, b, stats, styles, dlatents, rgb } = this.scratch;
+    this.destroyWhenIdle([a, b, stats, styles, dlatents, rgb]);
+    this.scratch = undefined;
+  }
+
+  /** Uniforms and bind groups of one batch size and noise mode, made on first use and kept (the last 32). */
   private frame(batch: number, noise: FixedNoise): Frame {
+    const scratch = this.scratchFor(batch);
     const key = `${batch}/${noise}`;
     const cached = this.frames.get(key);
-    if (cached) return cached;
+    if (cached) {
+      this.frames.delete(key); // re-insert: the Map's order is the least recently used first
+      this.frames.set(key, cached);
+      return cached;
+    }
     const p = this.plan;
     const device = this.device;
     const owned: GPUBuffer[] = [];
@@ -293,32 +382,7 @@ export class WebGpuSynthesis {
         entries: buffers.map((b, i) => ({ binding: i, resource: { buffer: b } })),
       });
 
-    const activation = Math.max(...p.layers.map((l) => l.epilogue.size ** 2 * l.epilogue.channels)) * batch *
-      4;
-    const a = buffer("sgan-activations-a", activation, STORAGE);
-    const b = buffer("sgan-activations-b", activation, STORAGE);
-    const segmentsOf = (size: number, channels: number) => {
-      const blocks = Math.ceil(channels / EPI_CHANNELS) * batch;
-      const hw = size * size;
-      return Math.max(1, Math.min(Math.ceil(this.targetWorkgroups / blocks), Math.ceil(hw / 64)));
-    };
-    const statsFloats = Math.max(
-      ...p.layers.map((l) =>
-        batch * segmentsOf(l.epilogue.size, l.epilogue.channels) * l.epilogue.channels * 3
-      ),
-    );
-    const stats = buffer("sgan-stats", statsFloats * 4, STORAGE);
-    const styles = buffer("sgan-styles", this.styleWidthTotal * batch * 4, STORAGE);
-    const dlatents = buffer(
-      "sgan-dlatents",
-      batch * p.numLayers * p.dlatentSize * 4,
-      STORAGE | GPUBufferUsage.COPY_DST,
-    );
-    const rgb = buffer(
-      "sgan-rgb",
-      batch * p.resolution ** 2 * p.outChannels * 4,
-      STORAGE | GPUBufferUsage.COPY_SRC,
-    );
+    const { a, b, stats, styles, dlatents, rgb } = scratch;
 
     const dispatches: Dispatch[] = [];
     dispatches.push({
@@ -396,7 +460,7 @@ export class WebGpuSynthesis {
       } else {
         src = this.weights.constInput;
       }
-      const segments = segmentsOf(e.size, e.channels);
+      const segments = this.segmentsOf(batch, e.size, e.channels);
       const hw = e.size * e.size;
       const values: Record<(typeof EPI_PARAMS)[number], number> = {
         batch,
@@ -439,8 +503,13 @@ export class WebGpuSynthesis {
     });
     conv(p.toRgb, this.weights.toRgb, this.weights.toRgbBias, cur, rgb);
 
-    const frame: Frame = { batch, dlatents, rgb, dispatches, owned };
+    const frame: Frame = { batch, dispatches, owned };
     this.frames.set(key, frame);
+    if (this.frames.size > MAX_FRAMES) {
+      const [oldestKey, oldest] = this.frames.entries().next().value!;
+      this.destroyWhenIdle(oldest.owned);
+      this.frames.delete(oldestKey);
+    }
     return frame;
   }
 
@@ -448,23 +517,18 @@ export class WebGpuSynthesis {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    for (const f of this.frames.values()) for (const b of f.owned) b.destroy();
-    this.frames.clear();
+    this.dropScratch();
     const w = this.weights;
-    for (
-      const b of [
-        ...w.conv,
-        ...w.epi.flatMap((e) => Object.values(e)),
-        w.styles,
-        w.table,
-        w.toRgb,
-        w.toRgbBias,
-        w.constInput,
-        w.dummy,
-      ]
-    ) {
-      b.destroy();
-    }
+    this.destroyWhenIdle([
+      ...w.conv,
+      ...w.epi.flatMap((e) => Object.values(e)),
+      w.styles,
+      w.table,
+      w.toRgb,
+      w.toRgbBias,
+      w.constInput,
+      w.dummy,
+    ]);
   }
 }
 

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# The own WGSL synthesis pipelines (model/webgpu) on a lent GPU machine (issue 8), in one call of about 8 min:
+#   1. correctness on the real GPU: tests/model/webgpu (fixture parity when SGAN_SHARED_DIR holds the fixture)
+#   2. PyTorch on the same GPU, strict fp32, batch 8 and 32 (the ratios' reference, same run)
+#   3. generation through WebGPU with tfjs kernels (SGAN_WEBGPU_SYNTHESIS=0) and with the own pipelines (=1)
+#   4. dispatches and recording time per batch (bench/webgpu_record.ts), both paths
+#   5. a sweep of convolution tiles at 256 px, default channels, batch 8
+# Carries what device_bench.sh carries (.devpack/, .gl/; rebuild with bench/reference/make_devpack.sh after
+# adding npm packages; it also copies the reference fixture to .devpack/shared). Results in $OUT: torch.jsonl, synthesis.jsonl, record.jsonl, tiles.jsonl, log.
+source bench/reference/device_setup.sh log_synthesis.txt
+nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
+[ -d .devpack/shared/fixtures ] && export SGAN_SHARED_DIR=$PWD/.devpack/shared
+
+echo "== tests/model/webgpu on this GPU"
+timeout 120 deno test -A tests/model/webgpu/ 2>&1 | grep -E "ok|FAILED|error|passed" | tail -20
+
+echo "== PyTorch, TF32 off"
+timeout 60 python3 bench/reference/stylegan_torch.py --bench --device cuda --res 64,256 --channels default,reduced \
+  --batch 8,32 --tf32 off --json | tee "$OUT/torch.jsonl"
+ref=()
+[ -s "$OUT/torch.jsonl" ] && ref=(--reference "$OUT/torch.jsonl")
+
+for own in 0 1; do
+  for b in 8 32; do
+    echo "== SGAN_WEBGPU_SYNTHESIS=$own, batch $b"
+    SGAN_WEBGPU_SYNTHESIS=$own timeout 75 deno run -A bench/main.ts --backends webgpu --res 64,256 \
+      --channels default,reduced --tasks generate --batch $b --budget 60 "${ref[@]}" --json 2>/dev/null |
+      sed "s/^{/{\"own\":$own,/" | tee -a "$OUT/synthesis.jsonl"
+  done
+done
+
+echo "== recording cost per batch, 256 px"
+for ch in default reduced; do
+  timeout 60 deno run -A bench/webgpu_record.ts --res 256 --channels $ch --batch 8 --json 2>/dev/null |
+    tee -a "$OUT/record.jsonl"
+done
+
+echo "== tile sweep, 256 px default channels, batch 8"
+for tile in 128,128,8,8,8 128,64,8,8,4 64,128,8,4,8 64,64,16,4,4 64,64,8,4,4 128,128,16,8,8 32,32,16,2,2; do
+  SGAN_WEBGPU_SYNTHESIS=1 SGAN_WEBGPU_TILE=$tile timeout 40 deno run -A bench/main.ts --backends webgpu --res 256 \
+    --channels default --tasks generate --batch 8 --budget 20 "${ref[@]}" --json 2>/dev/null |
+    sed "s/^{/{\"tile\":\"$tile\",/" | tee -a "$OUT/tiles.jsonl"
+done
+echo "== done"

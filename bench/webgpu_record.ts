@@ -1,0 +1,85 @@
+/**
+ * `deno run -A bench/webgpu_record.ts [--res 256] [--channels reduced] [--batch 8] [--runs 5] [--json]`
+ *
+ * What one generation batch costs the CPU to record on the webgpu backend, tfjs kernels vs the own WGSL
+ * pipelines (model/webgpu): compute dispatches and submits counted by wrapping Deno's WebGPU encoder methods,
+ * and the wall time of the call that records them (the GPU's work is awaited afterwards, untimed). On the
+ * H100/H200 this recording, not the arithmetic, was most of tfjs-webgpu's generation time (README,
+ * Performance). The counts are exact on any adapter. `record_ms` is the CPU cost of recording only on a GPU:
+ * Mesa's software adapter executes the work inside `submit`, so there it includes the computation.
+ * Medians of `--runs` after one warm-up call.
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import { parseArgs } from "node:util";
+import { initBackend } from "../model/backend/select.ts";
+import { Generator } from "../model/networks/generator.ts";
+import { useWebGpuSynthesis } from "../model/webgpu/accelerator.ts";
+import { CHANNEL_PRESETS, type ChannelPreset } from "./reference.ts";
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    res: { type: "string", default: "256" },
+    channels: { type: "string", default: "reduced" },
+    batch: { type: "string", default: "8" },
+    runs: { type: "string", default: "5" },
+    json: { type: "boolean", default: false },
+  },
+});
+const res = Number(values.res), batch = Number(values.batch), runs = Number(values.runs);
+const preset = values.channels as ChannelPreset;
+if (!CHANNEL_PRESETS[preset]) throw new Error(`--channels must be one of ${Object.keys(CHANNEL_PRESETS)}`);
+
+const info = await initBackend("webgpu", { quiet: true });
+const counts = { dispatches: 0, submits: 0 };
+const passProto = GPUComputePassEncoder.prototype;
+const dispatch = passProto.dispatchWorkgroups;
+passProto.dispatchWorkgroups = function (...args: Parameters<typeof dispatch>) {
+  counts.dispatches++;
+  return dispatch.apply(this, args);
+};
+const queueProto = GPUQueue.prototype;
+const submit = queueProto.submit;
+queueProto.submit = function (...args: Parameters<typeof submit>) {
+  counts.submits++;
+  return submit.apply(this, args);
+};
+
+const G = new Generator({ resolution: res, ...CHANNEL_PRESETS[preset] });
+const z = tf.randomNormal([batch, G.options.latent_size]) as tf.Tensor2D;
+const w = G.mapping(z, 0.7);
+await w.data();
+
+async function measure(label: string) {
+  const times: number[] = [];
+  let dispatches = 0, submits = 0;
+  for (let i = 0; i <= runs; i++) {
+    counts.dispatches = counts.submits = 0;
+    const t0 = performance.now();
+    const img = G.gSynthesis.apply(w, { noise: "const" });
+    const recorded = performance.now() - t0;
+    ({ dispatches, submits } = counts);
+    await img.data();
+    img.dispose();
+    if (i > 0) times.push(recorded); // the first call compiles pipelines and makes buffers
+  }
+  times.sort((a, b) => a - b);
+  const row = {
+    path: label,
+    device: info.device,
+    res,
+    channels: preset,
+    batch,
+    dispatches,
+    submits,
+    record_ms: times[Math.floor(times.length / 2)],
+  };
+  console.log(values.json ? JSON.stringify(row) : Object.entries(row).map(([k, v]) => `${k}=${v}`).join(" "));
+}
+
+await measure("tfjs kernels");
+const status = await useWebGpuSynthesis(G, { force: true });
+if (!status.enabled) throw new Error(`own pipelines unavailable: ${status.reason}`);
+await measure("own WGSL pipelines");
+tf.dispose([z, w]);
+G.dispose();
