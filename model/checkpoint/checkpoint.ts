@@ -87,8 +87,12 @@ export async function loadGenerator(file: string, extraFiles: string[] = []): Pr
   const network = new Generator(options);
   try {
     assignStateDict(network.params, tensors, file);
-    // Inference on a GPU through WebGPU: the project's own synthesis pipelines (model/webgpu).
-    await useWebGpuSynthesis(network);
+    // Inference on a GPU through WebGPU: the project's own synthesis pipelines (model/webgpu). If they fail
+    // their self-check the tfjs layers serve, and the reason is worth a warning.
+    const webgpu = await useWebGpuSynthesis(network);
+    if (!webgpu.enabled && webgpu.reason.startsWith("self-check")) {
+      console.error(`warning: ${file}: ${webgpu.reason}`);
+    }
   } catch (e) {
     network.dispose();
     throw e;

@@ -7,6 +7,10 @@
  * llvmpipe runs each 256-thread workgroup and its barriers on CPU threads: there the tfjs kernels were about
  * 1.5–4× faster, measured with the tests' small networks); `1` always, `0` never (A/B benchmarks).
  * `SGAN_WEBGPU_TILE=tm,tn,tk,rm,rn` sets the convolution tile (for tuning on a new GPU).
+ *
+ * Before a generator is given the path, two images go through both it and the tfjs layers, with the GPU's
+ * error scopes open: a shader some driver rejects, memory that runs out or images that differ keep the tfjs
+ * layers, and the status says why (the server and CLIs print it).
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { Generator } from "../networks/generator.ts";
@@ -15,6 +19,7 @@ import { buildSynthesisPlan, unsupportedReason } from "./plan.ts";
 import { WebGpuSynthesis, type WebGpuSynthesisOptions } from "./synthesis.ts";
 import { checkTile, type ConvTile } from "./shaders.ts";
 import { activeBackend } from "../backend/select.ts";
+import { latentsFromSeeds } from "../seeds.ts";
 
 /** What {@link useWebGpuSynthesis} did, in words for a log line. */
 export interface AcceleratorStatus {
@@ -105,14 +110,72 @@ export async function useWebGpuSynthesis(
   const g = generator.gSynthesis;
   const unsupported = unsupportedReason(g);
   if (unsupported) return { enabled: false, reason: `not for this network: ${unsupported}` };
-  const engine = new WebGpuSynthesis(device, await buildSynthesisPlan(g), {
-    tile: settings.tile,
-    ...options,
-  });
+  const plan = await buildSynthesisPlan(g);
   g.accelerator?.dispose();
+  g.accelerator = undefined;
+  // GPU errors (a shader a driver rejects, memory) are reported asynchronously: catch them around the
+  // construction and a first batch, and compare that batch with the tfjs layers before serving with it.
+  device.pushErrorScope("validation");
+  device.pushErrorScope("out-of-memory");
+  let engine: WebGpuSynthesis | undefined;
+  let failure: string | undefined;
+  let check: SelfCheck | undefined;
+  try {
+    engine = new WebGpuSynthesis(device, plan, { tile: settings.tile, ...options });
+    check = runSelfCheck(generator, engine);
+  } catch (e) {
+    failure = (e as Error).message;
+  }
+  const errors = [await device.popErrorScope(), await device.popErrorScope()].filter((e) => e !== null);
+  if (errors.length > 0) failure = `GPU error: ${errors.map((e) => e!.message).join("; ")}`;
+  if (!failure && check) failure = await check.verdict();
+  else check?.dispose();
+  if (failure || !engine) {
+    engine?.dispose();
+    return { enabled: false, reason: `self-check failed, tfjs kernels kept: ${failure}` };
+  }
   g.accelerator = new WebGpuAccelerator(g, engine);
   return {
     enabled: true,
     reason: `own WGSL pipelines, ${engine.maxBatch} images per recorded batch at most`,
+  };
+}
+
+/** Relative error allowed between the own pipelines and the tfjs layers at load (measured: ≤ 2e-4). */
+export const SELF_CHECK_TOLERANCE = 1e-3;
+
+export interface SelfCheck {
+  verdict(): Promise<string | undefined>;
+  dispose(): void;
+}
+
+/** Two images (seeds 0 and 1, stored noise) through both paths; the verdict says what differs, if anything. */
+export function runSelfCheck(generator: Generator, engine: WebGpuSynthesis): SelfCheck {
+  const size = generator.options.latent_size;
+  const [expected, got] = tf.tidy(() => {
+    const w = generator.mapping(tf.tensor2d(latentsFromSeeds([0, 1], size), [2, size]));
+    return [generator.gSynthesis.apply(w, { noise: "const" }), engine.run(w, "const")];
+  });
+  const dispose = () => tf.dispose([expected, got]);
+  return {
+    dispose,
+    async verdict() {
+      try {
+        const [a, b] = [await got.data(), await expected.data()];
+        let diff = 0, scale = 0;
+        for (let i = 0; i < b.length; i++) {
+          diff = Math.max(diff, Math.abs(a[i] - b[i]));
+          scale = Math.max(scale, Math.abs(b[i]));
+        }
+        const relative = scale > 0 ? diff / scale : diff;
+        return Number.isFinite(relative) && relative <= SELF_CHECK_TOLERANCE
+          ? undefined
+          : `images differ from the tfjs layers' by ${
+            relative.toExponential(2)
+          } of their range (allowed ${SELF_CHECK_TOLERANCE})`;
+      } finally {
+        dispose();
+      }
+    },
   };
 }

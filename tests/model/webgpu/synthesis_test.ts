@@ -14,6 +14,7 @@ import { latentsFromSeeds } from "../../../model/seeds.ts";
 import { readSafetensors } from "../../../model/checkpoint/safetensors.ts";
 import {
   describeWebGpuSynthesis,
+  runSelfCheck,
   useWebGpuSynthesis,
   webGpuSynthesisSettings,
 } from "../../../model/webgpu/accelerator.ts";
@@ -238,6 +239,50 @@ Deno.test("webgpu synthesis: bad input and unsupported networks are refused with
   });
   await assert.rejects(buildSynthesisPlan(pixelNorm.gSynthesis), /unsupported network: pixel norm/);
   pixelNorm.dispose();
+});
+
+Deno.test("webgpu synthesis: a self-check keeps the tfjs layers when the GPU or the numbers disagree", async () => {
+  await useBackend("webgpu");
+  const G = new Generator({ ...SMALL, resolution: 16, fmap_base: 64, fmap_max: 8 });
+  randomize(G, 9);
+  const z = tf.randomNormal([2, 16], 0, 1, "float32", 4) as tf.Tensor2D;
+  const plain = G.generate(z);
+  const expected = await plain.data();
+  plain.dispose();
+  const before = tf.memory().numTensors;
+
+  // A tile whose shared memory (16 · (512 + 32) floats = 34.8 kB) is over WebGPU's 32 kB limit: the driver
+  // refuses the pipeline, asynchronously.
+  const refused = await useWebGpuSynthesis(G, {
+    force: true,
+    tile: { tm: 512, tn: 32, tk: 16, rm: 64, rn: 1 },
+    minConvWorkgroups: 0,
+  });
+  assert.equal(refused.enabled, false);
+  assert.match(refused.reason, /^self-check failed, tfjs kernels kept: GPU error: .+/);
+  assert.equal(G.gSynthesis.accelerator, undefined);
+  const after = G.generate(z);
+  assert.deepEqual(await after.data(), expected, "the tfjs layers serve as before");
+  after.dispose();
+
+  // Weights that differ from the network's (a wrong fold, say): the images disagree.
+  const device = (tf.backend() as unknown as { device: GPUDevice }).device;
+  const plan = await buildSynthesisPlan(G.gSynthesis);
+  plan.toRgb.bias = plan.toRgb.bias!.map((b) => b + 0.01);
+  const wrong = new WebGpuSynthesis(device, plan);
+  const verdict = await runSelfCheck(G, wrong).verdict();
+  assert.match(
+    verdict ?? "",
+    /^images differ from the tfjs layers' by [0-9.]+e-[0-9] of their range \(allowed 0\.001\)$/,
+  );
+  wrong.dispose();
+  // …and the right weights pass.
+  const right = new WebGpuSynthesis(device, await buildSynthesisPlan(G.gSynthesis));
+  assert.equal(await runSelfCheck(G, right).verdict(), undefined);
+  right.dispose();
+  assert.equal(tf.memory().numTensors, before, "the checks leak no tensors");
+  z.dispose();
+  G.dispose();
 });
 
 Deno.test("webgpu synthesis: settings from the environment", async () => {
