@@ -1,9 +1,10 @@
 /**
  * The synthesis network on WebGPU with the project's own compute pipelines (model/webgpu/shaders.ts): weights
- * uploaded once, every buffer, uniform and bind group made once per batch size, and a whole batch recorded into
- * one command buffer of about three dispatches per layer (43 at 256 px, against ~230 tfjs kernels, each of which
- * also makes its own uniform buffer and bind group). On the H100/H200 that per-dispatch overhead, not the
- * arithmetic, was most of tfjs-webgpu's generation time (README, Performance).
+ * uploaded once, scratch buffers grown to the largest batch seen, uniforms and bind groups made once per batch
+ * size, and a whole batch recorded into one command buffer of about three dispatches per layer (43 at 256 px,
+ * against 140 tfjs kernels with the fused epilogue, each of which also makes its own uniform buffer and bind
+ * group: bench/webgpu_record.ts). On the H100/H200 that per-dispatch overhead, not the arithmetic, was most
+ * of tfjs-webgpu's generation time (README, Performance).
  *
  * It shares tfjs-webgpu's GPUDevice, so dlatents come from the mapping network without a trip to the CPU and
  * the images go back as an ordinary tfjs tensor. Inference only: it reads the weights once when created.
