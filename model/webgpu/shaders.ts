@@ -213,6 +213,18 @@ function epiParamsStruct(): string {
   } }`;
 }
 
+/** Count, mean and sum of squared deviations of some values, and Chan's formula to merge two such. */
+const MOMENTS = /* wgsl */ `
+struct Moments { count : f32, mean : f32, m2 : f32 }
+
+fn mergeMoments(a : Moments, b : Moments) -> Moments {
+  if (b.count == 0.0) { return a; }
+  let total = a.count + b.count;
+  let d = b.mean - a.mean;
+  return Moments(total, a.mean + d * b.count / total, a.m2 + b.m2 + d * d * a.count * b.count / total);
+}
+`;
+
 /**
  * First half of the epilogue, per (sample, 32 channels, pixel segment): blur (optional) + bias + noise + leaky
  * ReLU, written out, and the segment's instance-norm statistics as (count, mean, M2) by Welford's update
@@ -221,6 +233,7 @@ function epiParamsStruct(): string {
 export function epilogueStatsShader(): string {
   return /* wgsl */ `
 ${epiParamsStruct()}
+${MOMENTS}
 @group(0) @binding(0) var<uniform> P : Params;
 @group(0) @binding(1) var<storage, read> src : array<f32>;
 @group(0) @binding(2) var<storage, read> bias : array<f32>;
@@ -282,20 +295,15 @@ fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(local_invocation_index) 
   sM2[t] = m2;
   workgroupBarrier();
   if (lane == 0u && c < C) {
+    var merged = Moments(count, mean, m2);
     for (var l = 1u; l < ${EPI_LANES}u; l = l + 1u) {
       let o = t + l * ${EPI_CHANNELS}u;
-      let nb = sCount[o];
-      if (nb == 0.0) { continue; }
-      let total = count + nb;
-      let d = sMean[o] - mean;
-      mean = mean + d * nb / total;
-      m2 = m2 + sM2[o] + d * d * count * nb / total;
-      count = total;
+      merged = mergeMoments(merged, Moments(sCount[o], sMean[o], sM2[o]));
     }
     let at = ((n * P.segments + wg.y) * C + c) * 3u;
-    stats[at] = count;
-    stats[at + 1u] = mean;
-    stats[at + 2u] = m2;
+    stats[at] = merged.count;
+    stats[at + 1u] = merged.mean;
+    stats[at + 2u] = merged.m2;
   }
 }
 `;
@@ -305,6 +313,7 @@ fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(local_invocation_index) 
 export function epilogueApplyShader(): string {
   return /* wgsl */ `
 ${epiParamsStruct()}
+${MOMENTS}
 @group(0) @binding(0) var<uniform> P : Params;
 @group(0) @binding(1) var<storage, read> stats : array<f32>;
 @group(0) @binding(2) var<storage, read> styles : array<f32>;
@@ -318,20 +327,13 @@ fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(local_invocation_index) 
   let lane = t / ${EPI_CHANNELS}u;
   let n = wg.z;
   let hw = P.size * P.size;
-  var count = 0.0;
-  var mean = 0.0;
-  var m2 = 0.0;
+  var m = Moments(0.0, 0.0, 0.0);
   for (var s = 0u; s < P.segments; s = s + 1u) {
     let at = ((n * P.segments + s) * C + c) * 3u;
-    let nb = stats[at];
-    if (nb == 0.0) { continue; }
-    let total = count + nb;
-    let d = stats[at + 1u] - mean;
-    mean = mean + d * nb / total;
-    m2 = m2 + stats[at + 2u] + d * d * count * nb / total;
-    count = total;
+    m = mergeMoments(m, Moments(stats[at], stats[at + 1u], stats[at + 2u]));
   }
-  let inv = inverseSqrt(m2 / count + P.epsilon);
+  let mean = m.mean;
+  let inv = inverseSqrt(m.m2 / m.count + P.epsilon);
   let row = P.styleOffset + n * 2u * C;
   let gain = (1.0 + styles[row + c]) * inv;
   let shift = styles[row + C + c];
