@@ -71,8 +71,9 @@ export const CONV_PARAMS = [
  *
  * `vec4`: global loads, shared-memory reads and accumulators as vec4 (4 input channels or 4 output channels at
  * a time; needs cin and cout multiples of 4 and {@link vectorizable}); otherwise scalar, for any channel count.
+ * `aligned`: cin is a multiple of tk, so each K step lies in one tap and is decoded once, not per element.
  */
-export function convShader(t: ConvTile, vec4 = false): string {
+export function convShader(t: ConvTile, vec4 = false, aligned = false): string {
   checkTile(t);
   if (vec4 && !vectorizable(t)) throw new Error(`conv tile ${JSON.stringify(t)} cannot be vectorised`);
   const cols = t.tn / t.rn;
@@ -119,25 +120,54 @@ fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(local_invocation_index) 
   let tRow = t / ${cols}u;
   var acc : array<${elem}, ${t.rm * rnv}>;
 
+  // The rows (output pixels) this thread loads into As are the same at every K step: decode them once.
+  // A row past the end gets a position far outside the input, so its loads read zero.
+  var rowBase : array<u32, ${aLoads}>;
+  var rowY : array<i32, ${aLoads}>;
+  var rowX : array<i32, ${aLoads}>;
+  for (var i = 0u; i < ${aLoads}u; i = i + 1u) {
+    let m = m0 + (t + i * ${WORKGROUP}u) / ${t.tk / v}u;
+    rowBase[i] = 0u;
+    rowY[i] = -65536;
+    rowX[i] = -65536;
+    if (m < M) {
+      let rem = m % gridPix;
+      rowBase[i] = (m / gridPix) * P.inSize * P.inSize;
+      rowY[i] = i32(rem / P.grid) + offY;
+      rowX[i] = i32(rem % P.grid) + offX;
+    }
+  }
+
   for (var k0 = 0u; k0 < P.kTotal; k0 = k0 + ${t.tk}u) {
+    ${
+    aligned
+      ? `// cin is a multiple of the K step: the whole step lies in one tap.
+    let tap = k0 / P.cin;
+    let c0 = k0 % P.cin;
+    let ty = i32(tap / P.taps);
+    let tx = i32(tap % P.taps);`
+      : ""
+  }
     for (var i = 0u; i < ${aLoads}u; i = i + 1u) {
       let idx = t + i * ${WORKGROUP}u;
       if (idx < ${(t.tm * t.tk) / v}u) {
         let r = idx / ${t.tk / v}u;
         let kq = idx % ${t.tk / v}u;
-        let m = m0 + r;
-        let k = k0 + kq * ${v}u;
         var a = ${elem}(0.0);
-        if (m < M && k < P.kTotal) {
-          let b = m / gridPix;
-          let rem = m % gridPix;
-          let ci = k % P.cin;
-          let tap = k / P.cin;
-          let iy = i32(rem / P.grid) + offY + i32(tap / P.taps);
-          let ix = i32(rem % P.grid) + offX + i32(tap % P.taps);
-          if (iy >= 0 && ix >= 0 && iy < i32(P.inSize) && ix < i32(P.inSize)) {
-            a = src[(((b * P.inSize + u32(iy)) * P.inSize + u32(ix)) * P.cin + ci) / ${v}u];
-          }
+        ${
+    aligned
+      ? `let ci = c0 + kq * ${v}u;
+        let iy = rowY[i] + ty;
+        let ix = rowX[i] + tx;`
+      : `let k = min(k0 + kq * ${v}u, P.kTotal);
+        let ci = k % P.cin;
+        let tap = k / P.cin;
+        var iy = rowY[i] + i32(tap / P.taps);
+        let ix = rowX[i] + i32(tap % P.taps);
+        if (k == P.kTotal) { iy = -65536; }`
+  }
+        if (iy >= 0 && ix >= 0 && iy < i32(P.inSize) && ix < i32(P.inSize)) {
+          a = src[((rowBase[i] + u32(iy) * P.inSize + u32(ix)) * P.cin + ci) / ${v}u];
         }
         ${aStore}
       }

@@ -203,16 +203,17 @@ export class WebGpuSynthesis {
     );
     const tile = busy ?? candidates[candidates.length - 1] ?? this.tiles[0];
     const vec4 = vectorizable(tile) && cin % 4 === 0 && cout % 4 === 0;
-    const key = `${JSON.stringify(tile)}/${vec4}`;
+    const aligned = cin % tile.tk === 0;
+    const key = `${JSON.stringify(tile)}/${vec4 ? "vec4" : "scalar"}/${aligned ? "aligned" : "any"}`;
     let pipeline = this.convPipelines.get(key);
     if (!pipeline) {
-      pipeline = this.pipeline(convShader(tile, vec4), `sgan-conv ${key}`);
+      pipeline = this.pipeline(convShader(tile, vec4, aligned), `sgan-conv ${key}`);
       this.convPipelines.set(key, pipeline);
     }
     return { tile, vec4, pipeline };
   }
 
-  /** The convolution kernels made so far, as `tile/vec4` keys (for logs and tests). */
+  /** The convolution kernels made so far, as `tile/vec4|scalar/aligned|any` keys (for logs and tests). */
   kernelsUsed(): string[] {
     return [...this.convPipelines.keys()];
   }
