@@ -1,7 +1,8 @@
 /**
  * Puts the WebGPU synthesis path (model/webgpu/synthesis.ts) under a generator for inference on the webgpu
- * backend: full-resolution images with the stored or no noise, no gradient being recorded. Everything else
- * (training, growing depths and fade-ins, random noise, other backends) runs the tfjs layers as before.
+ * backend: images at any depth (the coarser ground resolutions of `depth=`) with the stored or no noise, no
+ * gradient being recorded. Everything else (training, fade-ins, random noise, other backends) runs the tfjs
+ * layers as before.
  *
  * `SGAN_WEBGPU_SYNTHESIS`: `auto` (default) uses it on a GPU and not on a software rasteriser (Mesa's
  * llvmpipe runs each 256-thread workgroup and its barriers on CPU threads: there the tfjs kernels were about
@@ -75,12 +76,14 @@ class WebGpuAccelerator implements SynthesisAccelerator {
   constructor(private readonly g: GSynthesis, readonly engine: WebGpuSynthesis) {}
 
   tryApply(dlatents: tf.Tensor3D, run: Required<SynthesisOptions>): tf.Tensor4D | undefined {
-    const fullSize = this.g.options.structure === "fixed" ||
-      (run.depth === this.g.depthCount - 1 && run.alpha >= 1);
+    // A fade-in (alpha < 1 at a growing depth) blends two depths: only training and its previews ask for it.
+    const fixed = this.g.options.structure === "fixed";
+    const depth = fixed ? this.engine.depthCount - 1 : run.depth;
     const noise = run.noise;
-    if (!fullSize || (noise !== "const" && noise !== "none")) return undefined;
+    if (!fixed && run.alpha < 1 && run.depth > 0) return undefined;
+    if (noise !== "const" && noise !== "none") return undefined;
     if (tf.engine().isTapeOn() || tfjsWebGpuDevice() !== this.engine.device) return undefined;
-    return this.engine.run(dlatents, noise);
+    return this.engine.run(dlatents, noise, depth);
   }
 
   dispose(): void {

@@ -64,7 +64,8 @@ export interface SynthesisPlan {
   /** The learned constant [4·4·channels] (NHWC, batch 1). */
   constInput: Float32Array;
   layers: LayerPlan[];
-  toRgb: ConvPlan;
+  /** The 1×1 to-RGB convolution of each depth (depth d reads layer 2d + 1's output, 4·2^d px). */
+  toRgb: ConvPlan[];
   outChannels: number;
 }
 
@@ -136,9 +137,12 @@ export async function buildSynthesisPlan(g: GSynthesis): Promise<SynthesisPlan> 
       epilogue: await epilogue(block.epi2, size, 2 * i + 3, await convBias(block.conv1), false),
     });
   }
-  const last = g.toRgb[g.toRgb.length - 1];
-  const toRgb = await plainConv(last, o.resolution);
-  toRgb.bias = await convBias(last);
+  const toRgb: ConvPlan[] = [];
+  for (const [depth, conv] of g.toRgb.entries()) {
+    const plan = await plainConv(conv, 4 * 2 ** depth);
+    plan.bias = await convBias(conv);
+    toRgb.push(plan);
+  }
   return {
     resolution: o.resolution,
     numLayers: g.numLayers,

@@ -92,8 +92,8 @@ export class WebGpuSynthesis {
     epi: EpiBuffers[];
     styles: GPUBuffer;
     table: GPUBuffer;
-    toRgb: GPUBuffer;
-    toRgbBias: GPUBuffer;
+    toRgb: GPUBuffer[];
+    toRgbBias: GPUBuffer[];
     constInput: GPUBuffer;
     dummy: GPUBuffer;
   };
@@ -155,8 +155,8 @@ export class WebGpuSynthesis {
       })),
       styles: upload(concat(styleParts), "style-weights"),
       table: upload(new Uint32Array(table), "style-table"),
-      toRgb: upload(plan.toRgb.weights, "to-rgb"),
-      toRgbBias: upload(plan.toRgb.bias ?? new Float32Array(plan.toRgb.cout), "to-rgb-bias"),
+      toRgb: plan.toRgb.map((c, d) => upload(c.weights, `to-rgb${d}`)),
+      toRgbBias: plan.toRgb.map((c, d) => upload(c.bias ?? new Float32Array(c.cout), `to-rgb-bias${d}`)),
       constInput: upload(plan.constInput, "const-input"),
       dummy: upload(new Float32Array(4), "dummy"),
     };
@@ -218,8 +218,16 @@ export class WebGpuSynthesis {
     return [...this.convPipelines.keys()];
   }
 
-  /** dlatents [N, numLayers, L] → images [N, H, W, C] (a new tfjs tensor), noise from the stored maps or none. */
-  run(dlatents: tf.Tensor3D, noise: FixedNoise = "const"): tf.Tensor4D {
+  /** Number of depths (output resolutions 4, 8, …, the full one). */
+  get depthCount(): number {
+    return this.plan.toRgb.length;
+  }
+
+  /**
+   * dlatents [N, numLayers, L] → images [N, H, W, C] (a new tfjs tensor) at `depth` (default: full resolution,
+   * H = 4·2^depth, the grown network without fade-in), noise from the stored maps or none.
+   */
+  run(dlatents: tf.Tensor3D, noise: FixedNoise = "const", depth = this.depthCount - 1): tf.Tensor4D {
     if (this.disposed) throw new Error("WebGPU synthesis: used after dispose()");
     const p = this.plan;
     const [n, layers, size] = dlatents.shape;
@@ -228,9 +236,15 @@ export class WebGpuSynthesis {
         `WebGPU synthesis: dlatents must be [N, ${p.numLayers}, ${p.dlatentSize}], got [${dlatents.shape}]`,
       );
     }
-    if (n === 0) return tf.zeros([0, p.resolution, p.resolution, p.outChannels]);
+    if (!Number.isInteger(depth) || depth < 0 || depth >= this.depthCount) {
+      throw new RangeError(
+        `WebGPU synthesis: depth must be an integer in [0, ${this.depthCount - 1}], got ${depth}`,
+      );
+    }
+    const side = 4 * 2 ** depth;
+    if (n === 0) return tf.zeros([0, side, side, p.outChannels]);
     const rowBytes = p.numLayers * p.dlatentSize * 4;
-    const imageBytes = p.resolution * p.resolution * p.outChannels * 4;
+    const imageBytes = side * side * p.outChannels * 4;
     const input = this.inputBuffer(dlatents);
     const output = this.device.createBuffer({
       label: "sgan-images",
@@ -240,7 +254,7 @@ export class WebGpuSynthesis {
     try {
       const encoder = this.device.createCommandEncoder({ label: "sgan-synthesis" });
       for (let start = 0; start < n; start += this.maxBatch) {
-        const frame = this.frame(Math.min(this.maxBatch, n - start), noise);
+        const frame = this.frame(Math.min(this.maxBatch, n - start), noise, depth);
         const scratch = this.scratch!;
         encoder.copyBufferToBuffer(
           input.buffer,
@@ -262,7 +276,7 @@ export class WebGpuSynthesis {
       // tfjs copies the buffer into one of its own (queued after the work above), so ours can go.
       return tf.tensor(
         { buffer: output } as unknown as tf.TensorLike,
-        [n, p.resolution, p.resolution, p.outChannels],
+        [n, side, side, p.outChannels],
         "float32",
       ) as tf.Tensor4D;
     } finally {
@@ -351,9 +365,9 @@ export class WebGpuSynthesis {
   }
 
   /** Uniforms and bind groups of one batch size and noise mode, made on first use and kept (the last 32). */
-  private frame(batch: number, noise: FixedNoise): Frame {
+  private frame(batch: number, noise: FixedNoise, depth: number): Frame {
     const scratch = this.scratchFor(batch);
-    const key = `${batch}/${noise}`;
+    const key = `${batch}/${noise}/${depth}`;
     const cached = this.frames.get(key);
     if (cached) {
       this.frames.delete(key); // re-insert: the Map's order is the least recently used first
@@ -452,7 +466,8 @@ export class WebGpuSynthesis {
     // A layer's convolution reads `cur` and writes `other`; its epilogue reads that and writes `cur` again.
     const cur = a;
     const other = b;
-    p.layers.forEach((layer, i) => {
+    // Depth d is the first 2(d + 1) layers and that depth's to-RGB.
+    p.layers.slice(0, 2 * (depth + 1)).forEach((layer, i) => {
       const e = layer.epilogue;
       const w = this.weights.epi[i];
       let src: GPUBuffer;
@@ -503,7 +518,7 @@ export class WebGpuSynthesis {
         groups,
       });
     });
-    conv(p.toRgb, this.weights.toRgb, this.weights.toRgbBias, cur, rgb);
+    conv(p.toRgb[depth], this.weights.toRgb[depth], this.weights.toRgbBias[depth], cur, rgb);
 
     const frame: Frame = { batch, dispatches, owned };
     this.frames.set(key, frame);
@@ -526,8 +541,8 @@ export class WebGpuSynthesis {
       ...w.epi.flatMap((e) => Object.values(e)),
       w.styles,
       w.table,
-      w.toRgb,
-      w.toRgbBias,
+      ...w.toRgb,
+      ...w.toRgbBias,
       w.constInput,
       w.dummy,
     ]);

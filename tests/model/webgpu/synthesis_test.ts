@@ -70,22 +70,26 @@ Deno.test("webgpu synthesis: parity with StyleGAN.pytorch (reference fixture)", 
   const seeds: number[] = config.seeds;
   const z = tf.tensor2d(latentsFromSeeds(seeds, config.latent_size), [seeds.length, config.latent_size]);
   const before = tf.memory().numTensors;
-  const depth = G.depthCount - 1;
+  // Every depth the fixture has without a fade-in (alpha 1, or depth 0 where alpha does nothing).
+  const grown = (config.depths_alphas as Array<[number, number]>).filter(([d, a]) => a >= 1 || d === 0);
+  assert.ok(grown.some(([d]) => d === G.depthCount - 1) && grown.length >= 3, JSON.stringify(grown));
   for (const psi of config.psis as number[]) {
     for (const noise of config.noise_modes as Array<"none" | "const">) {
-      await t.step(`ψ=${psi} noise=${noise}`, async () => {
-        const img = G.generate(z, { psi, cutoff: config.truncation_cutoff, noise });
-        const nchw = tf.transpose(img, [0, 3, 1, 2]);
-        const key = `img_psi${psi.toFixed(1)}_noise${noise}_depth${depth}_alpha1.0`;
-        const expected = io.get(key);
-        assert.ok(expected, `fixture lacks ${key}`);
-        const err = maxAbsDiff(await nchw.data(), expected.data as Float32Array);
-        tf.dispose([img, nchw]);
-        assert.ok(err <= PARITY_TOLERANCE.webgpu, `max abs error ${err}`);
+      await t.step(`ψ=${psi} noise=${noise}, depths ${grown.map(([d]) => d)}`, async () => {
+        for (const [depth, alpha] of grown) {
+          const img = G.generate(z, { psi, cutoff: config.truncation_cutoff, noise, depth, alpha });
+          const nchw = tf.transpose(img, [0, 3, 1, 2]);
+          const key = `img_psi${psi.toFixed(1)}_noise${noise}_depth${depth}_alpha${alpha.toFixed(1)}`;
+          const expected = io.get(key);
+          assert.ok(expected, `fixture lacks ${key}`);
+          const err = maxAbsDiff(await nchw.data(), expected.data as Float32Array);
+          tf.dispose([img, nchw]);
+          assert.ok(err <= PARITY_TOLERANCE.webgpu, `depth ${depth}: max abs error ${err}`);
+        }
       });
     }
   }
-  assert.equal(counter.served, (config.psis.length as number) * (config.noise_modes.length as number));
+  assert.equal(counter.served, config.psis.length * config.noise_modes.length * grown.length);
   assert.equal(tf.memory().numTensors, before, "tensors leaked across calls");
   z.dispose();
   G.dispose();
@@ -106,7 +110,7 @@ const SMALL: Partial<GeneratorOptions> = {
  */
 async function compareWithTfjs(
   options: Partial<GeneratorOptions> & { resolution: number },
-  cases: Array<{ batch: number; noise: NoiseMode }>,
+  cases: Array<{ batch: number; noise: NoiseMode; depth?: number }>,
   engineOptions: WebGpuSynthesisOptions = {},
   tolerance = 1e-4,
 ): Promise<string[]> {
@@ -117,7 +121,7 @@ async function compareWithTfjs(
     tf.randomNormal([batch, 16], 0, 1, "float32", 100 + i) as tf.Tensor2D
   );
   for (const [i, c] of cases.entries()) {
-    const img = G.generate(zs[i], { noise: c.noise, psi: 0.7 });
+    const img = G.generate(zs[i], { noise: c.noise, psi: 0.7, depth: c.depth });
     expected.push(new Float32Array(await img.data()));
     img.dispose();
   }
@@ -125,10 +129,13 @@ async function compareWithTfjs(
   assert.equal(status.enabled, true, status.reason);
   const counter = countServed(G);
   for (const [i, c] of cases.entries()) {
-    const img = G.generate(zs[i], { noise: c.noise, psi: 0.7 });
+    const img = G.generate(zs[i], { noise: c.noise, psi: 0.7, depth: c.depth });
     const err = relativeError(await img.data(), expected[i]);
     img.dispose();
-    assert.ok(err < tolerance, `batch ${c.batch} noise ${c.noise}: relative error ${err}`);
+    assert.ok(
+      err < tolerance,
+      `batch ${c.batch} noise ${c.noise} depth ${c.depth ?? "full"}: relative error ${err}`,
+    );
   }
   assert.equal(counter.served, cases.length);
   const kernels = (G.gSynthesis.accelerator as unknown as { engine: WebGpuSynthesis }).engine.kernelsUsed();
@@ -137,12 +144,16 @@ async function compareWithTfjs(
   return kernels;
 }
 
-Deno.test("webgpu synthesis: equals the tfjs layers from 128 px on (fused transposed upscaling), odd channels", async () => {
+Deno.test("webgpu synthesis: equals the tfjs layers from 128 px on (fused transposed upscaling), odd channels, every depth", async () => {
   await useBackend("webgpu");
   // Channels 12 → 6 → 3 → 1 across 16–128 px: none fills a tile, the last is a single channel.
   await compareWithTfjs({ resolution: 128, fmap_base: 96, fmap_max: 12 }, [
     { batch: 2, noise: "const" },
     { batch: 1, noise: "none" },
+    // The coarser ground resolutions (`depth=`): 4, 16 and 64 px.
+    { batch: 2, noise: "const", depth: 0 },
+    { batch: 1, noise: "none", depth: 2 },
+    { batch: 2, noise: "const", depth: 4 },
   ]);
 });
 
@@ -182,8 +193,8 @@ Deno.test("webgpu synthesis: leaves every other call to the tfjs layers, unchang
   const G = new Generator({ ...SMALL, resolution: 16, fmap_base: 64, fmap_max: 8 });
   randomize(G, 3);
   const z = tf.randomNormal([2, 16], 0, 1, "float32", 5) as tf.Tensor2D;
+  // A fade-in between two depths, and random noise (training and its previews).
   const runs = [
-    { depth: 1 },
     { depth: 2, alpha: 0.5 },
     { noise: "random" as const },
   ];
@@ -266,7 +277,8 @@ Deno.test("webgpu synthesis: a self-check keeps the tfjs layers when the GPU or 
   // Weights that differ from the network's (a wrong fold, say): the images disagree.
   const device = (tf.backend() as unknown as { device: GPUDevice }).device;
   const plan = await buildSynthesisPlan(G.gSynthesis);
-  plan.toRgb.bias = plan.toRgb.bias!.map((b) => b + 0.01);
+  const last = plan.toRgb[plan.toRgb.length - 1];
+  last.bias = last.bias!.map((b) => b + 0.01);
   const wrong = new WebGpuSynthesis(device, plan);
   const verdict = await runSelfCheck(G, wrong).verdict();
   assert.match(
