@@ -1,8 +1,8 @@
 /**
  * Puts the WebGPU synthesis path (model/webgpu/synthesis.ts) under a generator for inference on the webgpu
- * backend: images at any depth (the coarser ground resolutions of `depth=`) with the stored or no noise, no
- * gradient being recorded. Everything else (training, fade-ins, random noise, other backends) runs the tfjs
- * layers as before.
+ * backend: images at any depth (the coarser ground resolutions of `depth=`) with the stored, random or no
+ * noise, no gradient being recorded. Everything else (training, fade-ins, other backends) runs the tfjs layers
+ * as before.
  *
  * `SGAN_WEBGPU_SYNTHESIS`: `auto` (default) uses it on a GPU and not on a software rasteriser (Mesa's
  * llvmpipe runs each 256-thread workgroup and its barriers on CPU threads: there the tfjs kernels were about
@@ -81,7 +81,7 @@ class WebGpuAccelerator implements SynthesisAccelerator {
     const depth = fixed ? this.engine.depthCount - 1 : run.depth;
     const noise = run.noise;
     if (!fixed && run.alpha < 1 && run.depth > 0) return undefined;
-    if (noise !== "const" && noise !== "none") return undefined;
+    if (typeof noise === "function") return undefined; // training's seeded noise draws
     if (tf.engine().isTapeOn() || tfjsWebGpuDevice() !== this.engine.device) return undefined;
     return this.engine.run(dlatents, noise, depth);
   }

@@ -233,7 +233,7 @@ export const EPI_PARAMS = [
   "styleOffset",
   "slope",
   "epsilon",
-  "pad0",
+  "layer",
 ] as const;
 const EPI_FLOATS = new Set(["slope", "epsilon"]);
 
@@ -256,6 +256,28 @@ fn mergeMoments(a : Moments, b : Moments) -> Moments {
 `;
 
 /**
+ * `noise=random` without a noise buffer: a standard normal value per (seed, layer, sample, pixel), the same for
+ * every channel (StyleGAN's noise is one map per layer, scaled per channel). PCG hashes give two uniforms in
+ * (0, 1] and Box–Muller turns them into one normal value. Exported for the tests of its statistics.
+ */
+export const NOISE_WGSL = /* wgsl */ `
+struct Seed { seed : u32, pad0 : u32, pad1 : u32, pad2 : u32 }
+
+fn pcgHash(x : u32) -> u32 {
+  let state = x * 747796405u + 2891336453u;
+  let word = ((state >> ((state >> 28u) + 4u)) ^ state) * 277803737u;
+  return (word >> 22u) ^ word;
+}
+
+fn gaussianNoise(seed : u32, layer : u32, n : u32, p : u32) -> f32 {
+  let h = pcgHash(pcgHash(pcgHash(pcgHash(seed) ^ layer) ^ n) ^ p);
+  let u1 = (f32(h >> 8u) + 1.0) / 16777216.0;
+  let u2 = f32(pcgHash(h) >> 8u) / 16777216.0;
+  return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+}
+`;
+
+/**
  * First half of the epilogue, per (sample, 32 channels, pixel segment): blur (optional) + bias + noise + leaky
  * ReLU, written out, and the segment's instance-norm statistics as (count, mean, M2) by Welford's update
  * merged over the 8 pixel lanes with Chan's formula (no E[x²] − E[x]² cancellation on large planes).
@@ -264,6 +286,7 @@ export function epilogueStatsShader(): string {
   return /* wgsl */ `
 ${epiParamsStruct()}
 ${MOMENTS}
+${NOISE_WGSL}
 @group(0) @binding(0) var<uniform> P : Params;
 @group(0) @binding(1) var<storage, read> src : array<f32>;
 @group(0) @binding(2) var<storage, read> bias : array<f32>;
@@ -272,6 +295,7 @@ ${MOMENTS}
 @group(0) @binding(5) var<storage, read> blurKernel : array<f32>;
 @group(0) @binding(6) var<storage, read_write> dst : array<f32>;
 @group(0) @binding(7) var<storage, read_write> stats : array<f32>;
+@group(0) @binding(8) var<uniform> S : Seed;
 
 var<workgroup> sCount : array<f32, ${WORKGROUP}>;
 var<workgroup> sMean : array<f32, ${WORKGROUP}>;
@@ -312,6 +336,7 @@ fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(local_invocation_index) 
       }
       v = v + bias[c];
       if (P.hasNoise == 1u) { v = fma(noiseWeight[c], noiseMap[p], v); }
+      if (P.hasNoise == 2u) { v = fma(noiseWeight[c], gaussianNoise(S.seed, P.layer, n, p), v); }
       v = select(v, v * P.slope, v < 0.0);
       dst[(n * hw + p) * C + c] = v;
       count = count + 1.0;

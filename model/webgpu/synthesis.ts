@@ -26,8 +26,11 @@ import {
   vectorizable,
 } from "./shaders.ts";
 
-/** Noise inputs this path supports: the stored constant maps, or none. */
-export type FixedNoise = "const" | "none";
+/**
+ * Noise inputs: the stored constant maps, none, or random (new for every call, drawn on the GPU from a seed
+ * per slice of the batch: the values differ from the tfjs layers' random draws, their distribution does not).
+ */
+export type SynthesisNoise = "const" | "none" | "random";
 
 export interface WebGpuSynthesisOptions {
   /** A convolution tile to try first (before {@link CONV_TILES}), e.g. from SGAN_WEBGPU_TILE. */
@@ -102,6 +105,8 @@ export class WebGpuSynthesis {
   private readonly styleWidthTotal: number;
   private readonly frames = new Map<string, Frame>();
   private scratch?: Scratch;
+  /** The random-noise seed the epilogues read (copied in before each slice of a `random` batch). */
+  private readonly seed: GPUBuffer;
   private disposed = false;
 
   constructor(
@@ -160,6 +165,7 @@ export class WebGpuSynthesis {
       constInput: upload(plan.constInput, "const-input"),
       dummy: upload(new Float32Array(4), "dummy"),
     };
+    this.seed = device.createBuffer({ label: "sgan-noise-seed", size: 16, usage: UNIFORM });
     this.maxBatch = Math.max(1, Math.min(options.maxBatch ?? Infinity, this.deviceBatchLimit()));
   }
 
@@ -227,7 +233,7 @@ export class WebGpuSynthesis {
    * dlatents [N, numLayers, L] → images [N, H, W, C] (a new tfjs tensor) at `depth` (default: full resolution,
    * H = 4·2^depth, the grown network without fade-in), noise from the stored maps or none.
    */
-  run(dlatents: tf.Tensor3D, noise: FixedNoise = "const", depth = this.depthCount - 1): tf.Tensor4D {
+  run(dlatents: tf.Tensor3D, noise: SynthesisNoise = "const", depth = this.depthCount - 1): tf.Tensor4D {
     if (this.disposed) throw new Error("WebGPU synthesis: used after dispose()");
     const p = this.plan;
     const [n, layers, size] = dlatents.shape;
@@ -246,6 +252,8 @@ export class WebGpuSynthesis {
     const rowBytes = p.numLayers * p.dlatentSize * 4;
     const imageBytes = side * side * p.outChannels * 4;
     const input = this.inputBuffer(dlatents);
+    const slices = Math.ceil(n / this.maxBatch);
+    const seeds = noise === "random" ? this.randomSeeds(slices) : undefined;
     const output = this.device.createBuffer({
       label: "sgan-images",
       size: n * imageBytes,
@@ -263,6 +271,7 @@ export class WebGpuSynthesis {
           0,
           frame.batch * rowBytes,
         );
+        if (seeds) encoder.copyBufferToBuffer(seeds, (start / this.maxBatch) * 16, this.seed, 0, 16);
         const pass = encoder.beginComputePass({ label: "sgan-synthesis" });
         for (const d of frame.dispatches) {
           pass.setPipeline(d.pipeline);
@@ -281,8 +290,21 @@ export class WebGpuSynthesis {
       ) as tf.Tensor4D;
     } finally {
       input.release();
-      this.destroyWhenIdle([output]);
+      this.destroyWhenIdle(seeds ? [output, seeds] : [output]);
     }
+  }
+
+  /** One fresh random seed per slice, 16 bytes apart (a uniform's size), in a buffer to copy them from. */
+  private randomSeeds(slices: number): GPUBuffer {
+    const words = new Uint32Array(slices * 4);
+    crypto.getRandomValues(words);
+    const buffer = this.device.createBuffer({
+      label: "sgan-noise-seeds",
+      size: words.byteLength,
+      usage: GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+    });
+    writeAll(this.device, buffer, words);
+    return buffer;
   }
 
   /** The dlatents as a GPU buffer: tfjs's own when they are on the GPU, else uploaded. */
@@ -365,7 +387,7 @@ export class WebGpuSynthesis {
   }
 
   /** Uniforms and bind groups of one batch size and noise mode, made on first use and kept (the last 32). */
-  private frame(batch: number, noise: FixedNoise, depth: number): Frame {
+  private frame(batch: number, noise: SynthesisNoise, depth: number): Frame {
     const scratch = this.scratchFor(batch);
     const key = `${batch}/${noise}/${depth}`;
     const cached = this.frames.get(key);
@@ -487,11 +509,11 @@ export class WebGpuSynthesis {
         segments,
         srcBatchStride: layer.conv ? hw * e.channels : 0,
         blurRadius: e.blur ? (Math.sqrt(e.blur.length) - 1) / 2 : 0,
-        hasNoise: e.noise && noise === "const" ? 1 : 0,
+        hasNoise: !e.noise || noise === "none" ? 0 : noise === "const" ? 1 : 2,
+        layer: i,
         styleOffset: this.stylePrefix[i] * batch,
         slope: e.slope,
         epsilon: e.epsilon,
-        pad0: 0,
       };
       const params = uniform(
         EPI_PARAMS.map((k) => values[k]),
@@ -509,6 +531,7 @@ export class WebGpuSynthesis {
           w.blur,
           cur,
           stats,
+          this.seed,
         ]),
         groups,
       });
@@ -545,6 +568,7 @@ export class WebGpuSynthesis {
       ...w.toRgbBias,
       w.constInput,
       w.dummy,
+      this.seed,
     ]);
   }
 }

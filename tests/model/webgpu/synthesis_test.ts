@@ -19,7 +19,7 @@ import {
   webGpuSynthesisSettings,
 } from "../../../model/webgpu/accelerator.ts";
 import { WebGpuSynthesis, type WebGpuSynthesisOptions } from "../../../model/webgpu/synthesis.ts";
-import { CONV_TILES } from "../../../model/webgpu/shaders.ts";
+import { CONV_TILES, NOISE_WGSL } from "../../../model/webgpu/shaders.ts";
 import { buildSynthesisPlan } from "../../../model/webgpu/plan.ts";
 import { FIXTURE_DIR } from "../../support/paths.ts";
 import { activeBackend } from "../../../model/backend/select.ts";
@@ -193,10 +193,10 @@ Deno.test("webgpu synthesis: leaves every other call to the tfjs layers, unchang
   const G = new Generator({ ...SMALL, resolution: 16, fmap_base: 64, fmap_max: 8 });
   randomize(G, 3);
   const z = tf.randomNormal([2, 16], 0, 1, "float32", 5) as tf.Tensor2D;
-  // A fade-in between two depths, and random noise (training and its previews).
+  // A fade-in between two depths (training's previews), and training's own seeded noise draws.
   const runs = [
     { depth: 2, alpha: 0.5 },
-    { noise: "random" as const },
+    { noise: (shape: [number, number, number, number]) => tf.zeros(shape) as tf.Tensor4D },
   ];
   const plain = [];
   for (const run of runs) {
@@ -208,7 +208,7 @@ Deno.test("webgpu synthesis: leaves every other call to the tfjs layers, unchang
   const counter = countServed(G);
   for (const [i, run] of runs.entries()) {
     const img = G.generate(z, run);
-    if (!("noise" in run)) assert.deepEqual(await img.data(), plain[i], JSON.stringify(run));
+    assert.deepEqual(await img.data(), plain[i], JSON.stringify(run));
     img.dispose();
   }
   // Under a gradient tape (training) the tfjs layers run, so gradients exist.
@@ -333,5 +333,138 @@ Deno.test("webgpu synthesis: settings from the environment", async () => {
   await withEnv({ SGAN_WEBGPU_TILE: "64,64,16,2,2" }, () => {
     assert.throws(() => webGpuSynthesisSettings(), /must give 256 threads/);
   });
+  G.dispose();
+});
+
+Deno.test("webgpu synthesis: the random-noise generator gives independent standard normal values", async () => {
+  await useBackend("webgpu");
+  const device = (tf.backend() as unknown as { device: GPUDevice }).device;
+  const count = 1 << 16;
+  // Values for (seed 7, layer 3, sample 1, pixel i), and for the neighbouring seed, layer and sample.
+  const code = `${NOISE_WGSL}
+@group(0) @binding(0) var<storage, read_write> out : array<f32>;
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) g : vec3<u32>) {
+  let i = g.x;
+  out[i] = gaussianNoise(7u, 3u, 1u, i);
+  out[${count}u + i] = gaussianNoise(8u, 3u, 1u, i);
+  out[${2 * count}u + i] = gaussianNoise(7u, 4u, 1u, i);
+  out[${3 * count}u + i] = gaussianNoise(7u, 3u, 2u, i);
+}`;
+  const pipeline = device.createComputePipeline({
+    layout: "auto",
+    compute: { module: device.createShaderModule({ code }), entryPoint: "main" },
+  });
+  const out = device.createBuffer({
+    size: 16 * count,
+    usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC,
+  });
+  const read = device.createBuffer({
+    size: 16 * count,
+    usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+  });
+  const encoder = device.createCommandEncoder();
+  const pass = encoder.beginComputePass();
+  pass.setPipeline(pipeline);
+  pass.setBindGroup(
+    0,
+    device.createBindGroup({
+      layout: pipeline.getBindGroupLayout(0),
+      entries: [{ binding: 0, resource: { buffer: out } }],
+    }),
+  );
+  pass.dispatchWorkgroups(count / 64);
+  pass.end();
+  encoder.copyBufferToBuffer(out, 0, read, 0, 16 * count);
+  device.queue.submit([encoder.finish()]);
+  await read.mapAsync(GPUMapMode.READ);
+  const values = new Float32Array(read.getMappedRange().slice(0));
+  read.unmap();
+  tf.dispose([]);
+  out.destroy();
+  read.destroy();
+  const stream = (k: number) => values.subarray(k * count, (k + 1) * count);
+  const mean = (a: Float32Array) => a.reduce((s, v) => s + v, 0) / a.length;
+  const correlation = (a: Float32Array, b: Float32Array) => {
+    const ma = mean(a), mb = mean(b);
+    let ab = 0, aa = 0, bb = 0;
+    for (let i = 0; i < a.length; i++) {
+      ab += (a[i] - ma) * (b[i] - mb);
+      aa += (a[i] - ma) ** 2;
+      bb += (b[i] - mb) ** 2;
+    }
+    return ab / Math.sqrt(aa * bb);
+  };
+  // Standard errors with 65,536 values: mean 0.004, variance 0.0055, a correlation 0.004; bounds at ~5σ.
+  for (let k = 0; k < 4; k++) {
+    const a = stream(k);
+    const m = mean(a);
+    const variance = a.reduce((s, v) => s + (v - m) ** 2, 0) / a.length;
+    const within1 = a.filter((v) => Math.abs(v) < 1).length / a.length; // 0.6827 for a normal
+    const within2 = a.filter((v) => Math.abs(v) < 2).length / a.length; // 0.9545
+    assert.ok(a.every(Number.isFinite), "finite");
+    assert.ok(Math.abs(m) < 0.02, `mean ${m}`);
+    assert.ok(Math.abs(variance - 1) < 0.03, `variance ${variance}`);
+    assert.ok(Math.abs(within1 - 0.6827) < 0.01, `P(|x|<1) = ${within1}`);
+    assert.ok(Math.abs(within2 - 0.9545) < 0.005, `P(|x|<2) = ${within2}`);
+  }
+  const first = stream(0);
+  assert.ok(
+    Math.abs(correlation(first.subarray(0, count - 1), first.subarray(1))) < 0.02,
+    "neighbouring pixels",
+  );
+  for (let k = 1; k < 4; k++) assert.ok(Math.abs(correlation(first, stream(k))) < 0.02, `stream ${k}`);
+});
+
+Deno.test("webgpu synthesis: noise=random draws new maps per call and per image, like the tfjs layers", async () => {
+  await useBackend("webgpu");
+  const G = new Generator({ ...SMALL, resolution: 32, fmap_base: 128, fmap_max: 16 });
+  randomize(G, 21);
+  // One latent five times: with stored noise five equal images, with random noise five different ones.
+  const z = tf.tile(tf.randomNormal([1, 16], 0, 1, "float32", 8), [5, 1]) as tf.Tensor2D;
+  const images = async (noise: NoiseMode) => {
+    const img = G.generate(z, { noise });
+    const data = new Float32Array(await img.data());
+    img.dispose();
+    const per = data.length / 5;
+    return [0, 1, 2, 3, 4].map((i) => data.subarray(i * per, (i + 1) * per));
+  };
+  /** Mean |random − const| over the five images: how much the noise moves a pixel. */
+  const spread = (random: Float32Array[], fixed: Float32Array[]) => {
+    let sum = 0, n = 0;
+    random.forEach((r, i) => r.forEach((v, j) => (sum += Math.abs(v - fixed[i][j]), n++)));
+    return sum / n;
+  };
+  const tfjsConst = await images("const");
+  const tfjsSpread = spread(await images("random"), tfjsConst);
+
+  await useWebGpuSynthesis(G, { force: true, maxBatch: 2 }); // slices of 2, 2, 1: each gets its own seed
+  const counter = countServed(G);
+  const constant = await images("const");
+  for (const image of constant) assert.ok(maxAbsDiff(image, constant[0]) < 1e-6);
+  const first = await images("random");
+  const second = await images("random");
+  for (let i = 0; i < 5; i++) {
+    for (let j = i + 1; j < 5; j++) {
+      assert.ok(maxAbsDiff(first[i], first[j]) > 1e-3, `images ${i} and ${j} equal`);
+    }
+    assert.ok(maxAbsDiff(first[i], second[i]) > 1e-3, `image ${i} repeated across calls`);
+  }
+  // Same distribution as tfjs's draws: the noise moves pixels by as much on both paths (measured 0.662 and
+  // 0.656 on llvmpipe; 25 % allowed for 5 × 1,024 pixels of one network).
+  const ownSpread = spread(first, constant);
+  assert.ok(ownSpread / tfjsSpread > 0.75 && ownSpread / tfjsSpread < 1.33, `${ownSpread} vs ${tfjsSpread}`);
+
+  // Without noise strength the random maps change nothing: the rest of the path is the const one.
+  for (const p of G.params.entries()) {
+    if (p.key.endsWith("noise.weight")) p.variable.assign(tf.zerosLike(p.variable));
+  }
+  await useWebGpuSynthesis(G, { force: true, maxBatch: 2 });
+  const counter2 = countServed(G);
+  const silent = await images("random");
+  const silentConst = await images("const");
+  for (let i = 0; i < 5; i++) assert.deepEqual(silent[i], silentConst[i]);
+  assert.equal(counter.served + counter2.served, 5);
+  z.dispose();
   G.dispose();
 });
