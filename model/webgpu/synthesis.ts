@@ -191,21 +191,23 @@ export class WebGpuSynthesis {
   }
 
   /**
-   * The tile and shader form for a convolution with `rows` output rows (pixels per phase × batch): the first
-   * tile not wider than the channels need that gives at least `minConvWorkgroups` workgroups (else the
-   * smallest that fits the dispatch limit), vec4 where the channel counts allow.
+   * The tile and shader form for a convolution with `rows` output rows per phase (pixels × batch) and
+   * `phases` phases (4 for an upscaling one): the first tile not wider than the channels need that gives at
+   * least `minConvWorkgroups` workgroups (else the smallest that fits the dispatch limit), vec4 where the
+   * channel counts allow.
    */
   convKernel(
     rows: number,
     cout: number,
     cin: number,
+    phases = 1,
   ): { tile: ConvTile; vec4: boolean; pipeline: GPUComputePipeline } {
     const limit = this.device.limits.maxComputeWorkgroupsPerDimension;
     const fits = this.tiles.filter((t) => Math.ceil(rows / t.tm) <= limit);
     const narrow = fits.filter((t) => t.tn <= Math.ceil(cout / 32) * 32);
     const candidates = narrow.length > 0 ? narrow : fits;
     const busy = candidates.find((t) =>
-      Math.ceil(rows / t.tm) * Math.ceil(cout / t.tn) >= this.minConvWorkgroups
+      Math.ceil(rows / t.tm) * Math.ceil(cout / t.tn) * phases >= this.minConvWorkgroups
     );
     const tile = busy ?? candidates[candidates.length - 1] ?? this.tiles[0];
     const vec4 = vectorizable(tile) && cin % 4 === 0 && cout % 4 === 0;
@@ -467,7 +469,7 @@ export class WebGpuSynthesis {
         pad1: 0,
       };
       const rows = batch * grid * grid;
-      const kernel = this.convKernel(rows, c.cout, c.cin);
+      const kernel = this.convKernel(rows, c.cout, c.cin, stride * stride);
       dispatches.push({
         pipeline: kernel.pipeline,
         bindGroup: bind(kernel.pipeline, [

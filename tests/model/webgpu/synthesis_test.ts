@@ -468,3 +468,27 @@ Deno.test("webgpu synthesis: noise=random draws new maps per call and per image,
   z.dispose();
   G.dispose();
 });
+
+Deno.test("webgpu synthesis: each convolution of the 256 px default generator gets a tile that fills the GPU", async () => {
+  await useBackend("webgpu");
+  const G = new Generator({ ...SMALL, resolution: 8, fmap_base: 32, fmap_max: 4 });
+  const engine = new WebGpuSynthesis(
+    (tf.backend() as unknown as { device: GPUDevice }).device,
+    await buildSynthesisPlan(G.gSynthesis),
+  );
+  const tileOf = (rows: number, cout: number, cin: number, phases = 1) => {
+    const { tile, vec4 } = engine.convKernel(rows, cout, cin, phases);
+    return `${tile.tm}x${tile.tn}${vec4 ? " vec4" : ""}`;
+  };
+  // Batch 8 (rows = 8 · pixels per phase); worked by hand from CONV_TILES, first with ≥ 256 workgroups.
+  assert.equal(tileOf(8 * 256 ** 2, 64, 64), "128x64 vec4"); // 256 px conv1: 4096 × 1 workgroups; 128 wide wastes half
+  assert.equal(tileOf(8 * 128 ** 2, 64, 128, 4), "128x64 vec4"); // 256 px upscaling: 1024 × 1 × 4
+  assert.equal(tileOf(8 * 64 ** 2, 256, 512, 4), "128x128 vec4"); // 64 px upscaling: 256 × 2 × 4 = 512
+  assert.equal(tileOf(8 * 32 ** 2, 512, 512), "128x128 vec4"); // 32 px conv1: 64 × 4 = 256
+  assert.equal(tileOf(8 * 16 ** 2, 512, 512, 4), "128x128 vec4"); // 32 px upscaling: 16 × 4 × 4 = 256
+  assert.equal(tileOf(8 * 8 ** 2, 512, 512, 4), "64x64 vec4"); // 16 px upscaling: 128×128 and 128×64 give 64, 128
+  assert.equal(tileOf(8 * 4 ** 2, 512, 512), "32x32"); // 4 px: only 128 rows; the smallest tile (64 groups)
+  assert.equal(tileOf(8 * 256 ** 2, 3, 64), "32x32"); // to-RGB: 3 outputs, scalar
+  engine.dispose();
+  G.dispose();
+});
