@@ -72,6 +72,9 @@ export const CONV_PARAMS = [
  * `vec4`: global loads, shared-memory reads and accumulators as vec4 (4 input channels or 4 output channels at
  * a time; needs cin and cout multiples of 4 and {@link vectorizable}); otherwise scalar, for any channel count.
  * `aligned`: cin is a multiple of tk, so each K step lies in one tap and is decoded once, not per element.
+ *
+ * Everything per thread is unrolled here, in the generator: the accumulators and row positions are separate
+ * variables, never arrays indexed in loops, so no shader compiler can leave them in (slow) local memory.
  */
 export function convShader(t: ConvTile, vec4 = false, aligned = false): string {
   checkTile(t);
@@ -79,19 +82,100 @@ export function convShader(t: ConvTile, vec4 = false, aligned = false): string {
   const cols = t.tn / t.rn;
   const v = vec4 ? 4 : 1;
   const elem = vec4 ? "vec4<f32>" : "f32";
-  const aLoads = Math.ceil((t.tm * t.tk) / v / WORKGROUP);
-  const bLoads = Math.ceil((t.tn * t.tk) / v / WORKGROUP);
+  const aTotal = (t.tm * t.tk) / v;
+  const bTotal = (t.tn * t.tk) / v;
+  const loadsA = range(Math.ceil(aTotal / WORKGROUP));
+  const loadsB = range(Math.ceil(bTotal / WORKGROUP));
+  const rowsR = range(t.rm);
+  const colsJ = range(t.rn / v);
   const rnv = t.rn / v;
-  // A is stored k-major for both forms; in the vec4 form each vec4 holds 4 consecutive pixels (rows).
+  const guard = (total: number, i: number) => (i + 1) * WORKGROUP > total ? `if (idx < ${total}u) ` : "";
+
+  const rowDecode = loadsA.map((i) => `
+  var rowBase${i} = 0u;
+  var rowY${i} = -65536;
+  var rowX${i} = -65536;
+  {
+    let m = m0 + (t + ${i * WORKGROUP}u) / ${t.tk / v}u;
+    if (m < M) {
+      let rem = m % gridPix;
+      rowBase${i} = (m / gridPix) * P.inSize * P.inSize;
+      rowY${i} = i32(rem / P.grid) + offY;
+      rowX${i} = i32(rem % P.grid) + offX;
+    }
+  }`).join("");
+  const kDecode = (i: number) =>
+    aligned
+      ? `let ci = c0 + kq * ${v}u;
+        let iy = rowY${i} + ty;
+        let ix = rowX${i} + tx;`
+      : `let k = min(k0 + kq * ${v}u, P.kTotal);
+        let ci = k % P.cin;
+        let tap = k / P.cin;
+        var iy = rowY${i} + i32(tap / P.taps);
+        let ix = rowX${i} + i32(tap % P.taps);
+        if (k == P.kTotal) { iy = -65536; }`;
   const aStore = vec4
-    ? `for (var e = 0u; e < 4u; e = e + 1u) { As[(kq * 4u + e) * ${t.tm / 4}u + r / 4u][r % 4u] = a[e]; }`
+    ? `As[(kq * 4u) * ${t.tm / 4}u + r / 4u][r % 4u] = a.x;
+        As[(kq * 4u + 1u) * ${t.tm / 4}u + r / 4u][r % 4u] = a.y;
+        As[(kq * 4u + 2u) * ${t.tm / 4}u + r / 4u][r % 4u] = a.z;
+        As[(kq * 4u + 3u) * ${t.tm / 4}u + r / 4u][r % 4u] = a.w;`
     : `As[kq * ${t.tm}u + r] = a;`;
-  const aRead = vec4
-    ? `for (var i = 0u; i < ${t.rm / 4}u; i = i + 1u) {
-        let q = As[kk * ${t.tm / 4}u + tRow * ${t.rm / 4}u + i];
-        a[4u * i] = q.x; a[4u * i + 1u] = q.y; a[4u * i + 2u] = q.z; a[4u * i + 3u] = q.w;
-      }`
-    : `for (var i = 0u; i < ${t.rm}u; i = i + 1u) { a[i] = As[kk * ${t.tm}u + tRow * ${t.rm}u + i]; }`;
+  const loadA = loadsA.map((i) => `
+    {
+      let idx = t + ${i * WORKGROUP}u;
+      ${guard(aTotal, i)}{
+        let r = idx / ${t.tk / v}u;
+        let kq = idx % ${t.tk / v}u;
+        var a = ${elem}(0.0);
+        ${kDecode(i)}
+        if (iy >= 0 && ix >= 0 && iy < i32(P.inSize) && ix < i32(P.inSize)) {
+          a = src[((rowBase${i} + u32(iy) * P.inSize + u32(ix)) * P.cin + ci) / ${v}u];
+        }
+        ${aStore}
+      }
+    }`).join("");
+  const loadB = loadsB.map((i) => `
+    {
+      let idx = t + ${i * WORKGROUP}u;
+      ${guard(bTotal, i)}{
+        let k = k0 + idx / ${t.tn / v}u;
+        let co = n0 + (idx % ${t.tn / v}u) * ${v}u;
+        var w = ${elem}(0.0);
+        if (k < P.kTotal && co < P.cout) { w = weight[(wBase + k * P.cout + co) / ${v}u]; }
+        Bs[idx] = w;
+      }
+    }`).join("");
+  // One K index: read this thread's rm rows of A and rn columns of B from shared memory, rm · rn/v FMAs.
+  const aValue = (r: number) => vec4 ? `q${Math.floor(r / 4)}.${"xyzw"[r % 4]}` : `a${r}`;
+  const readA = vec4
+    ? range(t.rm / 4).map((q) => `let q${q} = As[kk * ${t.tm / 4}u + tRow * ${t.rm / 4}u + ${q}u];`)
+    : rowsR.map((r) => `let a${r} = As[kk * ${t.tm}u + tRow * ${t.rm}u + ${r}u];`);
+  const readB = colsJ.map((j) => `let b${j} = Bs[kk * ${t.tn / v}u + tCol * ${rnv}u + ${j}u];`);
+  const fmas = rowsR.flatMap((r) =>
+    colsJ.map((j) => `acc${r}_${j} = fma(${elem}(${aValue(r)}), b${j}, acc${r}_${j});`)
+  );
+  const store = rowsR.map((r) => `
+  {
+    let m = m0 + tRow * ${t.rm}u + ${r}u;
+    if (m < M) {
+      let rem = m % gridPix;
+      let oy = (rem / P.grid) * P.stride + py;
+      let ox = (rem % P.grid) * P.stride + px;
+      let base = (((m / gridPix) * P.outSize + oy) * P.outSize + ox) * P.cout;${
+    colsJ.map((j) => `
+      {
+        let co = n0 + tCol * ${t.rn}u + ${j * v}u;
+        if (co < P.cout) {
+          var o = acc${r}_${j};
+          if (P.hasBias == 1u) { o = o + bias[co / ${v}u]; }
+          dst[(base + co) / ${v}u] = o;
+        }
+      }`).join("")
+  }
+    }
+  }`).join("");
+
   return /* wgsl */ `
 struct Params { ${CONV_PARAMS.map((p) => `${p} : u32`).join(", ")} }
 @group(0) @binding(0) var<uniform> P : Params;
@@ -100,8 +184,8 @@ struct Params { ${CONV_PARAMS.map((p) => `${p} : u32`).join(", ")} }
 @group(0) @binding(3) var<storage, read> bias : array<${elem}>;
 @group(0) @binding(4) var<storage, read_write> dst : array<${elem}>;
 
-var<workgroup> As : array<${elem}, ${(t.tk * t.tm) / v}>;
-var<workgroup> Bs : array<${elem}, ${(t.tk * t.tn) / v}>;
+var<workgroup> As : array<${elem}, ${aTotal}>;
+var<workgroup> Bs : array<${elem}, ${bTotal}>;
 
 @compute @workgroup_size(${WORKGROUP})
 fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(local_invocation_index) t : u32) {
@@ -118,25 +202,10 @@ fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(local_invocation_index) 
   let wBase = phase * P.kTotal * P.cout;
   let tCol = t % ${cols}u;
   let tRow = t / ${cols}u;
-  var acc : array<${elem}, ${t.rm * rnv}>;
+  ${rowsR.flatMap((r) => colsJ.map((j) => `var acc${r}_${j} = ${elem}(0.0);`)).join("\n  ")}
 
-  // The rows (output pixels) this thread loads into As are the same at every K step: decode them once.
-  // A row past the end gets a position far outside the input, so its loads read zero.
-  var rowBase : array<u32, ${aLoads}>;
-  var rowY : array<i32, ${aLoads}>;
-  var rowX : array<i32, ${aLoads}>;
-  for (var i = 0u; i < ${aLoads}u; i = i + 1u) {
-    let m = m0 + (t + i * ${WORKGROUP}u) / ${t.tk / v}u;
-    rowBase[i] = 0u;
-    rowY[i] = -65536;
-    rowX[i] = -65536;
-    if (m < M) {
-      let rem = m % gridPix;
-      rowBase[i] = (m / gridPix) * P.inSize * P.inSize;
-      rowY[i] = i32(rem / P.grid) + offY;
-      rowX[i] = i32(rem % P.grid) + offX;
-    }
-  }
+  // The rows (output pixels) this thread loads into As are the same at every K step: decoded once. A row
+  // past the end gets a position far outside the input, so its loads read zero.${rowDecode}
 
   for (var k0 = 0u; k0 < P.kTotal; k0 = k0 + ${t.tk}u) {
     ${
@@ -147,77 +216,20 @@ fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(local_invocation_index) 
     let ty = i32(tap / P.taps);
     let tx = i32(tap % P.taps);`
       : ""
-  }
-    for (var i = 0u; i < ${aLoads}u; i = i + 1u) {
-      let idx = t + i * ${WORKGROUP}u;
-      if (idx < ${(t.tm * t.tk) / v}u) {
-        let r = idx / ${t.tk / v}u;
-        let kq = idx % ${t.tk / v}u;
-        var a = ${elem}(0.0);
-        ${
-    aligned
-      ? `let ci = c0 + kq * ${v}u;
-        let iy = rowY[i] + ty;
-        let ix = rowX[i] + tx;`
-      : `let k = min(k0 + kq * ${v}u, P.kTotal);
-        let ci = k % P.cin;
-        let tap = k / P.cin;
-        var iy = rowY[i] + i32(tap / P.taps);
-        let ix = rowX[i] + i32(tap % P.taps);
-        if (k == P.kTotal) { iy = -65536; }`
-  }
-        if (iy >= 0 && ix >= 0 && iy < i32(P.inSize) && ix < i32(P.inSize)) {
-          a = src[((rowBase[i] + u32(iy) * P.inSize + u32(ix)) * P.cin + ci) / ${v}u];
-        }
-        ${aStore}
-      }
-    }
-    for (var i = 0u; i < ${bLoads}u; i = i + 1u) {
-      let idx = t + i * ${WORKGROUP}u;
-      if (idx < ${(t.tn * t.tk) / v}u) {
-        let kk = idx / ${t.tn / v}u;
-        let nq = idx % ${t.tn / v}u;
-        let k = k0 + kk;
-        let co = n0 + nq * ${v}u;
-        var w = ${elem}(0.0);
-        if (k < P.kTotal && co < P.cout) { w = weight[(wBase + k * P.cout + co) / ${v}u]; }
-        Bs[idx] = w;
-      }
-    }
+  }${loadA}${loadB}
     workgroupBarrier();
     for (var kk = 0u; kk < ${t.tk}u; kk = kk + 1u) {
-      var a : array<f32, ${t.rm}>;
-      var w : array<${elem}, ${rnv}>;
-      ${aRead}
-      for (var j = 0u; j < ${rnv}u; j = j + 1u) { w[j] = Bs[kk * ${t.tn / v}u + tCol * ${rnv}u + j]; }
-      for (var i = 0u; i < ${t.rm}u; i = i + 1u) {
-        for (var j = 0u; j < ${rnv}u; j = j + 1u) {
-          acc[i * ${rnv}u + j] = fma(${elem}(a[i]), w[j], acc[i * ${rnv}u + j]);
-        }
-      }
+      ${[...readA, ...readB, ...fmas].join("\n      ")}
     }
     workgroupBarrier();
   }
-
-  for (var i = 0u; i < ${t.rm}u; i = i + 1u) {
-    let m = m0 + tRow * ${t.rm}u + i;
-    if (m >= M) { break; }
-    let b = m / gridPix;
-    let rem = m % gridPix;
-    let oy = (rem / P.grid) * P.stride + py;
-    let ox = (rem % P.grid) * P.stride + px;
-    let base = ((b * P.outSize + oy) * P.outSize + ox) * P.cout;
-    for (var j = 0u; j < ${rnv}u; j = j + 1u) {
-      let co = n0 + tCol * ${t.rn}u + j * ${v}u;
-      if (co < P.cout) {
-        var o = acc[i * ${rnv}u + j];
-        if (P.hasBias == 1u) { o = o + bias[co / ${v}u]; }
-        dst[(base + co) / ${v}u] = o;
-      }
-    }
-  }
+${store}
 }
 `;
+}
+
+function range(n: number): number[] {
+  return Array.from({ length: n }, (_, i) => i);
 }
 
 /** Uniform layout of both epilogue shaders (12 words; `slope` and `epsilon` are f32). */
