@@ -5,8 +5,8 @@
  * as before.
  *
  * `SGAN_WEBGPU_SYNTHESIS`: `auto` (default) uses it on a GPU and not on a software rasteriser (Mesa's
- * llvmpipe runs each 256-thread workgroup and its barriers on CPU threads: there the tfjs kernels were about
- * 1.5–4× faster, measured with the tests' small networks); `1` always, `0` never (A/B benchmarks).
+ * llvmpipe runs each 256-thread workgroup and its barriers on CPU threads: there it measured 0.58–1.06× the
+ * speed of the tfjs kernels, bench/reference/results/llvmpipe-2026-11-26); `1` always, `0` never (A/B).
  * `SGAN_WEBGPU_TILE=tm,tn,tk,rm,rn` sets the convolution tile (for tuning on a new GPU).
  *
  * Before a generator is given the path, two images go through both it and the tfjs layers, with the GPU's
@@ -107,7 +107,8 @@ export async function useWebGpuSynthesis(
   if (settings.mode === "auto" && activeBackend()?.software && !options.force) {
     return {
       enabled: false,
-      reason: "software rasteriser: tfjs kernels are faster there (SGAN_WEBGPU_SYNTHESIS=1 forces)",
+      reason:
+        "software rasteriser: tfjs kernels are as fast or faster there (SGAN_WEBGPU_SYNTHESIS=1 forces)",
     };
   }
   const g = generator.gSynthesis;

@@ -311,7 +311,8 @@ Deno.test("webgpu synthesis: settings from the environment", async () => {
     assert.match(describeWebGpuSynthesis(), /software rasteriser/);
     assert.deepEqual(await useWebGpuSynthesis(G), {
       enabled: false,
-      reason: "software rasteriser: tfjs kernels are faster there (SGAN_WEBGPU_SYNTHESIS=1 forces)",
+      reason:
+        "software rasteriser: tfjs kernels are as fast or faster there (SGAN_WEBGPU_SYNTHESIS=1 forces)",
     });
   } else {
     assert.match(describeWebGpuSynthesis(), /own WGSL synthesis pipelines \(SGAN_WEBGPU_SYNTHESIS=auto\)/);
