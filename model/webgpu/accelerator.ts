@@ -125,7 +125,7 @@ export async function useWebGpuSynthesis(
   let failure: string | undefined;
   let check: SelfCheck | undefined;
   try {
-    engine = new WebGpuSynthesis(device, plan, { tile: settings.tile, ...options });
+    engine = new WebGpuSynthesis(device, plan, { ...options, tile: options.tile ?? settings.tile });
     check = runSelfCheck(generator, engine);
   } catch (e) {
     failure = (e as Error).message;
