@@ -4,7 +4,7 @@
 #   2. PyTorch on the same GPU, strict fp32, batch 8 and 32 (the ratios' reference, same run)
 #   3. generation through WebGPU with tfjs kernels (SGAN_WEBGPU_SYNTHESIS=0) and with the own pipelines (=1)
 #   4. dispatches and recording time per batch (bench/webgpu_record.ts), both paths
-#   5. a sweep of convolution tiles at 256 px, default channels, batch 8
+#   5. a sweep of convolution tiles (,1 = prefetched loads) at 256 px, default channels, batch 8
 # Carries what device_bench.sh carries (.devpack/, .gl/; rebuild with bench/reference/make_devpack.sh after
 # adding npm packages; it also copies the reference fixture to .devpack/shared). Results in $OUT: torch.jsonl, synthesis.jsonl, record.jsonl, tiles.jsonl, log.
 source bench/reference/device_setup.sh log_synthesis.txt
@@ -36,7 +36,8 @@ for ch in default reduced; do
 done
 
 echo "== tile sweep, 256 px default channels, batch 8"
-for tile in 128,128,8,8,8 128,64,8,8,4 64,128,8,4,8 64,64,16,4,4 64,64,8,4,4 128,128,16,8,8 32,32,16,2,2; do
+for tile in 128,128,8,8,8 128,128,8,8,8,1 128,64,8,8,4 128,64,8,8,4,1 64,128,8,4,8 64,64,16,4,4 64,64,16,4,4,1 \
+  128,128,16,8,8 32,32,16,2,2; do
   SGAN_WEBGPU_SYNTHESIS=1 SGAN_WEBGPU_TILE=$tile timeout 40 deno run -A bench/main.ts --backends webgpu --res 256 \
     --channels default --tasks generate --batch 8 --budget 20 "${ref[@]}" --json 2>/dev/null |
     sed "s/^{/{\"tile\":\"$tile\",/" | tee -a "$OUT/tiles.jsonl"

@@ -7,7 +7,8 @@
  * `SGAN_WEBGPU_SYNTHESIS`: `auto` (default) uses it on a GPU and not on a software rasteriser (Mesa's
  * llvmpipe runs each 256-thread workgroup and its barriers on CPU threads: there it measured 0.58–1.06× the
  * speed of the tfjs kernels, bench/reference/results/llvmpipe-2026-11-26); `1` always, `0` never (A/B).
- * `SGAN_WEBGPU_TILE=tm,tn,tk,rm,rn` sets the convolution tile (for tuning on a new GPU).
+ * `SGAN_WEBGPU_TILE=tm,tn,tk,rm,rn[,1]` sets the convolution tile tried first, `,1` with prefetched loads
+ * (for tuning on a new GPU).
  *
  * Before a generator is given the path, two images go through both it and the tfjs layers, with the GPU's
  * error scopes open: a shader some driver rejects, memory that runs out or images that differ keep the tfjs
@@ -52,11 +53,17 @@ export function webGpuSynthesisSettings(): { mode: WebGpuSynthesisMode; tile?: C
   const tileText = env("SGAN_WEBGPU_TILE");
   if (tileText === undefined) return { mode };
   const parts = tileText.split(",").map((v) => Number(v.trim()));
-  if (parts.length !== 5 || parts.some((v) => !Number.isInteger(v) || v < 1)) {
-    throw new Error(`SGAN_WEBGPU_TILE must be five positive integers tm,tn,tk,rm,rn, got "${tileText}"`);
+  if (
+    (parts.length !== 5 && parts.length !== 6) ||
+    parts.slice(0, 5).some((v) => !Number.isInteger(v) || v < 1) ||
+    (parts.length === 6 && parts[5] !== 0 && parts[5] !== 1)
+  ) {
+    throw new Error(
+      `SGAN_WEBGPU_TILE must be five positive integers tm,tn,tk,rm,rn and optionally 1 (prefetch) or 0, got "${tileText}"`,
+    );
   }
-  const [tm, tn, tk, rm, rn] = parts;
-  const tile = { tm, tn, tk, rm, rn };
+  const [tm, tn, tk, rm, rn, prefetch] = parts;
+  const tile = { tm, tn, tk, rm, rn, prefetch: prefetch === 1 };
   checkTile(tile);
   return { mode, tile };
 }
@@ -64,7 +71,9 @@ export function webGpuSynthesisSettings(): { mode: WebGpuSynthesisMode; tile?: C
 /** One line for logs: how generators loaded from now on will synthesise on the webgpu backend. */
 export function describeWebGpuSynthesis(): string {
   const { mode, tile } = webGpuSynthesisSettings();
-  const tileText = tile ? `, tile ${tile.tm}×${tile.tn}×${tile.tk}/${tile.rm}×${tile.rn}` : "";
+  const tileText = tile
+    ? `, tile ${tile.tm}×${tile.tn}×${tile.tk}/${tile.rm}×${tile.rn}${tile.prefetch ? " prefetch" : ""}`
+    : "";
   if (mode === "0") return "tfjs kernels (SGAN_WEBGPU_SYNTHESIS=0)";
   if (mode === "auto" && activeBackend()?.software) {
     return "tfjs kernels (software rasteriser; SGAN_WEBGPU_SYNTHESIS=1 uses the own WGSL pipelines)";

@@ -12,6 +12,8 @@ export interface ConvTile {
   /** Outputs per thread along M and N: (tm / rm) · (tn / rn) must be 256 threads. */
   rm: number;
   rn: number;
+  /** Issue the next K step's global loads before this step's arithmetic (register double-buffering). */
+  prefetch?: boolean;
 }
 
 /**
@@ -89,7 +91,8 @@ export function convShader(t: ConvTile, vec4 = false, aligned = false): string {
   const rowsR = range(t.rm);
   const colsJ = range(t.rn / v);
   const rnv = t.rn / v;
-  const guard = (total: number, i: number) => (i + 1) * WORKGROUP > total ? `if (idx < ${total}u) ` : "";
+  const guardAt = (total: number, i: number) =>
+    (i + 1) * WORKGROUP > total ? `if (t + ${i * WORKGROUP}u < ${total}u) ` : "";
 
   const rowDecode = loadsA.map((i) => `
   var rowBase${i} = 0u;
@@ -104,48 +107,77 @@ export function convShader(t: ConvTile, vec4 = false, aligned = false): string {
       rowX${i} = i32(rem % P.grid) + offX;
     }
   }`).join("");
+  // The K step being fetched is `kf`; in the aligned form its tap is decoded once per step (see fetch()).
   const kDecode = (i: number) =>
     aligned
-      ? `let ci = c0 + kq * ${v}u;
-        let iy = rowY${i} + ty;
-        let ix = rowX${i} + tx;`
-      : `let k = min(k0 + kq * ${v}u, P.kTotal);
+      ? `let ci = cf + kqA${i} * ${v}u;
+        let iy = rowY${i} + tyf;
+        let ix = rowX${i} + txf;`
+      : `let k = min(kf + kqA${i} * ${v}u, P.kTotal);
         let ci = k % P.cin;
         let tap = k / P.cin;
         var iy = rowY${i} + i32(tap / P.taps);
         let ix = rowX${i} + i32(tap % P.taps);
         if (k == P.kTotal) { iy = -65536; }`;
-  const aStore = vec4
-    ? `As[(kq * 4u) * ${t.tm / 4}u + r / 4u][r % 4u] = a.x;
-        As[(kq * 4u + 1u) * ${t.tm / 4}u + r / 4u][r % 4u] = a.y;
-        As[(kq * 4u + 2u) * ${t.tm / 4}u + r / 4u][r % 4u] = a.z;
-        As[(kq * 4u + 3u) * ${t.tm / 4}u + r / 4u][r % 4u] = a.w;`
-    : `As[kq * ${t.tm}u + r] = a;`;
-  const loadA = loadsA.map((i) => `
-    {
-      let idx = t + ${i * WORKGROUP}u;
-      ${guard(aTotal, i)}{
-        let r = idx / ${t.tk / v}u;
-        let kq = idx % ${t.tk / v}u;
-        var a = ${elem}(0.0);
+  // Each thread's share of a K step: A elements at (row rA, k kqA), B elements at (k kB, channel nB), fixed
+  // positions within the step, held in registers pa/pb between the global loads and the shared-memory stores.
+  const slots = [
+    ...loadsA.map((i) =>
+      `let rA${i} = (t + ${i * WORKGROUP}u) / ${t.tk / v}u;
+  let kqA${i} = (t + ${i * WORKGROUP}u) % ${t.tk / v}u;
+  var pa${i} = ${elem}(0.0);`
+    ),
+    ...loadsB.map((i) =>
+      `let kB${i} = (t + ${i * WORKGROUP}u) / ${t.tn / v}u;
+  let nB${i} = (t + ${i * WORKGROUP}u) % ${t.tn / v}u;
+  var pb${i} = ${elem}(0.0);`
+    ),
+  ].join("\n  ");
+  /** Global loads of the K step starting at `k` into pa/pb. */
+  const fetch = (k: string) =>
+    `{
+      let kf = ${k};${
+      aligned
+        ? `
+      let tapf = kf / P.cin;
+      let cf = kf % P.cin;
+      let tyf = i32(tapf / P.taps);
+      let txf = i32(tapf % P.taps);`
+        : ""
+    }${
+      loadsA.map((i) => `
+      {
+        pa${i} = ${elem}(0.0);
         ${kDecode(i)}
         if (iy >= 0 && ix >= 0 && iy < i32(P.inSize) && ix < i32(P.inSize)) {
-          a = src[((rowBase${i} + u32(iy) * P.inSize + u32(ix)) * P.cin + ci) / ${v}u];
+          pa${i} = src[((rowBase${i} + u32(iy) * P.inSize + u32(ix)) * P.cin + ci) / ${v}u];
         }
-        ${aStore}
-      }
-    }`).join("");
-  const loadB = loadsB.map((i) => `
-    {
-      let idx = t + ${i * WORKGROUP}u;
-      ${guard(bTotal, i)}{
-        let k = k0 + idx / ${t.tn / v}u;
-        let co = n0 + (idx % ${t.tn / v}u) * ${v}u;
-        var w = ${elem}(0.0);
-        if (k < P.kTotal && co < P.cout) { w = weight[(wBase + k * P.cout + co) / ${v}u]; }
-        Bs[idx] = w;
-      }
-    }`).join("");
+      }`).join("")
+    }${
+      loadsB.map((i) => `
+      {
+        pb${i} = ${elem}(0.0);
+        let k = kf + kB${i};
+        let co = n0 + nB${i} * ${v}u;
+        if (k < P.kTotal && co < P.cout) { pb${i} = weight[(wBase + k * P.cout + co) / ${v}u]; }
+      }`).join("")
+    }
+    }`;
+  const aStore = (i: number) =>
+    vec4
+      ? [0, 1, 2, 3].map((e) =>
+        `As[(kqA${i} * 4u + ${e}u) * ${t.tm / 4}u + rA${i} / 4u][rA${i} % 4u] = pa${i}.${"xyzw"[e]};`
+      ).join("\n      ")
+      : `As[kqA${i} * ${t.tm}u + rA${i}] = pa${i};`;
+  /** Shared-memory stores of pa/pb (A k-major; in the vec4 form each vec4 of As holds 4 consecutive rows). */
+  const stash = [
+    ...loadsA.map((i) =>
+      `${guardAt(aTotal, i)}{
+      ${aStore(i)}
+    }`
+    ),
+    ...loadsB.map((i) => `${guardAt(bTotal, i)}{ Bs[t + ${i * WORKGROUP}u] = pb${i}; }`),
+  ].join("\n    ");
   // One K index: read this thread's rm rows of A and rn columns of B from shared memory, rm · rn/v FMAs.
   const aValue = (r: number) => vec4 ? `q${Math.floor(r / 4)}.${"xyzw"[r % 4]}` : `a${r}`;
   const readA = vec4
@@ -207,17 +239,23 @@ fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(local_invocation_index) 
   // The rows (output pixels) this thread loads into As are the same at every K step: decoded once. A row
   // past the end gets a position far outside the input, so its loads read zero.${rowDecode}
 
+  ${slots}
+${
+    t.prefetch
+      ? `
+  // Prefetch: the next step's global loads are issued before this step's arithmetic, so their latency hides
+  // behind it; one barrier-protected copy from registers to shared memory per step.
+  ${fetch("0u")}
   for (var k0 = 0u; k0 < P.kTotal; k0 = k0 + ${t.tk}u) {
-    ${
-    aligned
-      ? `// cin is a multiple of the K step: the whole step lies in one tap.
-    let tap = k0 / P.cin;
-    let c0 = k0 % P.cin;
-    let ty = i32(tap / P.taps);
-    let tx = i32(tap % P.taps);`
-      : ""
-  }${loadA}${loadB}
+    ${stash}
     workgroupBarrier();
+    if (k0 + ${t.tk}u < P.kTotal) ${fetch(`k0 + ${t.tk}u`)}`
+      : `
+  for (var k0 = 0u; k0 < P.kTotal; k0 = k0 + ${t.tk}u) {
+    ${fetch("k0")}
+    ${stash}
+    workgroupBarrier();`
+  }
     for (var kk = 0u; kk < ${t.tk}u; kk = kk + 1u) {
       ${[...readA, ...readB, ...fmas].join("\n      ")}
     }

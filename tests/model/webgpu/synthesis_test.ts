@@ -173,10 +173,10 @@ Deno.test("webgpu synthesis: no blur, relu, wider channels, batches in slices", 
   );
 });
 
-Deno.test("webgpu synthesis: every convolution tile, vec4 and scalar, equals the tfjs layers", async () => {
+Deno.test("webgpu synthesis: every convolution tile, vec4 and scalar, with and without prefetch, equals the tfjs layers", async () => {
   await useBackend("webgpu");
   // Channels 128 → 64 → 32 (multiples of 4: vec4 kernels; to-RGB's 3 outputs: scalar).
-  for (const tile of CONV_TILES) {
+  for (const tile of CONV_TILES.flatMap((t) => [t, { ...t, prefetch: true }])) {
     const kernels = await compareWithTfjs(
       { resolution: 16, fmap_base: 256, fmap_max: 128 },
       [{ batch: 3, noise: "const" }],
@@ -330,6 +330,19 @@ Deno.test("webgpu synthesis: settings from the environment", async () => {
   });
   await withEnv({ SGAN_WEBGPU_TILE: "64,64,16" }, () => {
     assert.throws(() => webGpuSynthesisSettings(), /five positive integers/);
+  });
+  await withEnv({ SGAN_WEBGPU_TILE: "64,64,16,4,4,2" }, () => {
+    assert.throws(() => webGpuSynthesisSettings(), /optionally 1 \(prefetch\) or 0, got "64,64,16,4,4,2"/);
+  });
+  await withEnv({ SGAN_WEBGPU_TILE: "64,64,16,4,4,1" }, () => {
+    assert.deepEqual(webGpuSynthesisSettings().tile, {
+      tm: 64,
+      tn: 64,
+      tk: 16,
+      rm: 4,
+      rn: 4,
+      prefetch: true,
+    });
   });
   await withEnv({ SGAN_WEBGPU_TILE: "64,64,16,2,2" }, () => {
     assert.throws(() => webGpuSynthesisSettings(), /must give 256 threads/);
