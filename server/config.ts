@@ -117,7 +117,8 @@ export const ENV_VARIABLES: Record<string, string> = {
   SGAN_FUSED_EPILOGUE: "0 turns off the fused noise/activation/instance-norm/style kernel (wasm, webgpu)",
   SGAN_WEBGPU_SYNTHESIS:
     "webgpu: auto (default: own WGSL synthesis pipelines on a GPU, tfjs kernels on a software rasteriser), 1 or 0",
-  SGAN_WEBGPU_TILE: "webgpu: convolution tile tm,tn,tk,rm,rn of the own pipelines (default 64,64,16,4,4)",
+  SGAN_WEBGPU_TILE:
+    "webgpu: a convolution tile tm,tn,tk,rm,rn[,1 = prefetched loads] the own pipelines try first (tuning)",
   SGAN_TFJS_FLAGS: "TensorFlow.js flags to set, NAME=value,NAME=value",
   SGAN_MODELS_DIR:
     "folder of extra generator checkpoints (*.safetensors); finished training jobs publish theirs here",
