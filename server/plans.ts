@@ -318,10 +318,15 @@ function tileMetres(model: LoadedModel, style: { tileSize: number; tileExtentM?:
     : style.tileExtentM / style.tileSize;
 }
 
-/** What determines an image: model file, backend, drawing code, label font, and the request's resolved values. */
+/**
+ * What determines an image: model file, backend and synthesis path, drawing code, label font, and the
+ * request's resolved values.
+ */
 function identityOf(model: LoadedModel, noise: NoiseMode, values: unknown[]): unknown[] | null {
   if (noise === "random") return null;
-  return [RENDER_VERSION, model.info.name, model.fingerprint, tf.getBackend(), noise, ...values];
+  // The own WebGPU pipelines and the tfjs layers may differ in the last bit: which one drew is part of it.
+  const path = model.generator.gSynthesis.accelerator ? "own-webgpu" : "layers";
+  return [RENDER_VERSION, model.info.name, model.fingerprint, tf.getBackend(), path, noise, ...values];
 }
 
 function describe(model: LoadedModel, depth: number, metresPerPixel: number | null): Record<string, string> {
