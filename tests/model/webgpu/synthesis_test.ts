@@ -260,11 +260,15 @@ Deno.test("webgpu synthesis: a self-check keeps the tfjs layers when the GPU or 
   plain.dispose();
   const before = tf.memory().numTensors;
 
-  // A tile whose shared memory (16 · (512 + 32) floats = 34.8 kB) is over WebGPU's 32 kB limit: the driver
-  // refuses the pipeline, asynchronously.
+  // A tile whose shared memory, 16 · (tm + 32) floats, is over this device's limit (32 kB on llvmpipe:
+  // tm 512 gives 34.8 kB; GPUs may allow more): the pipeline is refused, asynchronously.
+  const limit =
+    (tf.backend() as unknown as { device: GPUDevice }).device.limits.maxComputeWorkgroupStorageSize;
+  const tm = 2 ** Math.ceil(Math.log2(limit / 64));
+  assert.ok(16 * (tm + 32) * 4 > limit);
   const refused = await useWebGpuSynthesis(G, {
     force: true,
-    tile: { tm: 512, tn: 32, tk: 16, rm: 64, rn: 1 },
+    tile: { tm, tn: 32, tk: 16, rm: tm / 8, rn: 1 },
     minConvWorkgroups: 0,
   });
   assert.equal(refused.enabled, false);
