@@ -12,6 +12,9 @@
  * this process, the synthesis network split over N worker processes (model/pool), one batch of `--batch`
  * images at a time, so the images/s stay comparable with PyTorch's single-process figure; and training
  * data-parallel over N worker processes (model/pool/training_pool.ts), one batch of `--batch` per step.
+ *
+ * On webgpu, generation takes the path served models take: the own WGSL pipelines (model/webgpu) on a GPU,
+ * tfjs's kernels on a software rasteriser; `SGAN_WEBGPU_SYNTHESIS=0|1` picks one for A/B runs (rows say which).
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { parseArgs } from "node:util";
