@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The own WGSL synthesis pipelines (model/webgpu) on a lent GPU machine (issue 8), in one call of about 8 min:
+# The own WGSL synthesis pipelines (model/webgpu) on a lent GPU machine (issue 8), in one call of 6-10 min
+# (most important first; every result is written as it comes, so a cut-off run still returns what it had):
 #   1. correctness on the real GPU: tests/model/webgpu (fixture parity when SGAN_SHARED_DIR holds the fixture)
 #   2. PyTorch on the same GPU, strict fp32, batch 8 and 32 (the ratios' reference, same run)
 #   3. generation through WebGPU with tfjs kernels (SGAN_WEBGPU_SYNTHESIS=0) and with the own pipelines (=1)
@@ -12,7 +13,7 @@ nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
 [ -d .devpack/shared/fixtures ] && export SGAN_SHARED_DIR=$PWD/.devpack/shared
 
 echo "== tests/model/webgpu on this GPU"
-timeout 120 deno test -A tests/model/webgpu/ 2>&1 | grep -E "ok|FAILED|error|passed" | tail -20
+timeout 90 deno test -A tests/model/webgpu/ 2>&1 | grep -E "ok|FAILED|error|passed" | tail -20
 
 echo "== PyTorch, TF32 off"
 timeout 60 python3 bench/reference/stylegan_torch.py --bench --device cuda --res 64,256 --channels default,reduced \
@@ -23,7 +24,7 @@ ref=()
 for own in 0 1; do
   for b in 8 32; do
     echo "== SGAN_WEBGPU_SYNTHESIS=$own, batch $b"
-    SGAN_WEBGPU_SYNTHESIS=$own timeout 75 deno run -A bench/main.ts --backends webgpu --res 64,256 \
+    SGAN_WEBGPU_SYNTHESIS=$own timeout 60 deno run -A bench/main.ts --backends webgpu --res 64,256 \
       --channels default,reduced --tasks generate --batch $b --budget 60 "${ref[@]}" --json 2>/dev/null |
       sed "s/^{/{\"own\":$own,/" | tee -a "$OUT/synthesis.jsonl"
   done
@@ -31,14 +32,13 @@ done
 
 echo "== recording cost per batch, 256 px"
 for ch in default reduced; do
-  timeout 60 deno run -A bench/webgpu_record.ts --res 256 --channels $ch --batch 8 --json 2>/dev/null |
+  timeout 45 deno run -A bench/webgpu_record.ts --res 256 --channels $ch --batch 8 --json 2>/dev/null |
     tee -a "$OUT/record.jsonl"
 done
 
 echo "== tile sweep, 256 px default channels, batch 8"
-for tile in 128,128,8,8,8 128,128,8,8,8,1 128,64,8,8,4 128,64,8,8,4,1 64,128,8,4,8 64,64,16,4,4 64,64,16,4,4,1 \
-  128,128,16,8,8 32,32,16,2,2; do
-  SGAN_WEBGPU_SYNTHESIS=1 SGAN_WEBGPU_TILE=$tile timeout 40 deno run -A bench/main.ts --backends webgpu --res 256 \
+for tile in 128,128,8,8,8 128,128,8,8,8,1 128,64,8,8,4 128,64,8,8,4,1 64,64,16,4,4 64,64,16,4,4,1 32,32,16,2,2; do
+  SGAN_WEBGPU_SYNTHESIS=1 SGAN_WEBGPU_TILE=$tile timeout 30 deno run -A bench/main.ts --backends webgpu --res 256 \
     --channels default --tasks generate --batch 8 --budget 20 "${ref[@]}" --json 2>/dev/null |
     sed "s/^{/{\"tile\":\"$tile\",/" | tee -a "$OUT/tiles.jsonl"
 done
