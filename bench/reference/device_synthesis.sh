@@ -7,7 +7,8 @@
 #   4. dispatches and recording time per batch (bench/webgpu_record.ts), both paths
 #   5. a sweep of convolution tiles (,1 = prefetched loads) at 256 px, default channels, batch 8
 # Carries what device_bench.sh carries (.devpack/, .gl/; rebuild with bench/reference/make_devpack.sh after
-# adding npm packages; it also copies the reference fixture to .devpack/shared). Results in $OUT: torch.jsonl, synthesis.jsonl, record.jsonl, tiles.jsonl, log.
+# adding npm packages; it also copies the reference fixture to .devpack/shared).
+# Results in $OUT: torch.jsonl, synthesis.jsonl, record.jsonl, tiles.jsonl, log_synthesis.txt.
 source bench/reference/device_setup.sh log_synthesis.txt
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
 [ -d .devpack/shared/fixtures ] && export SGAN_SHARED_DIR=$PWD/.devpack/shared
