@@ -21,6 +21,7 @@ import {
   type KernelContext,
 } from "./blas/kernels.ts";
 import { releaseScratch, scratchBytes } from "./blas/scratch.ts";
+import { readEnv } from "../env.ts";
 
 export { type BlasLibrary, defaultBlasThreads, loadOpenBlas, OPENBLAS_CANDIDATES } from "./blas/ffi.ts";
 export { BLAS_KERNEL_NAMES, type BlasKernelName } from "./blas/kernels.ts";
@@ -42,12 +43,7 @@ interface Installed {
 let installed: Installed | undefined;
 
 function blasDisabledByEnv(): boolean {
-  let value: string | undefined;
-  try {
-    value = Deno.env.get("SGAN_BLAS");
-  } catch {
-    return false;
-  }
+  const value = readEnv("SGAN_BLAS");
   return value !== undefined && ["0", "off", "false", "no", "none"].includes(value.trim().toLowerCase());
 }
 

@@ -20,6 +20,7 @@ import type {
   NamedTensorInfoMap,
   TensorInfo,
 } from "@tensorflow/tfjs-core";
+import { readEnv } from "../env.ts";
 
 export const FUSED_EPILOGUE = "SganFusedEpilogue";
 
@@ -208,12 +209,7 @@ export function fusedEpilogueUsable(channels: number): boolean {
   const ready = backend === "wasm"
     ? kernels !== undefined && channels % 4 === 0
     : backend === "webgpu" && tf.getKernel(FUSED_EPILOGUE, "webgpu") !== undefined;
-  if (!ready) return false;
-  try {
-    return Deno.env.get("SGAN_FUSED_EPILOGUE") !== "0";
-  } catch {
-    return true; // no --allow-env: the default
-  }
+  return ready && readEnv("SGAN_FUSED_EPILOGUE") !== "0";
 }
 
 /**

@@ -14,6 +14,7 @@ import { registerHigherOrderGradients } from "./gradients.ts";
 import { registerBlasKernels } from "./blas.ts";
 import { registerFusedEpilogue } from "./fused_epilogue.ts";
 import { registerFusedEpilogueWebGpu } from "./fused_epilogue_webgpu.ts";
+import { readEnv } from "../env.ts";
 
 /** The backend names a user may ask for. */
 export const BACKEND_CHOICES = ["auto", "tensorflow", "webgpu", "wasm", "cpu"] as const;
@@ -54,13 +55,7 @@ export function parseBackendChoice(value: string | undefined): BackendChoice {
 
 /** The backend asked for by `--backend` if given, else by `SGAN_BACKEND`, else `auto`. */
 export function requestedBackend(flag?: string): BackendChoice {
-  let fromEnv: string | undefined;
-  try {
-    fromEnv = Deno.env.get("SGAN_BACKEND");
-  } catch {
-    fromEnv = undefined; // no --allow-env: behave as if unset
-  }
-  return parseBackendChoice(flag ?? fromEnv ?? "auto");
+  return parseBackendChoice(flag ?? readEnv("SGAN_BACKEND") ?? "auto");
 }
 
 function wasmDistUrl(): string {
@@ -263,7 +258,7 @@ export async function initBackend(
  * `WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE=64`) for experiments and benchmarks. Values are JSON (numbers,
  * true/false) or plain strings. An unknown flag name is an error that lists the registered ones.
  */
-export function applyFlagOverrides(text: string | undefined = envOrUndefined("SGAN_TFJS_FLAGS")): void {
+export function applyFlagOverrides(text: string | undefined = readEnv("SGAN_TFJS_FLAGS")): void {
   if (!text?.trim()) return;
   // The registry (not getFlags(), which holds only flags read so far) knows every flag a backend defines.
   const registered = Object.keys(
@@ -286,13 +281,5 @@ export function applyFlagOverrides(text: string | undefined = envOrUndefined("SG
       value = raw;
     }
     tf.env().set(name, value as number | boolean | string);
-  }
-}
-
-function envOrUndefined(name: string): string | undefined {
-  try {
-    return Deno.env.get(name);
-  } catch {
-    return undefined;
   }
 }

@@ -22,6 +22,7 @@ import { WebGpuSynthesis, type WebGpuSynthesisOptions } from "./synthesis.ts";
 import { checkTile, type ConvTile } from "./shaders.ts";
 import { activeBackend } from "../backend/select.ts";
 import { latentsFromSeeds } from "../seeds.ts";
+import { readEnv } from "../env.ts";
 
 /** What {@link useWebGpuSynthesis} did, in words for a log line. */
 export interface AcceleratorStatus {
@@ -39,13 +40,7 @@ export type WebGpuSynthesisMode = "auto" | "1" | "0";
 
 /** The settings from SGAN_WEBGPU_SYNTHESIS and SGAN_WEBGPU_TILE, checked (clear errors for bad values). */
 export function webGpuSynthesisSettings(): { mode: WebGpuSynthesisMode; tile?: ConvTile } {
-  const env = (name: string) => {
-    try {
-      return Deno.env.get(name)?.trim() || undefined;
-    } catch {
-      return undefined; // no --allow-env: the defaults
-    }
-  };
+  const env = (name: string) => readEnv(name)?.trim() || undefined;
   const mode = (env("SGAN_WEBGPU_SYNTHESIS") ?? "auto").toLowerCase();
   if (mode !== "auto" && mode !== "1" && mode !== "0") {
     throw new Error(`SGAN_WEBGPU_SYNTHESIS must be auto, 1 or 0, got "${mode}"`);

@@ -7,6 +7,7 @@
  */
 
 import { ThreadGovernor } from "./threads.ts";
+import { readEnv } from "../../env.ts";
 
 /**
  * Where Debian puts the OpenMP build (`apt-get install libopenblas0-openmp`), then the alternatives link
@@ -119,14 +120,6 @@ export interface BlasLibrary {
 
 /** Libraries opened so far (or why they could not be called), by the candidate list tried. */
 const opened = new Map<string, BlasLibrary | string>();
-
-function readEnv(name: string): string | undefined {
-  try {
-    return Deno.env.get(name);
-  } catch {
-    return undefined; // no --allow-env: as if unset
-  }
-}
 
 /** Thread count to use: `SGAN_BLAS_THREADS` if it is a positive integer, else the number of cores. */
 export function defaultBlasThreads(): number {
