@@ -87,7 +87,6 @@ export async function buildSynthesisPlan(g: GSynthesis): Promise<SynthesisPlan> 
   const reason = unsupportedReason(g);
   if (reason) throw new Error(`WebGPU synthesis: unsupported network: ${reason}`);
   const o = g.options;
-  const read = async (t: tf.Tensor) => new Float32Array(await t.data());
   const blur = o.blur_filter ? new Float32Array(blurKernel2d(o.blur_filter, true).flat()) : undefined;
 
   const epilogue = async (
@@ -98,8 +97,8 @@ export async function buildSynthesisPlan(g: GSynthesis): Promise<SynthesisPlan> 
     blurred: boolean,
   ): Promise<EpiloguePlan> => {
     const lin = e.styleMod!.lin;
-    const styleWeight = scaled(await read(lin.weight), lin.wMul);
-    const styleBias = lin.bias ? scaled(await read(lin.bias), lin.bMul) : new Float32Array(lin.outputSize);
+    const styleWeight = await readScaled(lin.weight, lin.wMul);
+    const styleBias = lin.bias ? await readScaled(lin.bias, lin.bMul) : new Float32Array(lin.outputSize);
     return {
       channels: lin.outputSize / 2,
       size,
@@ -107,7 +106,7 @@ export async function buildSynthesisPlan(g: GSynthesis): Promise<SynthesisPlan> 
       bias,
       blur: blurred ? blur : undefined,
       noise: e.noise
-        ? { map: await read(e.noise.constNoise), weight: await read(e.noise.weight) }
+        ? { map: await readScaled(e.noise.constNoise), weight: await readScaled(e.noise.weight) }
         : undefined,
       slope: leakySlopeOf(e.activation)!,
       epsilon: e.instanceNorm!.epsilon,
@@ -116,11 +115,11 @@ export async function buildSynthesisPlan(g: GSynthesis): Promise<SynthesisPlan> 
     };
   };
   const convBias = async (c: EqualizedConv2d) =>
-    c.bias ? scaled(await read(c.bias), c.bMul) : new Float32Array(c.outChannels);
+    c.bias ? readScaled(c.bias, c.bMul) : new Float32Array(c.outChannels);
 
   const init = g.initBlock;
   const layers: LayerPlan[] = [
-    { epilogue: await epilogue(init.epi1, 4, 0, await read(init.bias!), false) },
+    { epilogue: await epilogue(init.epi1, 4, 0, await readScaled(init.bias!), false) },
     {
       conv: await plainConv(init.conv, 4),
       epilogue: await epilogue(init.epi2, 4, 1, await convBias(init.conv), false),
@@ -147,20 +146,22 @@ export async function buildSynthesisPlan(g: GSynthesis): Promise<SynthesisPlan> 
     resolution: o.resolution,
     numLayers: g.numLayers,
     dlatentSize: o.dlatent_size,
-    constInput: await read(init.const!),
+    constInput: await readScaled(init.const!),
     layers,
     toRgb,
     outChannels: o.num_channels,
   };
 }
 
-function scaled(values: Float32Array, factor: number): Float32Array {
+/** A copy of a tensor's values times `factor` (a runtime weight scale folded in). */
+async function readScaled(t: tf.Tensor, factor = 1): Promise<Float32Array> {
+  const values = new Float32Array(await t.data()); // a copy: the cpu backend would hand out its own array
   if (factor !== 1) { for (let i = 0; i < values.length; i++) values[i] *= factor; }
   return values;
 }
 
 async function plainConv(c: EqualizedConv2d, size: number): Promise<ConvPlan> {
-  const w = scaled(new Float32Array(await c.weight.data()), c.wMul); // [k, k, cin, cout] = [K][cout]
+  const w = await readScaled(c.weight, c.wMul); // [k, k, cin, cout] = [K][cout]
   return {
     cin: c.inChannels,
     cout: c.outChannels,
@@ -176,7 +177,7 @@ async function upConv(c: EqualizedConv2d, inSize: number): Promise<ConvPlan> {
   if (c.kernelSize !== 3) {
     throw new Error(`WebGPU synthesis: upscaling conv must be 3×3, got ${c.kernelSize}`);
   }
-  let w = scaled(new Float32Array(await c.weight.data()), c.wMul);
+  let w = await readScaled(c.weight, c.wMul);
   // From 128 px on the port (and official StyleGAN) fuse the upscale into a transposed convolution with the
   // 4×4 kernel w ∗ box(2×2). Worked out per parity, that is nearest ×2 + a 3×3 correlation with w mirrored in
   // both axes (for output 2a: x[a−1]·w₂ + x[a]·(w₀ + w₁), where nearest + w gives x[a−1]·w₀ + x[a]·(w₁ + w₂)).

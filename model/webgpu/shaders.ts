@@ -285,7 +285,8 @@ export const EPI_PARAMS = [
   "epsilon",
   "layer",
 ] as const;
-const EPI_FLOATS = new Set(["slope", "epsilon"]);
+/** The f32 fields of the epilogue uniforms (the rest are u32). */
+export const EPI_FLOATS: ReadonlySet<string> = new Set(["slope", "epsilon"]);
 
 function epiParamsStruct(): string {
   return `struct Params { ${

@@ -17,6 +17,7 @@ import {
   convShader,
   type ConvTile,
   EPI_CHANNELS,
+  EPI_FLOATS,
   EPI_PARAMS,
   epilogueApplyShader,
   epilogueStatsShader,
@@ -103,6 +104,8 @@ export class WebGpuSynthesis {
   /** Per epilogue: where its style row starts, in widths before it (× batch = element offset). */
   private readonly stylePrefix: number[];
   private readonly styleWidthTotal: number;
+  /** Floats of the largest feature map of one image (what each activation buffer holds per image). */
+  private readonly activationFloats: number;
   private readonly frames = new Map<string, Frame>();
   private scratch?: Scratch;
   /** The random-noise seed the epilogues read (copied in before each slice of a `random` batch). */
@@ -148,6 +151,7 @@ export class WebGpuSynthesis {
       prefix += width;
     }
     this.styleWidthTotal = prefix;
+    this.activationFloats = Math.max(...plan.layers.map((l) => l.epilogue.size ** 2 * l.epilogue.channels));
     this.weights = {
       conv: plan.layers.map((l, i) =>
         l.conv ? upload(l.conv.weights, `conv${i}`) : upload(new Float32Array(4), "none")
@@ -174,9 +178,7 @@ export class WebGpuSynthesis {
     const limits = this.device.limits;
     const bytes = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
     const r = this.plan.resolution;
-    const perSample = Math.max(...this.plan.layers.map((l) => l.epilogue.size ** 2 * l.epilogue.channels)) *
-      4;
-    const byMemory = Math.floor(bytes / perSample);
+    const byMemory = Math.floor(bytes / (this.activationFloats * 4));
     const largestTm = Math.max(...this.tiles.map((t) => t.tm));
     const byDispatch = Math.floor((limits.maxComputeWorkgroupsPerDimension * largestTm) / (r * r));
     return Math.max(1, Math.min(byMemory, byDispatch, limits.maxComputeWorkgroupsPerDimension));
@@ -351,8 +353,7 @@ export class WebGpuSynthesis {
     const p = this.plan;
     const buffer = (label: string, bytes: number, usage: number) =>
       this.device.createBuffer({ label, size: Math.max(16, align4(bytes)), usage });
-    const activation = Math.max(...p.layers.map((l) => l.epilogue.size ** 2 * l.epilogue.channels)) * batch *
-      4;
+    const activation = this.activationFloats * batch * 4;
     let statsFloats = 0;
     for (let n = 1; n <= batch; n++) {
       for (const { epilogue: e } of p.layers) {
@@ -406,11 +407,16 @@ export class WebGpuSynthesis {
       owned.push(b);
       return b;
     };
-    const uniform = (words: number[], floats: ReadonlySet<number> = new Set()) => {
-      const data = new ArrayBuffer(align16(words.length * 4));
+    /** A uniform buffer of `fields` in order, each u32 unless named in `floats`. */
+    const uniform = <K extends string>(
+      fields: readonly K[],
+      values: Record<K, number>,
+      floats: ReadonlySet<string> = new Set(),
+    ) => {
+      const data = new ArrayBuffer(align16(fields.length * 4));
       const view = new DataView(data);
-      words.forEach((w, i) =>
-        floats.has(i) ? view.setFloat32(i * 4, w, true) : view.setUint32(i * 4, w, true)
+      fields.forEach((k, i) =>
+        floats.has(k) ? view.setFloat32(i * 4, values[k], true) : view.setUint32(i * 4, values[k], true)
       );
       const b = buffer("sgan-params", data.byteLength, UNIFORM);
       device.queue.writeBuffer(b, 0, data);
@@ -422,17 +428,14 @@ export class WebGpuSynthesis {
         entries: buffers.map((b, i) => ({ binding: i, resource: { buffer: b } })),
       });
 
-    const { a, b, stats, styles, dlatents, rgb } = scratch;
+    // A layer's convolution reads `cur` and writes `other`; its epilogue reads that and writes `cur` again.
+    const { a: cur, b: other, stats, styles, dlatents, rgb } = scratch;
 
     const dispatches: Dispatch[] = [];
     dispatches.push({
       pipeline: this.pipelines.styles,
       bindGroup: bind(this.pipelines.styles, [
-        uniform(
-          STYLE_PARAMS.map((k) =>
-            ({ batch, numLayers: p.numLayers, dlatentSize: p.dlatentSize, pad0: 0 })[k]
-          ),
-        ),
+        uniform(STYLE_PARAMS, { batch, numLayers: p.numLayers, dlatentSize: p.dlatentSize, pad0: 0 }),
         dlatents,
         this.weights.styles,
         this.weights.table,
@@ -454,7 +457,7 @@ export class WebGpuSynthesis {
     ) => {
       const stride = c.up ? 2 : 1;
       const grid = c.outSize / stride;
-      const words: Record<(typeof CONV_PARAMS)[number], number> = {
+      const params = uniform(CONV_PARAMS, {
         batch,
         inSize: c.inSize,
         cin: c.cin,
@@ -467,13 +470,13 @@ export class WebGpuSynthesis {
         hasBias: bias ? 1 : 0,
         pad0: 0,
         pad1: 0,
-      };
+      });
       const rows = batch * grid * grid;
       const kernel = this.convKernel(rows, c.cout, c.cin, stride * stride);
       dispatches.push({
         pipeline: kernel.pipeline,
         bindGroup: bind(kernel.pipeline, [
-          uniform(CONV_PARAMS.map((k) => words[k])),
+          params,
           src,
           weights,
           bias ?? this.weights.dummy,
@@ -487,9 +490,6 @@ export class WebGpuSynthesis {
       });
     };
 
-    // A layer's convolution reads `cur` and writes `other`; its epilogue reads that and writes `cur` again.
-    const cur = a;
-    const other = b;
     // Depth d is the first 2(d + 1) layers and that depth's to-RGB.
     p.layers.slice(0, 2 * (depth + 1)).forEach((layer, i) => {
       const e = layer.epilogue;
@@ -503,7 +503,7 @@ export class WebGpuSynthesis {
       }
       const segments = this.segmentsOf(batch, e.size, e.channels);
       const hw = e.size * e.size;
-      const values: Record<(typeof EPI_PARAMS)[number], number> = {
+      const params = uniform(EPI_PARAMS, {
         batch,
         size: e.size,
         channels: e.channels,
@@ -516,11 +516,7 @@ export class WebGpuSynthesis {
         styleOffset: this.stylePrefix[i] * batch,
         slope: e.slope,
         epsilon: e.epsilon,
-      };
-      const params = uniform(
-        EPI_PARAMS.map((k) => values[k]),
-        new Set([EPI_PARAMS.indexOf("slope"), EPI_PARAMS.indexOf("epsilon")]),
-      );
+      }, EPI_FLOATS);
       const groups: [number, number, number] = [Math.ceil(e.channels / EPI_CHANNELS), segments, batch];
       dispatches.push({
         pipeline: this.pipelines.stats,
