@@ -90,7 +90,7 @@ export async function loadGenerator(file: string, extraFiles: string[] = []): Pr
     // Inference on a GPU through WebGPU: the project's own synthesis pipelines (model/webgpu). If they fail
     // their self-check the tfjs layers serve, and the reason is worth a warning.
     const webgpu = await useWebGpuSynthesis(network);
-    if (!webgpu.enabled && webgpu.reason.startsWith("self-check")) {
+    if (webgpu.selfCheckFailed) {
       console.error(`warning: ${file}: ${webgpu.reason}`);
     }
   } catch (e) {

@@ -28,6 +28,8 @@ import { readEnv } from "../env.ts";
 export interface AcceleratorStatus {
   enabled: boolean;
   reason: string;
+  /** The path was built but failed its self-check: worth a warning (the other reasons are settings). */
+  selfCheckFailed?: boolean;
 }
 
 /** The GPUDevice of the active tfjs-webgpu backend, if that is the active backend. */
@@ -140,7 +142,11 @@ export async function useWebGpuSynthesis(
   else check?.dispose();
   if (failure || !engine) {
     engine?.dispose();
-    return { enabled: false, reason: `self-check failed, tfjs kernels kept: ${failure}` };
+    return {
+      enabled: false,
+      reason: `self-check failed, tfjs kernels kept: ${failure}`,
+      selfCheckFailed: true,
+    };
   }
   g.accelerator = new WebGpuAccelerator(g, engine);
   return {

@@ -272,6 +272,7 @@ Deno.test("webgpu synthesis: a self-check keeps the tfjs layers when the GPU or 
     minConvWorkgroups: 0,
   });
   assert.equal(refused.enabled, false);
+  assert.equal(refused.selfCheckFailed, true);
   assert.match(refused.reason, /^self-check failed, tfjs kernels kept: GPU error: .+/);
   assert.ok(G.gSynthesis.accelerator === undefined); // not assert.equal: a failure would print the whole GPU object graph
   const after = G.generate(z);
