@@ -71,11 +71,19 @@ export function describeWebGpuSynthesis(): string {
   const tileText = tile
     ? `, tile ${tile.tm}×${tile.tn}×${tile.tk}/${tile.rm}×${tile.rn}${tile.prefetch ? " prefetch" : ""}`
     : "";
-  if (mode === "0") return "tfjs kernels (SGAN_WEBGPU_SYNTHESIS=0)";
-  if (mode === "auto" && activeBackend()?.software) {
-    return "tfjs kernels (software rasteriser; SGAN_WEBGPU_SYNTHESIS=1 uses the own WGSL pipelines)";
+  const off = offBySettings(mode, false);
+  return off
+    ? `tfjs kernels (${off})`
+    : `own WGSL synthesis pipelines (SGAN_WEBGPU_SYNTHESIS=${mode}${tileText})`;
+}
+
+/** Why the settings keep tfjs's kernels (`force` overrides `auto`'s software-rasteriser rule), if they do. */
+function offBySettings(mode: WebGpuSynthesisMode, force: boolean): string | undefined {
+  if (mode === "0") return "SGAN_WEBGPU_SYNTHESIS=0";
+  if (mode === "auto" && activeBackend()?.software && !force) {
+    return "software rasteriser: tfjs kernels are as fast or faster there (SGAN_WEBGPU_SYNTHESIS=1 forces)";
   }
-  return `own WGSL synthesis pipelines (SGAN_WEBGPU_SYNTHESIS=${mode}${tileText})`;
+  return undefined;
 }
 
 class WebGpuAccelerator implements SynthesisAccelerator {
@@ -109,14 +117,8 @@ export async function useWebGpuSynthesis(
   const device = tfjsWebGpuDevice();
   if (!device) return { enabled: false, reason: "the webgpu backend is not active" };
   const settings = webGpuSynthesisSettings();
-  if (settings.mode === "0") return { enabled: false, reason: "SGAN_WEBGPU_SYNTHESIS=0" };
-  if (settings.mode === "auto" && activeBackend()?.software && !options.force) {
-    return {
-      enabled: false,
-      reason:
-        "software rasteriser: tfjs kernels are as fast or faster there (SGAN_WEBGPU_SYNTHESIS=1 forces)",
-    };
-  }
+  const off = offBySettings(settings.mode, options.force ?? false);
+  if (off) return { enabled: false, reason: off };
   const g = generator.gSynthesis;
   const unsupported = unsupportedReason(g);
   if (unsupported) return { enabled: false, reason: `not for this network: ${unsupported}` };
