@@ -42,20 +42,11 @@ export interface TrainingPoolOptions {
   log?: (line: string) => void;
 }
 
-/** The inputs of one D step for the whole batch. */
-export interface DiscriminatorStepInputs {
-  depth: number;
-  alpha: number;
+/** The inputs of one D step for the whole batch: a G step's, and the reals and the gradient penalty's. */
+export interface DiscriminatorStepInputs extends GeneratorStepInputs {
   reals: tf.Tensor4D;
-  z: tf.Tensor2D;
-  z2?: tf.Tensor2D;
-  mixingCutoff?: number;
   useR1: boolean;
   gpMix?: tf.Tensor1D;
-  /** Seed of worker 0's noise maps; worker i uses seed + i. */
-  noiseSeed: number;
-  /** Versions of G's and D's weights (the caller bumps one whenever it changes that network). */
-  versions: WeightVersions;
 }
 
 /**
@@ -74,7 +65,9 @@ export interface GeneratorStepInputs {
   z: tf.Tensor2D;
   z2?: tf.Tensor2D;
   mixingCutoff?: number;
+  /** Seed of worker 0's noise maps; worker i uses seed + i. */
   noiseSeed: number;
+  /** Versions of G's and D's weights (the caller bumps one whenever it changes that network). */
   versions: WeightVersions;
 }
 
@@ -180,57 +173,58 @@ export class TrainingPool {
     inputs: DiscriminatorStepInputs,
   ): Promise<AveragedGradients> {
     const n = inputs.reals.shape[0];
-    const [reals, z, z2, gpMix] = await Promise.all([
+    const [, h, w, c] = inputs.reals.shape;
+    const [reals, gpMix] = await Promise.all([
       bytesOf(inputs.reals),
-      bytesOf(inputs.z),
-      inputs.z2 ? bytesOf(inputs.z2) : undefined,
       inputs.gpMix ? bytesOf(inputs.gpMix) : undefined,
     ]);
-    const weights = await this.#weightsFor(G, D, inputs.versions);
-    const [, h, w, c] = inputs.reals.shape;
-    return this.#run(n, dParams, (i, start, count) => ({
-      type: "d",
-      id: this.#nextId++,
-      depth: inputs.depth,
-      alpha: inputs.alpha,
-      ...weights(i),
-      count,
+    return this.#step("d", G, D, dParams, inputs, (start, count) => ({
       realsShape: [count, h, w, c],
       reals: rowsOf(reals, n, start, count),
-      z: rowsOf(z, n, start, count),
-      z2: z2 ? rowsOf(z2, n, start, count) : null,
-      mixingCutoff: inputs.mixingCutoff ?? null,
       useR1: inputs.useR1,
       gpMix: gpMix ? rowsOf(gpMix, n, start, count) : null,
-      noiseSeed: (inputs.noiseSeed + i) >>> 0,
     }));
   }
 
   /** The G loss and gradients of the whole batch, from its shares on the workers. */
-  async generatorStep(
+  generatorStep(
     G: Generator,
     D: Discriminator,
     gParams: Parameter[],
     inputs: GeneratorStepInputs,
   ): Promise<AveragedGradients> {
+    return this.#step("g", G, D, gParams, inputs, () => ({
+      realsShape: null,
+      reals: null,
+      useR1: false,
+      gpMix: null,
+    }));
+  }
+
+  /** A step's requests: what every share carries (latents, weights, noise seed) plus the D step's own fields. */
+  async #step(
+    type: "d" | "g",
+    G: Generator,
+    D: Discriminator,
+    params: Parameter[],
+    inputs: GeneratorStepInputs,
+    own: (start: number, count: number) => Pick<StepRequest, "realsShape" | "reals" | "useR1" | "gpMix">,
+  ): Promise<AveragedGradients> {
     const n = inputs.z.shape[0];
     const [z, z2] = await Promise.all([bytesOf(inputs.z), inputs.z2 ? bytesOf(inputs.z2) : undefined]);
     const weights = await this.#weightsFor(G, D, inputs.versions);
-    return this.#run(n, gParams, (i, start, count) => ({
-      type: "g",
+    return this.#run(n, params, (i, start, count) => ({
+      type,
       id: this.#nextId++,
       depth: inputs.depth,
       alpha: inputs.alpha,
       ...weights(i),
       count,
-      realsShape: null,
-      reals: null,
       z: rowsOf(z, n, start, count),
       z2: z2 ? rowsOf(z2, n, start, count) : null,
       mixingCutoff: inputs.mixingCutoff ?? null,
-      useR1: false,
-      gpMix: null,
       noiseSeed: (inputs.noiseSeed + i) >>> 0,
+      ...own(start, count),
     }));
   }
 
