@@ -15,6 +15,7 @@ import { readSafetensors } from "../../../model/checkpoint/safetensors.ts";
 import {
   describeWebGpuSynthesis,
   runSelfCheck,
+  tfjsWebGpuDevice,
   useWebGpuSynthesis,
   webGpuSynthesisSettings,
 } from "../../../model/webgpu/accelerator.ts";
@@ -55,6 +56,11 @@ function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let scale = 0;
   for (let i = 0; i < b.length; i++) scale = Math.max(scale, Math.abs(b[i]));
   return maxAbsDiff(a, b) / scale;
+}
+
+/** The own pipelines for G on tfjs's device, without the accelerator's settings and self-check. */
+async function engineFor(G: Generator): Promise<WebGpuSynthesis> {
+  return new WebGpuSynthesis(tfjsWebGpuDevice()!, await buildSynthesisPlan(G.gSynthesis));
 }
 
 Deno.test("webgpu synthesis: parity with StyleGAN.pytorch (reference fixture)", async (t) => {
@@ -223,10 +229,7 @@ Deno.test("webgpu synthesis: leaves every other call to the tfjs layers, unchang
 Deno.test("webgpu synthesis: bad input and unsupported networks are refused with the reason", async () => {
   await useBackend("webgpu");
   const G = new Generator({ ...SMALL, resolution: 8, fmap_base: 32, fmap_max: 4 });
-  const engine = new WebGpuSynthesis(
-    (tf.backend() as unknown as { device: GPUDevice }).device,
-    await buildSynthesisPlan(G.gSynthesis),
-  );
+  const engine = await engineFor(G);
   const wrong = tf.zeros([2, 3, 16]) as tf.Tensor3D;
   assert.throws(() => engine.run(wrong), /dlatents must be \[N, 4, 16\], got \[2,3,16\]/);
   engine.dispose();
@@ -262,8 +265,7 @@ Deno.test("webgpu synthesis: a self-check keeps the tfjs layers when the GPU or 
 
   // A tile whose shared memory, 16 · (tm + 32) floats, is over this device's limit (32 kB on llvmpipe:
   // tm 512 gives 34.8 kB; GPUs may allow more): the pipeline is refused, asynchronously.
-  const limit =
-    (tf.backend() as unknown as { device: GPUDevice }).device.limits.maxComputeWorkgroupStorageSize;
+  const limit = tfjsWebGpuDevice()!.limits.maxComputeWorkgroupStorageSize;
   const tm = 2 ** Math.ceil(Math.log2(limit / 64));
   assert.ok(16 * (tm + 32) * 4 > limit);
   const refused = await useWebGpuSynthesis(G, {
@@ -280,7 +282,7 @@ Deno.test("webgpu synthesis: a self-check keeps the tfjs layers when the GPU or 
   after.dispose();
 
   // Weights that differ from the network's (a wrong fold, say): the images disagree.
-  const device = (tf.backend() as unknown as { device: GPUDevice }).device;
+  const device = tfjsWebGpuDevice()!;
   const plan = await buildSynthesisPlan(G.gSynthesis);
   const last = plan.toRgb[plan.toRgb.length - 1];
   last.bias = last.bias!.map((b) => b + 0.01);
@@ -292,7 +294,7 @@ Deno.test("webgpu synthesis: a self-check keeps the tfjs layers when the GPU or 
   );
   wrong.dispose();
   // …and the right weights pass.
-  const right = new WebGpuSynthesis(device, await buildSynthesisPlan(G.gSynthesis));
+  const right = await engineFor(G);
   assert.equal(await runSelfCheck(G, right).verdict(), undefined);
   right.dispose();
   assert.equal(tf.memory().numTensors, before, "the checks leak no tensors");
@@ -357,7 +359,7 @@ Deno.test("webgpu synthesis: settings from the environment", async () => {
 
 Deno.test("webgpu synthesis: the random-noise generator gives independent standard normal values", async () => {
   await useBackend("webgpu");
-  const device = (tf.backend() as unknown as { device: GPUDevice }).device;
+  const device = tfjsWebGpuDevice()!;
   const count = 1 << 16;
   // Values for (seed 7, layer 3, sample 1, pixel i), and for the neighbouring seed, layer and sample.
   const code = `${NOISE_WGSL}
@@ -491,10 +493,7 @@ Deno.test("webgpu synthesis: noise=random draws new maps per call and per image,
 Deno.test("webgpu synthesis: each convolution of the 256 px default generator gets a tile that fills the GPU", async () => {
   await useBackend("webgpu");
   const G = new Generator({ ...SMALL, resolution: 8, fmap_base: 32, fmap_max: 4 });
-  const engine = new WebGpuSynthesis(
-    (tf.backend() as unknown as { device: GPUDevice }).device,
-    await buildSynthesisPlan(G.gSynthesis),
-  );
+  const engine = await engineFor(G);
   const tileOf = (rows: number, cout: number, cin: number, phases = 1) => {
     const { tile, vec4 } = engine.convKernel(rows, cout, cin, phases);
     return `${tile.tm}x${tile.tn}${vec4 ? " vec4" : ""}`;
