@@ -58,16 +58,7 @@ export function cellDlatents(G: Generator, cells: StyleCell[]): tf.Tensor3D {
 
 /** Mapping output for the seeds, each row truncated with its own ψ on its first `cutoffs[i]` layers. */
 function truncatedDlatents(G: Generator, seeds: number[], psis: number[], cutoffs: number[]): tf.Tensor3D {
-  return tf.tidy(() => {
-    const w = G.gMapping.apply(latentBatch(G, seeds));
-    const layers = w.shape[1];
-    if (psis.every((psi) => psi === 1)) return w;
-    const avg = G.truncation.avgLatent;
-    const psi = tf.tensor3d(Float32Array.from(psis), [psis.length, 1, 1]);
-    const interp = tf.add(avg, tf.mul(tf.sub(w, avg), psi));
-    const mask = layerMask(layers, psis.map((p, i) => (l: number) => p !== 1 && l < cutoffs[i]));
-    return tf.where(mask, interp, w) as tf.Tensor3D;
-  });
+  return tf.tidy(() => G.mapping(latentBatch(G, seeds), psis, cutoffs));
 }
 
 /** A boolean [rows, layers, 1] mask, true where `pick[row](layer)`. */

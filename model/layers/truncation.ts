@@ -14,16 +14,27 @@ export class Truncation {
     this.avgLatent = tree.create("avg_latent", tf.zeros([dlatentSize]), "plain", false);
   }
 
-  /** Apply ψ to the first `cutoff` style layers of w [N, layers, L]; ψ = 1 returns w unchanged. */
-  apply(w: tf.Tensor3D, psi: number, cutoff = this.maxLayer): tf.Tensor3D {
+  /**
+   * Apply ψ to the first `cutoff` style layers of w [N, layers, L]; ψ = 1 leaves w unchanged. Either may be
+   * one number for every row or one per row (the server batches tiles of different requests together).
+   */
+  apply(w: tf.Tensor3D, psi: number | number[], cutoff: number | number[] = this.maxLayer): tf.Tensor3D {
     return tf.tidy(() => {
-      const layers = w.shape[1];
-      const cut = Math.max(0, Math.min(cutoff, layers));
-      const interp = tf.add(this.avgLatent, tf.mul(tf.sub(w, this.avgLatent), psi));
-      if (cut >= layers) return interp as tf.Tensor3D;
-      if (cut === 0) return tf.clone(w);
-      const mask = tf.reshape(tf.less(tf.range(0, layers, 1, "int32"), cut), [1, layers, 1]);
-      return tf.where(mask, interp, w) as tf.Tensor3D;
+      const [rows, layers] = w.shape;
+      const psis = perRow(psi, rows, "ψ");
+      const cutoffs = perRow(cutoff, rows, "cutoff");
+      const mask = new Uint8Array(rows * layers);
+      for (let r = 0; r < rows; r++) {
+        for (let l = 0; l < layers; l++) mask[r * layers + l] = psis[r] !== 1 && l < cutoffs[r] ? 1 : 0;
+      }
+      if (mask.every((m) => m === 0)) return tf.clone(w);
+      const uniform = psis.every((p) => p === psis[0]);
+      const interp = tf.add(
+        this.avgLatent,
+        tf.mul(tf.sub(w, this.avgLatent), uniform ? psis[0] : tf.tensor3d(psis, [rows, 1, 1])),
+      ) as tf.Tensor3D;
+      if (mask.every((m) => m === 1)) return interp;
+      return tf.where(tf.tensor3d(mask, [rows, layers, 1], "bool"), interp, w) as tf.Tensor3D;
     });
   }
 
@@ -36,4 +47,11 @@ export class Truncation {
       this.avgLatent.assign(tf.add(batchMean, tf.mul(tf.sub(this.avgLatent, batchMean), this.beta)));
     });
   }
+}
+
+/** `value` for each of `rows` rows: one number repeated, or a list that must have one entry per row. */
+export function perRow(value: number | number[], rows: number, what: string): number[] {
+  if (typeof value === "number") return new Array(rows).fill(value);
+  if (value.length !== rows) throw new RangeError(`${what}: ${value.length} values for ${rows} rows`);
+  return value;
 }

@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { ParameterTree } from "../layers/parameters.ts";
-import { Truncation } from "../layers/truncation.ts";
+import { perRow, Truncation } from "../layers/truncation.ts";
 import { GMapping } from "./g_mapping.ts";
 import { GSynthesis, type SynthesisOptions } from "./g_synthesis.ts";
 import { GENERATOR_DEFAULTS, type GeneratorOptions } from "./options.ts";
@@ -13,6 +13,16 @@ export interface GenerateOptions extends SynthesisOptions {
   cutoff?: number;
 }
 
+/**
+ * Another way to compute {@link Generator.mapping} for the calls it can serve (model/webgpu/accelerator.ts):
+ * undefined for a call it does not take, which then runs the tfjs layers as usual.
+ */
+export interface MappingAccelerator {
+  /** w for z [N, latent] with row i truncated by `psis[i]` on its first `cutoffs[i]` layers (ψ = 1: none). */
+  tryMap(z: tf.Tensor2D, psis: number[], cutoffs: number[]): tf.Tensor3D | undefined;
+  dispose(): void;
+}
+
 /** StyleGAN's generator: `g_mapping`, `truncation`, `g_synthesis`, with PyTorch-port parameter names. */
 export class Generator {
   readonly options: GeneratorOptions;
@@ -20,6 +30,8 @@ export class Generator {
   readonly gMapping: GMapping;
   readonly gSynthesis: GSynthesis;
   readonly truncation: Truncation;
+  /** Set by {@link MappingAccelerator} providers for inference; training never sets one. */
+  mappingAccelerator?: MappingAccelerator;
   /** Style layers (2 per depth). */
   readonly numLayers: number;
 
@@ -42,12 +54,21 @@ export class Generator {
     return this.gSynthesis.depthCount;
   }
 
-  /** z [N, latent] → w [N, num_layers, L], truncated with ψ on the first `cutoff` layers. */
-  mapping(z: tf.Tensor2D, psi = 1, cutoff = this.options.truncation_cutoff): tf.Tensor3D {
-    return tf.tidy(() => {
-      const w = this.gMapping.apply(z);
-      return psi === 1 ? w : this.truncation.apply(w, psi, cutoff);
-    });
+  /**
+   * z [N, latent] → w [N, num_layers, L], truncated with ψ on the first `cutoff` layers; either may be one
+   * value per row (ψ = 1 rows keep their w bit for bit).
+   */
+  mapping(
+    z: tf.Tensor2D,
+    psi: number | number[] = 1,
+    cutoff: number | number[] = this.options.truncation_cutoff,
+  ): tf.Tensor3D {
+    const rows = z.shape[0];
+    const psis = perRow(psi, rows, "ψ");
+    const cutoffs = perRow(cutoff, rows, "cutoff");
+    const fast = this.mappingAccelerator?.tryMap(z, psis, cutoffs);
+    if (fast) return fast;
+    return tf.tidy(() => this.truncation.apply(this.gMapping.apply(z), psis, cutoffs));
   }
 
   /** Inference: z → images [N, H, W, C] in about [−1, 1] (truncation applied; no style mixing). */
@@ -77,6 +98,8 @@ export class Generator {
   dispose(): void {
     this.gSynthesis.accelerator?.dispose();
     this.gSynthesis.accelerator = undefined;
+    this.mappingAccelerator?.dispose();
+    this.mappingAccelerator = undefined;
     this.params.dispose();
   }
 }
