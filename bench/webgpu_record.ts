@@ -1,9 +1,10 @@
 /**
  * `deno run -A bench/webgpu_record.ts [--res 256] [--channels reduced] [--batch 8] [--runs 5] [--json]`
  *
- * What one generation batch costs the CPU to record on the webgpu backend, tfjs kernels vs the own WGSL
- * pipelines (model/webgpu): compute dispatches and submits counted by wrapping Deno's WebGPU encoder methods,
- * and the wall time of the call that records them (the GPU's work is awaited afterwards, untimed). On the
+ * What one generation batch (`G.generate`: mapping, truncation and synthesis, what `deno task bench` times)
+ * costs the CPU to record on the webgpu backend, tfjs kernels vs the own WGSL pipelines (model/webgpu):
+ * compute dispatches (all, and the mapping's share) and submits counted by wrapping Deno's WebGPU encoder
+ * methods, and the wall time of the call that records them (the GPU's work is awaited afterwards, untimed). On the
  * H100/H200 this recording, not the arithmetic, was most of tfjs-webgpu's generation time (README,
  * Performance). The counts are exact on any adapter. `record_ms` is the CPU cost of recording only on a GPU:
  * Mesa's software adapter executes the work inside `submit`, so there it includes the computation.
@@ -47,16 +48,17 @@ queueProto.submit = function (...args: Parameters<typeof submit>) {
 
 const G = new Generator({ resolution: res, ...CHANNEL_PRESETS[preset] });
 const z = tf.randomNormal([batch, G.options.latent_size]) as tf.Tensor2D;
-const w = G.mapping(z, 0.7);
-await w.data();
 
 async function measure(label: string) {
   const times: number[] = [];
-  let dispatches = 0, submits = 0;
+  let dispatches = 0, submits = 0, mappingDispatches = 0;
   for (let i = 0; i <= runs; i++) {
     counts.dispatches = counts.submits = 0;
+    tf.dispose(G.mapping(z, 0.7));
+    mappingDispatches = counts.dispatches;
+    counts.dispatches = counts.submits = 0;
     const t0 = performance.now();
-    const img = G.gSynthesis.apply(w, { noise: "const" });
+    const img = G.generate(z, { psi: 0.7, noise: "const" });
     const recorded = performance.now() - t0;
     ({ dispatches, submits } = counts);
     await img.data();
@@ -71,6 +73,7 @@ async function measure(label: string) {
     channels: preset,
     batch,
     dispatches,
+    mapping_dispatches: mappingDispatches,
     submits,
     record_ms: times[Math.floor(times.length / 2)],
   };
@@ -81,5 +84,5 @@ await measure("tfjs kernels");
 const status = await useWebGpuSynthesis(G, { force: true });
 if (!status.enabled) throw new Error(`own pipelines unavailable: ${status.reason}`);
 await measure("own WGSL pipelines");
-tf.dispose([z, w]);
+tf.dispose(z);
 G.dispose();

@@ -1,8 +1,9 @@
 /**
- * Puts the WebGPU synthesis path (model/webgpu/synthesis.ts) under a generator for inference on the webgpu
- * backend: images at any depth (the coarser ground resolutions of `depth=`) with the stored, random or no
- * noise, no gradient being recorded. Everything else (training, fade-ins, other backends) runs the tfjs layers
- * as before.
+ * Puts the own WebGPU pipelines under a generator for inference on the webgpu backend: the mapping network
+ * with truncation (model/webgpu/mapping.ts: w for any ψ and cutoff per row) and the synthesis network
+ * (model/webgpu/synthesis.ts: images at any depth, the coarser ground resolutions of `depth=`, with the
+ * stored, random or no noise), no gradient being recorded. Everything else (training, fade-ins, other
+ * backends) runs the tfjs layers as before.
  *
  * `SGAN_WEBGPU_SYNTHESIS`: `auto` (default) uses it on a GPU and not on a software rasteriser (Mesa's
  * llvmpipe runs each 256-thread workgroup and its barriers on CPU threads: there it measured 0.58–1.06× the
@@ -10,15 +11,16 @@
  * `SGAN_WEBGPU_TILE=tm,tn,tk,rm,rn[,1]` sets the convolution tile tried first, `,1` with prefetched loads
  * (for tuning on a new GPU).
  *
- * Before a generator is given the path, two images go through both it and the tfjs layers, with the GPU's
- * error scopes open: a shader some driver rejects, memory that runs out or images that differ keep the tfjs
- * layers, and the status says why (the server and CLIs print it).
+ * Before a generator is given the pipelines, two latents' w and images go through both them and the tfjs
+ * layers, with the GPU's error scopes open: a shader some driver rejects, memory that runs out or numbers that
+ * differ keep the tfjs layers, and the status says why (the server and CLIs print it).
  */
 import * as tf from "@tensorflow/tfjs-core";
-import type { Generator } from "../networks/generator.ts";
+import type { Generator, MappingAccelerator } from "../networks/generator.ts";
 import type { GSynthesis, SynthesisAccelerator, SynthesisOptions } from "../networks/g_synthesis.ts";
 import { buildSynthesisPlan, unsupportedReason } from "./plan.ts";
 import { WebGpuSynthesis, type WebGpuSynthesisOptions } from "./synthesis.ts";
+import { buildMappingPlan, WebGpuMapping } from "./mapping.ts";
 import { checkTile, type ConvTile } from "./shaders.ts";
 import { activeBackend } from "../backend/select.ts";
 import { latentsFromSeeds } from "../seeds.ts";
@@ -105,10 +107,25 @@ class WebGpuAccelerator implements SynthesisAccelerator {
   }
 }
 
+class WebGpuMappingAccelerator implements MappingAccelerator {
+  constructor(readonly engine: WebGpuMapping) {}
+
+  tryMap(z: tf.Tensor2D, psis: number[], cutoffs: number[]): tf.Tensor3D | undefined {
+    if (tf.engine().isTapeOn() || tfjsWebGpuDevice() !== this.engine.device) return undefined;
+    if (z.shape[0] > this.engine.maxBatch) return undefined;
+    return this.engine.run(z, psis, cutoffs);
+  }
+
+  dispose(): void {
+    this.engine.dispose();
+  }
+}
+
 /**
- * Give `generator` the WebGPU synthesis path when the webgpu backend is active, the settings allow it (see
- * the module comment; `force` ignores `auto`'s software-rasteriser rule, for tests) and the network is one it
- * supports. Reads the weights once: call it after loading them, and only for a generator that is not trained.
+ * Give `generator` the own WebGPU pipelines (mapping with truncation, and synthesis) when the webgpu backend
+ * is active, the settings allow it (see the module comment; `force` ignores `auto`'s software-rasteriser
+ * rule, for tests) and the network is one they support. Reads the weights once: call it after loading them,
+ * and only for a generator that is not trained.
  */
 export async function useWebGpuSynthesis(
   generator: Generator,
@@ -122,19 +139,20 @@ export async function useWebGpuSynthesis(
   const g = generator.gSynthesis;
   const unsupported = unsupportedReason(g);
   if (unsupported) return { enabled: false, reason: `not for this network: ${unsupported}` };
-  const plan = await buildSynthesisPlan(g);
-  g.accelerator?.dispose();
-  g.accelerator = undefined;
+  const [plan, mappingPlan] = [await buildSynthesisPlan(g), await buildMappingPlan(generator)];
+  detach(generator);
   // GPU errors (a shader a driver rejects, memory) are reported asynchronously: catch them around the
   // construction and a first batch, and compare that batch with the tfjs layers before serving with it.
   device.pushErrorScope("validation");
   device.pushErrorScope("out-of-memory");
   let engine: WebGpuSynthesis | undefined;
+  let mapping: WebGpuMapping | undefined;
   let failure: string | undefined;
   let check: SelfCheck | undefined;
   try {
     engine = new WebGpuSynthesis(device, plan, { ...options, tile: options.tile ?? settings.tile });
-    check = runSelfCheck(generator, engine);
+    mapping = new WebGpuMapping(device, mappingPlan);
+    check = runSelfCheck(generator, engine, mapping);
   } catch (e) {
     failure = (e as Error).message;
   }
@@ -142,8 +160,9 @@ export async function useWebGpuSynthesis(
   if (errors.length > 0) failure = `GPU error: ${errors.map((e) => e!.message).join("; ")}`;
   if (!failure && check) failure = await check.verdict();
   else check?.dispose();
-  if (failure || !engine) {
+  if (failure || !engine || !mapping) {
     engine?.dispose();
+    mapping?.dispose();
     return {
       enabled: false,
       reason: `self-check failed, tfjs kernels kept: ${failure}`,
@@ -151,10 +170,20 @@ export async function useWebGpuSynthesis(
     };
   }
   g.accelerator = new WebGpuAccelerator(g, engine);
+  generator.mappingAccelerator = new WebGpuMappingAccelerator(mapping);
   return {
     enabled: true,
-    reason: `own WGSL pipelines, ${engine.maxBatch} images per recorded batch at most`,
+    reason:
+      `own WGSL pipelines for the mapping and synthesis networks, ${engine.maxBatch} images per recorded batch at most`,
   };
+}
+
+/** Removes (and frees) whatever own pipelines the generator had. */
+function detach(generator: Generator): void {
+  generator.gSynthesis.accelerator?.dispose();
+  generator.gSynthesis.accelerator = undefined;
+  generator.mappingAccelerator?.dispose();
+  generator.mappingAccelerator = undefined;
 }
 
 /** Relative error allowed between the own pipelines and the tfjs layers at load (measured: ≤ 2e-4). */
@@ -165,33 +194,58 @@ export interface SelfCheck {
   dispose(): void;
 }
 
-/** Two images (seeds 0 and 1, stored noise) through both paths; the verdict says what differs, if anything. */
-export function runSelfCheck(generator: Generator, engine: WebGpuSynthesis): SelfCheck {
+/**
+ * Two latents (seeds 0 and 1, ψ 0.7 and 1) through both paths: the mapping's w when `mapping` is given, and
+ * images with the stored noise (from the tfjs layers' w); the verdict says what differs, if anything.
+ */
+export function runSelfCheck(
+  generator: Generator,
+  engine: WebGpuSynthesis,
+  mapping?: WebGpuMapping,
+): SelfCheck {
   const size = generator.options.latent_size;
-  const [expected, got] = tf.tidy(() => {
-    const w = generator.mapping(tf.tensor2d(latentsFromSeeds([0, 1], size), [2, size]));
-    return [generator.gSynthesis.apply(w, { noise: "const" }), engine.run(w, "const")];
+  const psis = [0.7, 1];
+  const cutoffs = psis.map(() => generator.options.truncation_cutoff);
+  const pairs = tf.tidy(() => {
+    const z = tf.tensor2d(latentsFromSeeds([0, 1], size), [2, size]);
+    const w = generator.mapping(z, psis, cutoffs);
+    const checks: Array<{ what: string; expected: tf.Tensor; got: tf.Tensor }> = [
+      {
+        what: "images",
+        expected: generator.gSynthesis.apply(w, { noise: "const" }),
+        got: engine.run(w, "const"),
+      },
+    ];
+    if (mapping) checks.push({ what: "dlatents (mapping)", expected: w, got: mapping.run(z, psis, cutoffs) });
+    return checks;
   });
-  const dispose = () => tf.dispose([expected, got]);
+  const dispose = () => tf.dispose(pairs.flatMap((p) => [p.expected, p.got]));
   return {
     dispose,
     async verdict() {
       try {
-        const [a, b] = [await got.data(), await expected.data()];
-        let diff = 0, scale = 0;
-        for (let i = 0; i < b.length; i++) {
-          diff = Math.max(diff, Math.abs(a[i] - b[i]));
-          scale = Math.max(scale, Math.abs(b[i]));
+        for (const { what, expected, got } of pairs) {
+          const relative = relativeDifference(await got.data(), await expected.data());
+          if (!(Number.isFinite(relative) && relative <= SELF_CHECK_TOLERANCE)) {
+            return `${what} differ from the tfjs layers' by ${
+              relative.toExponential(2)
+            } of their range (allowed ${SELF_CHECK_TOLERANCE})`;
+          }
         }
-        const relative = scale > 0 ? diff / scale : diff;
-        return Number.isFinite(relative) && relative <= SELF_CHECK_TOLERANCE
-          ? undefined
-          : `images differ from the tfjs layers' by ${
-            relative.toExponential(2)
-          } of their range (allowed ${SELF_CHECK_TOLERANCE})`;
+        return undefined;
       } finally {
         dispose();
       }
     },
   };
+}
+
+/** max |a − b| / max |b| (or the plain difference where b is all zero). */
+function relativeDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let diff = 0, scale = 0;
+  for (let i = 0; i < b.length; i++) {
+    diff = Math.max(diff, Math.abs(a[i] - b[i]));
+    scale = Math.max(scale, Math.abs(b[i]));
+  }
+  return scale > 0 ? diff / scale : diff;
 }

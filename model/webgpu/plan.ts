@@ -114,8 +114,8 @@ export async function buildSynthesisPlan(g: GSynthesis): Promise<SynthesisPlan> 
       styleBias,
     };
   };
-  const convBias = async (c: EqualizedConv2d) =>
-    c.bias ? readScaled(c.bias, c.bMul) : new Float32Array(c.outChannels);
+  const convBias = (c: EqualizedConv2d): Promise<Float32Array> =>
+    c.bias ? readScaled(c.bias, c.bMul) : Promise.resolve(new Float32Array(c.outChannels));
 
   const init = g.initBlock;
   const layers: LayerPlan[] = [
@@ -154,7 +154,7 @@ export async function buildSynthesisPlan(g: GSynthesis): Promise<SynthesisPlan> 
 }
 
 /** A copy of a tensor's values times `factor` (a runtime weight scale folded in). */
-async function readScaled(t: tf.Tensor, factor = 1): Promise<Float32Array> {
+export async function readScaled(t: tf.Tensor, factor = 1): Promise<Float32Array> {
   const values = new Float32Array(await t.data()); // a copy: the cpu backend would hand out its own array
   if (factor !== 1) { for (let i = 0; i < values.length; i++) values[i] *= factor; }
   return values;

@@ -488,3 +488,59 @@ fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(local_invocation_index) 
 }
 `;
 }
+
+/** Uniform layout of the mapping shader: u32 words, then f32 words. */
+export const MAPPING_PARAMS = ["batch", "inSize", "outSize", "pixelNorm", "broadcast"] as const;
+export const MAPPING_FLOATS = ["slope", "epsilon", "pad0"] as const;
+/** Outputs per mapping workgroup. */
+export const MAPPING_COLUMNS = 64;
+
+/**
+ * One dense layer of the mapping network for a whole batch (workgroup z = sample, one output per thread):
+ * y = act(x · W + b), the scales already folded into W and b. With `pixelNorm` the input row is first
+ * normalised to unit root mean square (the sum of squares is gathered in the same pass over x, and the
+ * product scaled afterwards). With `broadcast` > 0 this is the last layer: the output is written to every
+ * style layer, truncated on the first `rows[2n + 1]` of them to avg + ψ (y − avg) with ψ = `rows[2n]`.
+ */
+export function mappingShader(): string {
+  return /* wgsl */ `
+struct Params { ${MAPPING_PARAMS.map((p) => `${p} : u32`).join(", ")}, ${
+    MAPPING_FLOATS.map((p) => `${p} : f32`).join(", ")
+  } }
+@group(0) @binding(0) var<uniform> P : Params;
+@group(0) @binding(1) var<storage, read> x : array<f32>;
+@group(0) @binding(2) var<storage, read> weight : array<f32>;
+@group(0) @binding(3) var<storage, read> bias : array<f32>;
+@group(0) @binding(4) var<storage, read> avg : array<f32>;
+@group(0) @binding(5) var<storage, read> rows : array<f32>;
+@group(0) @binding(6) var<storage, read_write> y : array<f32>;
+
+@compute @workgroup_size(${MAPPING_COLUMNS})
+fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(local_invocation_index) t : u32) {
+  let j = wg.x * ${MAPPING_COLUMNS}u + t;
+  if (j >= P.outSize) { return; }
+  let n = wg.z;
+  let xOff = n * P.inSize;
+  var s = 0.0;
+  var squares = 0.0;
+  for (var k = 0u; k < P.inSize; k = k + 1u) {
+    let v = x[xOff + k];
+    s = fma(v, weight[k * P.outSize + j], s);
+    squares = fma(v, v, squares);
+  }
+  if (P.pixelNorm != 0u) { s = s * inverseSqrt(squares / f32(P.inSize) + P.epsilon); }
+  var v = s + bias[j];
+  v = select(v * P.slope, v, v >= 0.0);
+  if (P.broadcast == 0u) {
+    y[n * P.outSize + j] = v;
+    return;
+  }
+  let a = avg[j];
+  let truncated = a + (v - a) * rows[2u * n];
+  let cutoff = rows[2u * n + 1u];
+  for (var l = 0u; l < P.broadcast; l = l + 1u) {
+    y[(n * P.broadcast + l) * P.outSize + j] = select(v, truncated, f32(l) < cutoff);
+  }
+}
+`;
+}
