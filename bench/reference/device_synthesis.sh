@@ -4,11 +4,13 @@
 #   1. correctness on the real GPU: tests/model/webgpu (fixture parity when SGAN_SHARED_DIR holds the fixture)
 #   2. PyTorch on the same GPU, strict fp32, batch 8 and 32 (the ratios' reference, same run)
 #   3. generation through WebGPU with tfjs kernels (SGAN_WEBGPU_SYNTHESIS=0) and with the own pipelines (=1)
-#   4. dispatches and recording time per batch (bench/webgpu_record.ts), both paths
-#   5. a sweep of convolution tiles (,1 = prefetched loads) at 256 px, default channels, batch 8
+#   4. GPU time per dispatch of the own pipelines (bench/webgpu_profile.ts): which layers, tiles and passes
+#      are slow, each convolution's TFLOP/s, and wall time minus GPU time = the CPU's share
+#   5. dispatches (mapping's share too) and recording time per batch (bench/webgpu_record.ts), both paths
+#   6. a sweep of convolution tiles (,1 = prefetched loads) at 256 px, default channels, batch 8
 # Carries what device_bench.sh carries (.devpack/, .gl/; rebuild with bench/reference/make_devpack.sh after
 # adding npm packages; it also copies the reference fixture to .devpack/shared).
-# Results in $OUT: torch.jsonl, synthesis.jsonl, record.jsonl, tiles.jsonl, log_synthesis.txt.
+# Results in $OUT: torch.jsonl, synthesis.jsonl, profile.jsonl, record.jsonl, tiles.jsonl, log_synthesis.txt.
 source bench/reference/device_setup.sh log_synthesis.txt
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
 [ -d .devpack/shared/fixtures ] && export SGAN_SHARED_DIR=$PWD/.devpack/shared
@@ -28,6 +30,14 @@ for own in 0 1; do
     SGAN_WEBGPU_SYNTHESIS=$own timeout 60 deno run -A bench/main.ts --backends webgpu --res 64,256 \
       --channels default,reduced --tasks generate --batch $b --budget 60 "${ref[@]}" --json 2>/dev/null |
       sed "s/^{/{\"own\":$own,/" | tee -a "$OUT/synthesis.jsonl"
+  done
+done
+
+echo "== GPU time per dispatch, own pipelines, 256 px"
+for ch in default reduced; do
+  for b in 8 32; do
+    timeout 45 deno run -A bench/webgpu_profile.ts --res 256 --channels $ch --batch $b --json 2>/dev/null |
+      tee -a "$OUT/profile.jsonl"
   done
 done
 

@@ -21,7 +21,7 @@ import type { GSynthesis, SynthesisAccelerator, SynthesisOptions } from "../netw
 import { buildSynthesisPlan, unsupportedReason } from "./plan.ts";
 import { WebGpuSynthesis, type WebGpuSynthesisOptions } from "./synthesis.ts";
 import { buildMappingPlan, WebGpuMapping } from "./mapping.ts";
-import { checkTile, type ConvTile } from "./shaders.ts";
+import { checkTile, type ConvTile, tileName } from "./shaders.ts";
 import { activeBackend } from "../backend/select.ts";
 import { latentsFromSeeds } from "../seeds.ts";
 import { readEnv } from "../env.ts";
@@ -70,9 +70,7 @@ export function webGpuSynthesisSettings(): { mode: WebGpuSynthesisMode; tile?: C
 /** One line for logs: how generators loaded from now on will synthesise on the webgpu backend. */
 export function describeWebGpuSynthesis(): string {
   const { mode, tile } = webGpuSynthesisSettings();
-  const tileText = tile
-    ? `, tile ${tile.tm}×${tile.tn}×${tile.tk}/${tile.rm}×${tile.rn}${tile.prefetch ? " prefetch" : ""}`
-    : "";
+  const tileText = tile ? `, tile ${tileName(tile)}` : "";
   const off = offBySettings(mode, false);
   return off
     ? `tfjs kernels (${off})`

@@ -37,6 +37,11 @@ export const EPI_LANES = WORKGROUP / EPI_CHANNELS;
 /** Style outputs per styles workgroup. */
 export const STYLE_COLUMNS = 64;
 
+/** `tm×tn×tk/rm×rn` (and ` prefetch`): how logs and profiles name a tile. */
+export function tileName(t: ConvTile): string {
+  return `${t.tm}×${t.tn}×${t.tk}/${t.rm}×${t.rn}${t.prefetch ? " prefetch" : ""}`;
+}
+
 /** Throws unless the tile gives 256 threads with whole per-thread blocks. */
 export function checkTile(t: ConvTile): void {
   const threads = (t.tm / t.rm) * (t.tn / t.rn);

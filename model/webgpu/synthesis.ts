@@ -24,8 +24,10 @@ import {
   STYLE_COLUMNS,
   STYLE_PARAMS,
   stylesShader,
+  tileName,
   vectorizable,
 } from "./shaders.ts";
+import { align16, align4, destroyWhenIdle, tensorBuffer, uploadStorage, writeAll } from "./buffers.ts";
 
 /**
  * Noise inputs: the stored constant maps, none, or random (new for every call, drawn on the GPU from a seed
@@ -48,6 +50,17 @@ interface Dispatch {
   pipeline: GPUComputePipeline;
   bindGroup: GPUBindGroup;
   groups: [number, number, number];
+  /** What it computes, first word its kind (`styles`, `conv`, `stats`, `apply`), for profiles. */
+  label: string;
+  /** Floating-point operations it does (convolutions only; 0 for the others). */
+  flops: number;
+}
+
+/** GPU time of one dispatch of a batch ({@link WebGpuSynthesis.profile}). */
+export interface DispatchTime {
+  label: string;
+  flops: number;
+  ms: number;
 }
 
 /** Uniforms and recorded dispatches for one batch size and noise mode (over the shared scratch buffers). */
@@ -127,15 +140,7 @@ export class WebGpuSynthesis {
       styles: pipeline(stylesShader(), "sgan-styles"),
     };
 
-    const upload = (data: Float32Array | Uint32Array, label: string) => {
-      const buffer = device.createBuffer({
-        label,
-        size: Math.max(16, align4(data.byteLength)),
-        usage: STORAGE | GPUBufferUsage.COPY_DST,
-      });
-      writeAll(device, buffer, data);
-      return buffer;
-    };
+    const upload = (data: Float32Array | Uint32Array, label: string) => uploadStorage(device, data, label);
     // Every style layer's weights and biases in one buffer, with a table of offsets (one styles dispatch).
     const styleParts: Float32Array[] = [];
     const table: number[] = [];
@@ -238,6 +243,84 @@ export class WebGpuSynthesis {
    * H = 4·2^depth, the grown network without fade-in), noise from the stored maps or none.
    */
   run(dlatents: tf.Tensor3D, noise: SynthesisNoise = "const", depth = this.depthCount - 1): tf.Tensor4D {
+    const { n, side, imageBytes } = this.checkInput(dlatents, depth);
+    if (n === 0) return tf.zeros([0, side, side, this.plan.outChannels]);
+    const output = this.imagesBuffer(n * imageBytes);
+    const input = tensorBuffer(this.device, dlatents, "sgan-dlatents-upload");
+    let seeds: GPUBuffer | undefined;
+    try {
+      const encoder = this.device.createCommandEncoder({ label: "sgan-synthesis" });
+      seeds = this.encode(encoder, input.buffer, n, noise, depth, output);
+      this.device.queue.submit([encoder.finish()]);
+      // tfjs copies the buffer into one of its own (queued after the work above), so ours can go.
+      return tf.tensor(
+        { buffer: output } as unknown as tf.TensorLike,
+        [n, side, side, this.plan.outChannels],
+        "float32",
+      ) as tf.Tensor4D;
+    } finally {
+      input.release();
+      destroyWhenIdle(this.device, seeds ? [output, seeds] : [output]);
+    }
+  }
+
+  /**
+   * The GPU time of every dispatch of one batch (at most {@link maxBatch} images), each in its own compute
+   * pass between two timestamp queries: for finding which layers and tiles are slow on a given GPU
+   * (bench/webgpu_profile.ts). Needs the device's `timestamp-query` feature.
+   */
+  async profile(
+    dlatents: tf.Tensor3D,
+    noise: SynthesisNoise = "const",
+    depth = this.depthCount - 1,
+  ): Promise<DispatchTime[]> {
+    const { n, imageBytes } = this.checkInput(dlatents, depth);
+    if (!this.device.features.has("timestamp-query")) {
+      throw new Error("WebGPU synthesis: this device has no timestamp queries, so no GPU times");
+    }
+    if (n < 1 || n > this.maxBatch) {
+      throw new RangeError(`WebGPU synthesis: profile takes 1 to ${this.maxBatch} images`);
+    }
+    const dispatches = this.frame(n, noise, depth).dispatches;
+    const queries = 2 * dispatches.length;
+    const device = this.device;
+    const querySet = device.createQuerySet({ label: "sgan-profile", type: "timestamp", count: queries });
+    const resolved = device.createBuffer({
+      label: "sgan-profile",
+      size: queries * 8,
+      usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC,
+    });
+    const readback = device.createBuffer({
+      label: "sgan-profile-read",
+      size: queries * 8,
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    });
+    const output = this.imagesBuffer(n * imageBytes);
+    const input = tensorBuffer(device, dlatents, "sgan-dlatents-upload");
+    let seeds: GPUBuffer | undefined;
+    try {
+      const encoder = device.createCommandEncoder({ label: "sgan-synthesis-profile" });
+      seeds = this.encode(encoder, input.buffer, n, noise, depth, output, querySet);
+      encoder.resolveQuerySet(querySet, 0, queries, resolved, 0);
+      encoder.copyBufferToBuffer(resolved, 0, readback, 0, queries * 8);
+      device.queue.submit([encoder.finish()]);
+      await readback.mapAsync(GPUMapMode.READ);
+      const ticks = new BigUint64Array(readback.getMappedRange().slice(0));
+      readback.unmap();
+      return dispatches.map((d, i) => ({
+        label: d.label,
+        flops: d.flops,
+        ms: Number(ticks[2 * i + 1] - ticks[2 * i]) / 1e6,
+      }));
+    } finally {
+      input.release();
+      destroyWhenIdle(device, [output, resolved, readback, ...(seeds ? [seeds] : [])]);
+      device.queue.onSubmittedWorkDone().then(() => querySet.destroy(), () => querySet.destroy());
+    }
+  }
+
+  /** The batch size, image side and bytes per image of a valid call (clear errors otherwise). */
+  private checkInput(dlatents: tf.Tensor3D, depth: number): { n: number; side: number; imageBytes: number } {
     if (this.disposed) throw new Error("WebGPU synthesis: used after dispose()");
     const p = this.plan;
     const [n, layers, size] = dlatents.shape;
@@ -252,30 +335,57 @@ export class WebGpuSynthesis {
       );
     }
     const side = 4 * 2 ** depth;
-    if (n === 0) return tf.zeros([0, side, side, p.outChannels]);
-    const rowBytes = p.numLayers * p.dlatentSize * 4;
-    const imageBytes = side * side * p.outChannels * 4;
-    const input = this.inputBuffer(dlatents);
-    const slices = Math.ceil(n / this.maxBatch);
-    const seeds = noise === "random" ? this.randomSeeds(slices) : undefined;
-    const output = this.device.createBuffer({
+    return { n, side, imageBytes: side * side * p.outChannels * 4 };
+  }
+
+  private imagesBuffer(bytes: number): GPUBuffer {
+    return this.device.createBuffer({
       label: "sgan-images",
-      size: n * imageBytes,
+      size: bytes,
       usage: STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
     });
-    try {
-      const encoder = this.device.createCommandEncoder({ label: "sgan-synthesis" });
-      for (let start = 0; start < n; start += this.maxBatch) {
-        const frame = this.frame(Math.min(this.maxBatch, n - start), noise, depth);
-        const scratch = this.scratch!;
-        encoder.copyBufferToBuffer(
-          input.buffer,
-          start * rowBytes,
-          scratch.dlatents,
-          0,
-          frame.batch * rowBytes,
-        );
-        if (seeds) encoder.copyBufferToBuffer(seeds, (start / this.maxBatch) * 16, this.seed, 0, 16);
+  }
+
+  /**
+   * Records `n` images (slices of at most maxBatch) into `encoder`, dlatents from `input`, images into
+   * `output`; with `timestamps`, every dispatch in its own pass between two queries (2i, 2i + 1), for one
+   * slice. Returns the random seeds' buffer, to free once the work is done.
+   */
+  private encode(
+    encoder: GPUCommandEncoder,
+    input: GPUBuffer,
+    n: number,
+    noise: SynthesisNoise,
+    depth: number,
+    output: GPUBuffer,
+    timestamps?: GPUQuerySet,
+  ): GPUBuffer | undefined {
+    const p = this.plan;
+    const side = 4 * 2 ** depth;
+    const rowBytes = p.numLayers * p.dlatentSize * 4;
+    const imageBytes = side * side * p.outChannels * 4;
+    const seeds = noise === "random" ? this.randomSeeds(Math.ceil(n / this.maxBatch)) : undefined;
+    for (let start = 0; start < n; start += this.maxBatch) {
+      const frame = this.frame(Math.min(this.maxBatch, n - start), noise, depth);
+      const scratch = this.scratch!;
+      encoder.copyBufferToBuffer(input, start * rowBytes, scratch.dlatents, 0, frame.batch * rowBytes);
+      if (seeds) encoder.copyBufferToBuffer(seeds, (start / this.maxBatch) * 16, this.seed, 0, 16);
+      if (timestamps) {
+        frame.dispatches.forEach((d, i) => {
+          const pass = encoder.beginComputePass({
+            label: d.label,
+            timestampWrites: {
+              querySet: timestamps,
+              beginningOfPassWriteIndex: 2 * i,
+              endOfPassWriteIndex: 2 * i + 1,
+            },
+          });
+          pass.setPipeline(d.pipeline);
+          pass.setBindGroup(0, d.bindGroup);
+          pass.dispatchWorkgroups(...d.groups);
+          pass.end();
+        });
+      } else {
         const pass = encoder.beginComputePass({ label: "sgan-synthesis" });
         for (const d of frame.dispatches) {
           pass.setPipeline(d.pipeline);
@@ -283,19 +393,10 @@ export class WebGpuSynthesis {
           pass.dispatchWorkgroups(...d.groups);
         }
         pass.end();
-        encoder.copyBufferToBuffer(scratch.rgb, 0, output, start * imageBytes, frame.batch * imageBytes);
       }
-      this.device.queue.submit([encoder.finish()]);
-      // tfjs copies the buffer into one of its own (queued after the work above), so ours can go.
-      return tf.tensor(
-        { buffer: output } as unknown as tf.TensorLike,
-        [n, side, side, p.outChannels],
-        "float32",
-      ) as tf.Tensor4D;
-    } finally {
-      input.release();
-      this.destroyWhenIdle(seeds ? [output, seeds] : [output]);
+      encoder.copyBufferToBuffer(scratch.rgb, 0, output, start * imageBytes, frame.batch * imageBytes);
     }
+    return seeds;
   }
 
   /** One fresh random seed per slice, 16 bytes apart (a uniform's size), in a buffer to copy them from. */
@@ -309,35 +410,6 @@ export class WebGpuSynthesis {
     });
     writeAll(this.device, buffer, words);
     return buffer;
-  }
-
-  /** The dlatents as a GPU buffer: tfjs's own when they are on the GPU, else uploaded. */
-  private inputBuffer(dlatents: tf.Tensor3D): { buffer: GPUBuffer; release: () => void } {
-    try {
-      const gpu = dlatents.dataToGPU();
-      if (gpu.buffer) return { buffer: gpu.buffer, release: () => gpu.tensorRef.dispose() };
-      gpu.tensorRef.dispose();
-    } catch {
-      // Small tensors that tfjs-webgpu computed on the CPU have no GPU buffer yet: upload them below.
-    }
-    const values = dlatents.dataSync() as Float32Array;
-    const buffer = this.device.createBuffer({
-      label: "sgan-dlatents-upload",
-      size: align4(values.byteLength),
-      usage: GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
-    });
-    writeAll(this.device, buffer, values);
-    return { buffer, release: () => this.destroyWhenIdle([buffer]) };
-  }
-
-  /** Destroy buffers once the work submitted so far is done (command buffers in flight may still use them). */
-  private destroyWhenIdle(buffers: GPUBuffer[]): void {
-    if (buffers.length === 0) return;
-    this.device.queue.onSubmittedWorkDone().then(() => {
-      for (const b of buffers) b.destroy();
-    }, () => {
-      for (const b of buffers) b.destroy(); // device lost: nothing runs any more
-    });
   }
 
   /** Pixel segments per epilogue workgroup column, so that a layer has about `targetWorkgroups` workgroups. */
@@ -381,11 +453,11 @@ export class WebGpuSynthesis {
   }
 
   private dropScratch(): void {
-    for (const f of this.frames.values()) this.destroyWhenIdle(f.owned);
+    for (const f of this.frames.values()) destroyWhenIdle(this.device, f.owned);
     this.frames.clear();
     if (!this.scratch) return;
     const { a, b, stats, styles, dlatents, rgb } = this.scratch;
-    this.destroyWhenIdle([a, b, stats, styles, dlatents, rgb]);
+    destroyWhenIdle(this.device, [a, b, stats, styles, dlatents, rgb]);
     this.scratch = undefined;
   }
 
@@ -446,6 +518,8 @@ export class WebGpuSynthesis {
         p.layers.length,
         batch,
       ],
+      label: "styles",
+      flops: 0,
     });
 
     const conv = (
@@ -487,6 +561,11 @@ export class WebGpuSynthesis {
           Math.ceil(c.cout / kernel.tile.tn),
           stride * stride,
         ],
+        label: `conv ${c.inSize}→${c.outSize} px ${c.cin}→${c.cout}${c.up ? " up" : ""} ${
+          tileName(kernel.tile)
+        }${kernel.vec4 ? " vec4" : ""}`,
+        // Per phase: rows × cout outputs of a K = taps²·cin dot product.
+        flops: 2 * rows * c.cout * c.taps * c.taps * c.cin * stride * stride,
       });
     };
 
@@ -532,11 +611,15 @@ export class WebGpuSynthesis {
           this.seed,
         ]),
         groups,
+        label: `stats layer ${i} ${e.size} px ${e.channels} ch`,
+        flops: 0,
       });
       dispatches.push({
         pipeline: this.pipelines.apply,
         bindGroup: bind(this.pipelines.apply, [params, stats, styles, cur]),
         groups,
+        label: `apply layer ${i} ${e.size} px ${e.channels} ch`,
+        flops: 0,
       });
     });
     conv(p.toRgb[depth], this.weights.toRgb[depth], this.weights.toRgbBias[depth], cur, rgb);
@@ -545,7 +628,7 @@ export class WebGpuSynthesis {
     this.frames.set(key, frame);
     if (this.frames.size > MAX_FRAMES) {
       const [oldestKey, oldest] = this.frames.entries().next().value!;
-      this.destroyWhenIdle(oldest.owned);
+      destroyWhenIdle(this.device, oldest.owned);
       this.frames.delete(oldestKey);
     }
     return frame;
@@ -557,7 +640,7 @@ export class WebGpuSynthesis {
     this.disposed = true;
     this.dropScratch();
     const w = this.weights;
-    this.destroyWhenIdle([
+    destroyWhenIdle(this.device, [
       ...w.conv,
       ...w.epi.flatMap((e) => Object.values(e)),
       w.styles,
@@ -587,11 +670,3 @@ function concat(parts: Float32Array[]): Float32Array {
   }
   return out;
 }
-
-/** Upload a whole typed array (the DOM typings want an ArrayBuffer-backed view; ours never are shared). */
-function writeAll(device: GPUDevice, buffer: GPUBuffer, data: ArrayBufferView): void {
-  device.queue.writeBuffer(buffer, 0, data as ArrayBufferView<ArrayBuffer>);
-}
-
-const align4 = (bytes: number) => Math.ceil(bytes / 4) * 4;
-const align16 = (bytes: number) => Math.ceil(bytes / 16) * 16;

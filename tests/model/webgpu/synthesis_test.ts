@@ -511,3 +511,41 @@ Deno.test("webgpu synthesis: each convolution of the 256 px default generator ge
   engine.dispose();
   G.dispose();
 });
+
+Deno.test("webgpu synthesis: profile gives every dispatch's GPU time, labelled, with the convolutions' FLOPs", async () => {
+  await useBackend("webgpu");
+  const G = new Generator({ ...SMALL, resolution: 8, fmap_base: 64, fmap_max: 8 }); // 8 channels throughout
+  randomize(G, 21);
+  const engine = await engineFor(G);
+  const n = 3;
+  const z = tf.randomNormal([n, SMALL.latent_size!], 0, 1, "float32", 4) as tf.Tensor2D;
+  const w = G.mapping(z);
+  const times = await engine.profile(w, "const");
+  // styles; layer 0 (the constant): stats, apply; layers 1–3: conv, stats, apply; to-RGB.
+  assert.deepEqual(
+    times.map((t) => t.label.split(" ")[0]),
+    ["styles", "stats", "apply", ...Array(3).fill(["conv", "stats", "apply"]).flat(), "conv"],
+  );
+  assert.ok(times.every((t) => Number.isFinite(t.ms) && t.ms >= 0), JSON.stringify(times));
+  assert.ok(times.some((t) => t.ms > 0), "no GPU time measured at all");
+  // Multiply-adds worked by hand (c = 8): 4 px 3×3, 4→8 px up as 4 phases of 2×2 taps, 8 px 3×3, 1×1 to RGB.
+  const c = 8;
+  const convFlops = times.filter((t) => t.label.startsWith("conv")).map((t) => t.flops);
+  assert.deepEqual(convFlops, [
+    2 * n * 16 * c * 9 * c,
+    2 * n * 64 * c * 4 * c,
+    2 * n * 64 * c * 9 * c,
+    2 * n * 64 * 3 * c,
+  ]);
+  assert.match(times[6].label, /^conv 4→8 px 8→8 up \d+×\d+×\d+\/\d+×\d+/);
+  // The images of a profiled batch are not returned, but the engine still serves the same ones afterwards.
+  const [a, b] = [engine.run(w, "const"), G.gSynthesis.apply(w, { noise: "const" })];
+  assert.ok(relativeError(await a.data(), await b.data()) < 1e-4);
+  await assert.rejects(
+    engine.profile(tf.zeros([0, G.numLayers, SMALL.dlatent_size!]) as tf.Tensor3D),
+    /1 to/,
+  );
+  tf.dispose([z, w, a, b]);
+  engine.dispose();
+  G.dispose();
+});
