@@ -157,7 +157,7 @@ for (const backendName of backends) {
       row.ratio = ref === null ? null : row.img_per_s / ref;
       measuredGflops = Math.max(measuredGflops ?? 0, row.gflop_per_s);
       if (pool) row.note = `${workers} worker processes`;
-      if (accelerated?.enabled) row.note = "own WGSL synthesis pipelines";
+      if (accelerated?.enabled) row.note = "own WGSL mapping and synthesis pipelines";
       rows.push(row);
       report(row);
     }
