@@ -116,7 +116,7 @@ export const ENV_VARIABLES: Record<string, string> = {
   SGAN_BLAS_THREADS: "OpenBLAS threads (default: every core)",
   SGAN_FUSED_EPILOGUE: "0 turns off the fused noise/activation/instance-norm/style kernel (wasm, webgpu)",
   SGAN_WEBGPU_SYNTHESIS:
-    "webgpu: auto (default: own WGSL synthesis pipelines on a GPU, tfjs kernels on a software rasteriser), 1 or 0",
+    "webgpu: auto (default: own WGSL mapping and synthesis pipelines on a GPU, tfjs kernels on a software rasteriser), 1 or 0",
   SGAN_WEBGPU_TILE:
     "webgpu: a convolution tile tm,tn,tk,rm,rn[,1 = prefetched loads] the own pipelines try first (tuning)",
   SGAN_TFJS_FLAGS: "TensorFlow.js flags to set, NAME=value,NAME=value",

@@ -74,7 +74,7 @@ export function describeWebGpuSynthesis(): string {
   const off = offBySettings(mode, false);
   return off
     ? `tfjs kernels (${off})`
-    : `own WGSL synthesis pipelines (SGAN_WEBGPU_SYNTHESIS=${mode}${tileText})`;
+    : `own WGSL mapping and synthesis pipelines (SGAN_WEBGPU_SYNTHESIS=${mode}${tileText})`;
 }
 
 /** Why the settings keep tfjs's kernels (`force` overrides `auto`'s software-rasteriser rule), if they do. */

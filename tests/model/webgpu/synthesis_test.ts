@@ -323,14 +323,17 @@ Deno.test("webgpu synthesis: settings from the environment", async () => {
         "software rasteriser: tfjs kernels are as fast or faster there (SGAN_WEBGPU_SYNTHESIS=1 forces)",
     });
   } else {
-    assert.match(describeWebGpuSynthesis(), /own WGSL synthesis pipelines \(SGAN_WEBGPU_SYNTHESIS=auto\)/);
+    assert.match(
+      describeWebGpuSynthesis(),
+      /own WGSL mapping and synthesis pipelines \(SGAN_WEBGPU_SYNTHESIS=auto\)/,
+    );
     assert.equal((await useWebGpuSynthesis(G)).enabled, true);
   }
   await withEnv({ SGAN_WEBGPU_SYNTHESIS: "0" }, async () => {
     assert.equal((await useWebGpuSynthesis(G, { force: true })).enabled, false);
   });
   await withEnv({ SGAN_WEBGPU_SYNTHESIS: "1", SGAN_WEBGPU_TILE: "32,32,16,2,2" }, async () => {
-    assert.match(describeWebGpuSynthesis(), /own WGSL synthesis pipelines .*tile 32×32×16\/2×2/);
+    assert.match(describeWebGpuSynthesis(), /own WGSL mapping and synthesis pipelines .*tile 32×32×16\/2×2/);
     assert.equal((await useWebGpuSynthesis(G)).enabled, true);
   });
   await withEnv({ SGAN_WEBGPU_SYNTHESIS: "maybe" }, () => {
