@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# The own WGSL synthesis pipelines (model/webgpu) on a lent GPU machine (issue 8), in one call of 6-10 min
+# The own WGSL mapping and synthesis pipelines (model/webgpu) on a lent GPU machine (issue 8), in one call of 6-10 min
 # (most important first; every result is written as it comes, so a cut-off run still returns what it had):
 #   1. correctness on the real GPU: tests/model/webgpu (fixture parity when SGAN_SHARED_DIR holds the fixture)
 #   2. PyTorch on the same GPU, strict fp32, batch 8 and 32 (the ratios' reference, same run)
 #   3. generation through WebGPU with tfjs kernels (SGAN_WEBGPU_SYNTHESIS=0) and with the own pipelines (=1)
 #   4. GPU time per dispatch of the own pipelines (bench/webgpu_profile.ts): which layers, tiles and passes
 #      are slow, each convolution's TFLOP/s, and wall time minus GPU time = the CPU's share
-#   5. dispatches (mapping's share too) and recording time per batch (bench/webgpu_record.ts), both paths
-#   6. a sweep of convolution tiles (,1 = prefetched loads) at 256 px, default channels, batch 8
+#   5. a sweep of convolution tiles (,1 = prefetched loads) at 256 px, default channels, batch 8
+#   6. dispatches (mapping's share too) and recording time per batch (bench/webgpu_record.ts), both paths
 # Carries what device_bench.sh carries (.devpack/, .gl/; rebuild with bench/reference/make_devpack.sh after
 # adding npm packages; it also copies the reference fixture to .devpack/shared).
 # Results in $OUT: torch.jsonl, synthesis.jsonl, profile.jsonl, record.jsonl, tiles.jsonl, log_synthesis.txt.
@@ -34,17 +34,9 @@ for own in 0 1; do
 done
 
 echo "== GPU time per dispatch, own pipelines, 256 px"
-for ch in default reduced; do
-  for b in 8 32; do
-    timeout 45 deno run -A bench/webgpu_profile.ts --res 256 --channels $ch --batch $b --json 2>/dev/null |
-      tee -a "$OUT/profile.jsonl"
-  done
-done
-
-echo "== recording cost per batch, 256 px"
-for ch in default reduced; do
-  timeout 45 deno run -A bench/webgpu_record.ts --res 256 --channels $ch --batch 8 --json 2>/dev/null |
-    tee -a "$OUT/record.jsonl"
+for cb in default,8 default,32 reduced,8; do
+  timeout 45 deno run -A bench/webgpu_profile.ts --res 256 --channels ${cb%,*} --batch ${cb#*,} --json 2>/dev/null |
+    tee -a "$OUT/profile.jsonl"
 done
 
 echo "== tile sweep, 256 px default channels, batch 8"
@@ -53,4 +45,8 @@ for tile in 128,128,8,8,8 128,128,8,8,8,1 128,64,8,8,4 128,64,8,8,4,1 64,64,16,4
     --channels default --tasks generate --batch 8 --budget 20 "${ref[@]}" --json 2>/dev/null |
     sed "s/^{/{\"tile\":\"$tile\",/" | tee -a "$OUT/tiles.jsonl"
 done
+
+echo "== recording cost per batch, 256 px default (the counts are the same on any adapter)"
+timeout 45 deno run -A bench/webgpu_record.ts --res 256 --channels default --batch 8 --json 2>/dev/null |
+  tee -a "$OUT/record.jsonl"
 echo "== done"
