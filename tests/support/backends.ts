@@ -19,3 +19,10 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
   return Number.isNaN(m) ? Infinity : m;
 }
+
+/** Max |a − b| relative to max |b| (how the own GPU pipelines are compared with the tfjs layers). */
+export function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let scale = 0;
+  for (let i = 0; i < b.length; i++) scale = Math.max(scale, Math.abs(b[i]));
+  return maxAbsDiff(a, b) / scale;
+}

@@ -16,7 +16,8 @@ import { buildMappingPlan, WebGpuMapping } from "../../../model/webgpu/mapping.t
 import { WebGpuSynthesis } from "../../../model/webgpu/synthesis.ts";
 import { buildSynthesisPlan } from "../../../model/webgpu/plan.ts";
 import { FIXTURE_DIR } from "../../support/paths.ts";
-import { maxAbsDiff, PARITY_TOLERANCE, useBackend } from "../../support/backends.ts";
+import { maxAbsDiff, PARITY_TOLERANCE, relativeError, useBackend } from "../../support/backends.ts";
+import { randomizeWeights } from "../../support/random_weights.ts";
 
 /** Counts the mapping calls the accelerator served (so a test cannot pass on the tfjs path by accident). */
 function countMapped(G: Generator): { served: number } {
@@ -51,13 +52,6 @@ function countGpuCalls<T>(fn: () => T): { result: T; dispatches: number; submits
     pass.dispatchWorkgroups = dispatch;
     queue.submit = submit;
   }
-}
-
-/** Max |a − b| relative to max |b|. */
-function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let scale = 0;
-  for (let i = 0; i < b.length; i++) scale = Math.max(scale, Math.abs(b[i]));
-  return maxAbsDiff(a, b) / scale;
 }
 
 Deno.test("webgpu mapping: parity with StyleGAN.pytorch's w (reference fixture), one ψ per row", async () => {
@@ -113,17 +107,13 @@ const ODD: Partial<GeneratorOptions> & { resolution: number } = {
   fmap_max: 8,
 };
 
-/** A generator with random weights everywhere (mapping weights large: its lr multiplier scales them by 0.01). */
+/** A generator with random weights everywhere (the W average included). */
 function randomGenerator(
   options: Partial<GeneratorOptions> & { resolution: number },
   seed: number,
 ): Generator {
   const G = new Generator(options);
-  for (const [i, p] of G.params.entries().entries()) {
-    if (p.key.endsWith("blur.kernel") || p.key.endsWith("intermediate.kernel")) continue;
-    const std = p.key.startsWith("g_mapping") ? 50 : 0.5;
-    p.variable.assign(tf.randomNormal(p.variable.shape, 0, std, "float32", seed + i));
-  }
+  randomizeWeights(G, seed);
   return G;
 }
 

@@ -24,7 +24,8 @@ import { CONV_TILES, NOISE_WGSL } from "../../../model/webgpu/shaders.ts";
 import { buildSynthesisPlan } from "../../../model/webgpu/plan.ts";
 import { FIXTURE_DIR } from "../../support/paths.ts";
 import { activeBackend } from "../../../model/backend/select.ts";
-import { maxAbsDiff, PARITY_TOLERANCE, useBackend } from "../../support/backends.ts";
+import { maxAbsDiff, PARITY_TOLERANCE, relativeError, useBackend } from "../../support/backends.ts";
+import { randomizeWeights } from "../../support/random_weights.ts";
 
 /** Counts the calls the accelerator actually served (so a test cannot pass on the tfjs path by accident). */
 function countServed(G: Generator): { served: number } {
@@ -38,24 +39,6 @@ function countServed(G: Generator): { served: number } {
     return out;
   };
   return counter;
-}
-
-/** Random weights everywhere, biases and noise strengths included (they start at zero). */
-function randomize(G: Generator, seed: number): void {
-  for (const [i, p] of G.params.entries().entries()) {
-    if (p.key.endsWith("blur.kernel") || p.key.endsWith("intermediate.kernel")) continue;
-    // The mapping's learning-rate multiplier (0.01) scales its weights at run time: larger draws there
-    // make samples of a batch differ clearly (so a slice mix-up cannot hide).
-    const std = p.key.startsWith("g_mapping") ? 50 : 0.5;
-    p.variable.assign(tf.randomNormal(p.variable.shape, 0, std, "float32", seed + i));
-  }
-}
-
-/** Max |a − b| relative to max |b|. */
-function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let scale = 0;
-  for (let i = 0; i < b.length; i++) scale = Math.max(scale, Math.abs(b[i]));
-  return maxAbsDiff(a, b) / scale;
 }
 
 /** The own pipelines for G on tfjs's device, without the accelerator's settings and self-check. */
@@ -121,7 +104,7 @@ async function compareWithTfjs(
   tolerance = 1e-4,
 ): Promise<string[]> {
   const G = new Generator({ ...SMALL, ...options });
-  randomize(G, 11);
+  randomizeWeights(G, 11);
   const expected: Float32Array[] = [];
   const zs = cases.map(({ batch }, i) =>
     tf.randomNormal([batch, 16], 0, 1, "float32", 100 + i) as tf.Tensor2D
@@ -197,7 +180,7 @@ Deno.test("webgpu synthesis: every convolution tile, vec4 and scalar, with and w
 Deno.test("webgpu synthesis: leaves every other call to the tfjs layers, unchanged", async () => {
   await useBackend("webgpu");
   const G = new Generator({ ...SMALL, resolution: 16, fmap_base: 64, fmap_max: 8 });
-  randomize(G, 3);
+  randomizeWeights(G, 3);
   const z = tf.randomNormal([2, 16], 0, 1, "float32", 5) as tf.Tensor2D;
   // A fade-in between two depths (training's previews), and training's own seeded noise draws.
   const runs = [
@@ -257,7 +240,7 @@ Deno.test("webgpu synthesis: bad input and unsupported networks are refused with
 Deno.test("webgpu synthesis: a self-check keeps the tfjs layers when the GPU or the numbers disagree", async () => {
   await useBackend("webgpu");
   const G = new Generator({ ...SMALL, resolution: 16, fmap_base: 64, fmap_max: 8 });
-  randomize(G, 9);
+  randomizeWeights(G, 9);
   const z = tf.randomNormal([2, 16], 0, 1, "float32", 4) as tf.Tensor2D;
   const plain = G.generate(z);
   const expected = await plain.data();
@@ -444,7 +427,7 @@ fn main(@builtin(global_invocation_id) g : vec3<u32>) {
 Deno.test("webgpu synthesis: noise=random draws new maps per call and per image, like the tfjs layers", async () => {
   await useBackend("webgpu");
   const G = new Generator({ ...SMALL, resolution: 32, fmap_base: 128, fmap_max: 16 });
-  randomize(G, 21);
+  randomizeWeights(G, 21);
   // One latent five times: with stored noise five equal images, with random noise five different ones.
   const z = tf.tile(tf.randomNormal([1, 16], 0, 1, "float32", 8), [5, 1]) as tf.Tensor2D;
   const images = async (noise: NoiseMode) => {
@@ -518,7 +501,7 @@ Deno.test("webgpu synthesis: each convolution of the 256 px default generator ge
 Deno.test("webgpu synthesis: profile gives every dispatch's GPU time, labelled, with the convolutions' FLOPs", async () => {
   await useBackend("webgpu");
   const G = new Generator({ ...SMALL, resolution: 8, fmap_base: 64, fmap_max: 8 }); // 8 channels throughout
-  randomize(G, 21);
+  randomizeWeights(G, 21);
   const engine = await engineFor(G);
   const n = 3;
   const z = tf.randomNormal([n, SMALL.latent_size!], 0, 1, "float32", 4) as tf.Tensor2D;
