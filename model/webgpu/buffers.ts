@@ -8,8 +8,8 @@ export const align4 = (bytes: number) => Math.ceil(bytes / 4) * 4;
 export const align16 = (bytes: number) => Math.ceil(bytes / 16) * 16;
 
 /** Upload a whole typed array (the DOM typings want an ArrayBuffer-backed view; ours never are shared). */
-export function writeAll(device: GPUDevice, buffer: GPUBuffer, data: ArrayBufferView, offset = 0): void {
-  device.queue.writeBuffer(buffer, offset, data as ArrayBufferView<ArrayBuffer>);
+export function writeAll(device: GPUDevice, buffer: GPUBuffer, data: ArrayBufferView): void {
+  device.queue.writeBuffer(buffer, 0, data as ArrayBufferView<ArrayBuffer>);
 }
 
 /** A storage buffer holding `data` (at least 16 bytes, so that even an empty table binds). */
