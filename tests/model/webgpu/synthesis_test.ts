@@ -164,8 +164,10 @@ Deno.test("webgpu synthesis: no blur, relu, wider channels, batches in slices", 
 
 Deno.test("webgpu synthesis: every convolution tile, vec4 and scalar, with and without prefetch, equals the tfjs layers", async () => {
   await useBackend("webgpu");
-  // Channels 128 → 64 → 32 (multiples of 4: vec4 kernels; to-RGB's 3 outputs: scalar).
-  for (const tile of CONV_TILES.flatMap((t) => [t, { ...t, prefetch: true }])) {
+  // Channels 128 → 64 → 32 (multiples of 4: vec4 kernels; to-RGB's 3 outputs: scalar). Also the deeper-K
+  // 128×128 tile that bench/reference/device_synthesis.sh sweeps on a GPU (16 kB of workgroup memory).
+  const deepK = { tm: 128, tn: 128, tk: 16, rm: 8, rn: 8 };
+  for (const tile of [...CONV_TILES, deepK].flatMap((t) => [t, { ...t, prefetch: true }])) {
     const kernels = await compareWithTfjs(
       { resolution: 16, fmap_base: 256, fmap_max: 128 },
       [{ batch: 3, noise: "const" }],
