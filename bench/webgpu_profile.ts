@@ -93,7 +93,7 @@ if (values.json) {
   for (const c of summary.convs) {
     console.log(
       `  ${c.label.padEnd(60)} ${c.ms.toFixed(3).padStart(8)} ms ${
-        c.tflop_per_s!.toFixed(2).padStart(7)
+        c.tflop_per_s!.toPrecision(3).padStart(8)
       } TFLOP/s`,
     );
   }

@@ -6,7 +6,9 @@
 #   3. generation through WebGPU with tfjs kernels (SGAN_WEBGPU_SYNTHESIS=0) and with the own pipelines (=1)
 #   4. GPU time per dispatch of the own pipelines (bench/webgpu_profile.ts): which layers, tiles and passes
 #      are slow, each convolution's TFLOP/s, and wall time minus GPU time = the CPU's share
-#   5. a sweep of convolution tiles (,1 = prefetched loads) at 256 px, default channels, batch 8
+#   5. a sweep of convolution tiles (,1 = prefetched loads) at 256 px, default channels, batch 8: the profile
+#      again with each tile tried first, so every layer's time with each tile can be compared (img/s = 8000 /
+#      wall_ms, against torch.jsonl)
 #   6. dispatches (mapping's share too) and recording time per batch (bench/webgpu_record.ts), both paths
 # Carries what device_bench.sh carries (.devpack/, .gl/; rebuild with bench/reference/make_devpack.sh after
 # adding npm packages; it also copies the reference fixture to .devpack/shared).
@@ -43,9 +45,8 @@ echo "== tile sweep, 256 px default channels, batch 8"
 # (the 32×32 tile is left out: forced first it would serve every layer; it is only for the smallest ones)
 for tile in 128,128,8,8,8 128,128,8,8,8,1 128,128,16,8,8 128,128,16,8,8,1 128,64,8,8,4 128,64,8,8,4,1 64,64,16,4,4 \
   64,64,16,4,4,1; do
-  SGAN_WEBGPU_SYNTHESIS=1 SGAN_WEBGPU_TILE=$tile timeout 30 deno run -A bench/main.ts --backends webgpu --res 256 \
-    --channels default --tasks generate --batch 8 --budget 20 "${ref[@]}" --json 2>/dev/null |
-    sed "s/^{/{\"tile\":\"$tile\",/" | tee -a "$OUT/tiles.jsonl"
+  SGAN_WEBGPU_TILE=$tile timeout 30 deno run -A bench/webgpu_profile.ts --res 256 --channels default --batch 8 \
+    --json 2>/dev/null | sed "s/^{/{\"tile\":\"$tile\",/" | tee -a "$OUT/tiles.jsonl"
 done
 
 echo "== recording cost per batch, 256 px default (the counts are the same on any adapter)"
