@@ -15,7 +15,16 @@ import type { Generator } from "../networks/generator.ts";
 import { LRELU_SLOPE } from "../layers/activation.ts";
 import { readScaled } from "./plan.ts";
 import { MAPPING_COLUMNS, MAPPING_FLOATS, MAPPING_PARAMS, mappingShader } from "./shaders.ts";
-import { align16, destroyWhenIdle, tensorBuffer, uploadStorage, writeAll } from "./buffers.ts";
+import {
+  align16,
+  computePipeline,
+  destroyWhenIdle,
+  packUniform,
+  tensorBuffer,
+  tensorFromBuffer,
+  uploadStorage,
+  writeAll,
+} from "./gpu.ts";
 
 /** One dense layer, its equalized-lr and learning-rate scales folded in: weight [inSize, outSize]. */
 export interface DensePlan {
@@ -89,17 +98,12 @@ export class WebGpuMapping {
   private disposed = false;
 
   constructor(readonly device: GPUDevice, readonly plan: MappingPlan) {
-    const code = mappingShader();
-    this.pipeline = device.createComputePipeline({
-      label: "sgan-mapping",
-      layout: "auto",
-      compute: { module: device.createShaderModule({ label: "sgan-mapping", code }), entryPoint: "main" },
-    });
+    this.pipeline = computePipeline(device, mappingShader(), "sgan-mapping");
     this.weights = plan.dense.map((d, i) => uploadStorage(device, d.weight, `mapping-weight${i}`));
     this.biases = plan.dense.map((d, i) => uploadStorage(device, d.bias, `mapping-bias${i}`));
     this.avg = uploadStorage(device, plan.avg, "mapping-avg");
     this.uniformStride = Math.max(
-      align16((MAPPING_PARAMS.length + MAPPING_FLOATS.length) * 4),
+      align16(MAPPING_PARAMS.length * 4),
       device.limits.minUniformBufferOffsetAlignment,
     );
     this.uniforms = device.createBuffer({
@@ -161,12 +165,7 @@ export class WebGpuMapping {
       pass.end();
       encoder.copyBufferToBuffer(scratch.out, 0, output, 0, outBytes);
       this.device.queue.submit([encoder.finish()]);
-      // tfjs copies the buffer into one of its own (queued after the work above), so ours can go.
-      return tf.tensor(
-        { buffer: output } as unknown as tf.TensorLike,
-        [n, p.numLayers, p.dlatentSize],
-        "float32",
-      ) as tf.Tensor3D;
+      return tensorFromBuffer(output, [n, p.numLayers, p.dlatentSize]) as tf.Tensor3D;
     } finally {
       input.release();
       destroyWhenIdle(this.device, [output]);
@@ -175,28 +174,27 @@ export class WebGpuMapping {
 
   /** The uniforms of every layer for a batch of `n` (queued: work submitted before still sees the old ones). */
   private writeUniforms(n: number): void {
+    const data = new Uint8Array(this.uniformStride * this.plan.dense.length);
+    this.plan.dense.forEach((_, i) => {
+      const packed = packUniform(MAPPING_PARAMS, this.uniformValues(i, n), MAPPING_FLOATS);
+      data.set(new Uint8Array(packed), i * this.uniformStride);
+    });
+    writeAll(this.device, this.uniforms, data);
+  }
+
+  /** Dense layer `i`'s uniform values for a batch of `n`. */
+  private uniformValues(i: number, n: number): Record<(typeof MAPPING_PARAMS)[number], number> {
     const p = this.plan;
-    const data = new ArrayBuffer(this.uniformStride * p.dense.length);
-    for (const [i, d] of p.dense.entries()) {
-      const words = new Uint32Array(data, i * this.uniformStride, MAPPING_PARAMS.length);
-      const floats = new Float32Array(data, i * this.uniformStride + words.byteLength, MAPPING_FLOATS.length);
-      const last = i === p.dense.length - 1;
-      const u32: Record<(typeof MAPPING_PARAMS)[number], number> = {
-        batch: n,
-        inSize: d.inSize,
-        outSize: d.outSize,
-        pixelNorm: i === 0 && p.pixelNormEpsilon !== undefined ? 1 : 0,
-        broadcast: last ? p.numLayers : 0,
-      };
-      const f32: Record<(typeof MAPPING_FLOATS)[number], number> = {
-        slope: p.slope,
-        epsilon: p.pixelNormEpsilon ?? 0,
-        pad0: 0,
-      };
-      MAPPING_PARAMS.forEach((name, k) => words[k] = u32[name]);
-      MAPPING_FLOATS.forEach((name, k) => floats[k] = f32[name]);
-    }
-    writeAll(this.device, this.uniforms, new Uint8Array(data));
+    const d = p.dense[i];
+    return {
+      batch: n,
+      inSize: d.inSize,
+      outSize: d.outSize,
+      pixelNorm: i === 0 && p.pixelNormEpsilon !== undefined ? 1 : 0,
+      broadcast: i === p.dense.length - 1 ? p.numLayers : 0,
+      slope: p.slope,
+      epsilon: p.pixelNormEpsilon ?? 0,
+    };
   }
 
   /** Scratch buffers and bind groups for at least `n` rows (grown, never shrunk). */

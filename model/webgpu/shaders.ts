@@ -214,7 +214,7 @@ export function convShader(t: ConvTile, vec4 = false, aligned = false): string {
   }`).join("");
 
   return /* wgsl */ `
-struct Params { ${CONV_PARAMS.map((p) => `${p} : u32`).join(", ")} }
+${paramsStruct(CONV_PARAMS)}
 @group(0) @binding(0) var<uniform> P : Params;
 @group(0) @binding(1) var<storage, read> src : array<${elem}>;
 @group(0) @binding(2) var<storage, read> weight : array<${elem}>;
@@ -293,10 +293,9 @@ export const EPI_PARAMS = [
 /** The f32 fields of the epilogue uniforms (the rest are u32). */
 export const EPI_FLOATS: ReadonlySet<string> = new Set(["slope", "epsilon"]);
 
-function epiParamsStruct(): string {
-  return `struct Params { ${
-    EPI_PARAMS.map((p) => `${p} : ${EPI_FLOATS.has(p) ? "f32" : "u32"}`).join(", ")
-  } }`;
+/** The WGSL uniform struct `Params` of `fields` in order, each u32 unless named in `floats` (f32). */
+function paramsStruct(fields: readonly string[], floats: ReadonlySet<string> = new Set()): string {
+  return `struct Params { ${fields.map((p) => `${p} : ${floats.has(p) ? "f32" : "u32"}`).join(", ")} }`;
 }
 
 /** Count, mean and sum of squared deviations of some values, and Chan's formula to merge two such. */
@@ -340,7 +339,7 @@ fn gaussianNoise(seed : u32, layer : u32, n : u32, p : u32) -> f32 {
  */
 export function epilogueStatsShader(): string {
   return /* wgsl */ `
-${epiParamsStruct()}
+${paramsStruct(EPI_PARAMS, EPI_FLOATS)}
 ${MOMENTS}
 ${NOISE_WGSL}
 @group(0) @binding(0) var<uniform> P : Params;
@@ -423,7 +422,7 @@ fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(local_invocation_index) 
 /** Second half: merge the segments' statistics, then (x − mean) / sqrt(var + ε) · (1 + scale) + shift in place. */
 export function epilogueApplyShader(): string {
   return /* wgsl */ `
-${epiParamsStruct()}
+${paramsStruct(EPI_PARAMS, EPI_FLOATS)}
 ${MOMENTS}
 @group(0) @binding(0) var<uniform> P : Params;
 @group(0) @binding(1) var<storage, read> stats : array<f32>;
@@ -468,7 +467,7 @@ export const STYLE_PARAMS = ["batch", "numLayers", "dlatentSize", "pad0"] as con
  */
 export function stylesShader(): string {
   return /* wgsl */ `
-struct Params { ${STYLE_PARAMS.map((p) => `${p} : u32`).join(", ")} }
+${paramsStruct(STYLE_PARAMS)}
 @group(0) @binding(0) var<uniform> P : Params;
 @group(0) @binding(1) var<storage, read> dlatents : array<f32>;
 @group(0) @binding(2) var<storage, read> weights : array<f32>;
@@ -494,9 +493,18 @@ fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(local_invocation_index) 
 `;
 }
 
-/** Uniform layout of the mapping shader: u32 words, then f32 words. */
-export const MAPPING_PARAMS = ["batch", "inSize", "outSize", "pixelNorm", "broadcast"] as const;
-export const MAPPING_FLOATS = ["slope", "epsilon", "pad0"] as const;
+/** Uniform layout of the mapping shader. */
+export const MAPPING_PARAMS = [
+  "batch",
+  "inSize",
+  "outSize",
+  "pixelNorm",
+  "broadcast",
+  "slope",
+  "epsilon",
+] as const;
+/** The f32 fields of the mapping uniforms (the rest are u32). */
+export const MAPPING_FLOATS: ReadonlySet<string> = new Set(["slope", "epsilon"]);
 /** Outputs per mapping workgroup. */
 export const MAPPING_COLUMNS = 64;
 
@@ -509,9 +517,7 @@ export const MAPPING_COLUMNS = 64;
  */
 export function mappingShader(): string {
   return /* wgsl */ `
-struct Params { ${MAPPING_PARAMS.map((p) => `${p} : u32`).join(", ")}, ${
-    MAPPING_FLOATS.map((p) => `${p} : f32`).join(", ")
-  } }
+${paramsStruct(MAPPING_PARAMS, MAPPING_FLOATS)}
 @group(0) @binding(0) var<uniform> P : Params;
 @group(0) @binding(1) var<storage, read> x : array<f32>;
 @group(0) @binding(2) var<storage, read> weight : array<f32>;

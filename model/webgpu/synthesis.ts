@@ -27,7 +27,16 @@ import {
   tileName,
   vectorizable,
 } from "./shaders.ts";
-import { align16, align4, destroyWhenIdle, tensorBuffer, uploadStorage, writeAll } from "./buffers.ts";
+import {
+  align4,
+  computePipeline,
+  destroyWhenIdle,
+  packUniform,
+  tensorBuffer,
+  tensorFromBuffer,
+  uploadStorage,
+  writeAll,
+} from "./gpu.ts";
 
 /**
  * Noise inputs: the stored constant maps, none, or random (new for every call, drawn on the GPU from a seed
@@ -133,7 +142,7 @@ export class WebGpuSynthesis {
     this.tiles = options.tile ? [options.tile, ...CONV_TILES] : CONV_TILES;
     this.targetWorkgroups = options.targetWorkgroups ?? 512;
     this.minConvWorkgroups = options.minConvWorkgroups ?? 256;
-    const pipeline = (code: string, label: string) => this.pipeline(code, label);
+    const pipeline = (code: string, label: string) => computePipeline(device, code, label);
     this.pipelines = {
       stats: pipeline(epilogueStatsShader(), "sgan-epilogue-stats"),
       apply: pipeline(epilogueApplyShader(), "sgan-epilogue-apply"),
@@ -189,14 +198,6 @@ export class WebGpuSynthesis {
     return Math.max(1, Math.min(byMemory, byDispatch, limits.maxComputeWorkgroupsPerDimension));
   }
 
-  private pipeline(code: string, label: string): GPUComputePipeline {
-    return this.device.createComputePipeline({
-      label,
-      layout: "auto",
-      compute: { module: this.device.createShaderModule({ label, code }), entryPoint: "main" },
-    });
-  }
-
   /**
    * The tile and shader form for a convolution with `rows` output rows per phase (pixels × batch) and
    * `phases` phases (4 for an upscaling one): the first tile not wider than the channels need that gives at
@@ -222,7 +223,7 @@ export class WebGpuSynthesis {
     const key = `${JSON.stringify(tile)}/${vec4 ? "vec4" : "scalar"}/${aligned ? "aligned" : "any"}`;
     let pipeline = this.convPipelines.get(key);
     if (!pipeline) {
-      pipeline = this.pipeline(convShader(tile, vec4, aligned), `sgan-conv ${key}`);
+      pipeline = computePipeline(this.device, convShader(tile, vec4, aligned), `sgan-conv ${key}`);
       this.convPipelines.set(key, pipeline);
     }
     return { tile, vec4, pipeline };
@@ -252,12 +253,7 @@ export class WebGpuSynthesis {
       const encoder = this.device.createCommandEncoder({ label: "sgan-synthesis" });
       seeds = this.encode(encoder, input.buffer, n, noise, depth, output);
       this.device.queue.submit([encoder.finish()]);
-      // tfjs copies the buffer into one of its own (queued after the work above), so ours can go.
-      return tf.tensor(
-        { buffer: output } as unknown as tf.TensorLike,
-        [n, side, side, this.plan.outChannels],
-        "float32",
-      ) as tf.Tensor4D;
+      return tensorFromBuffer(output, [n, side, side, this.plan.outChannels]) as tf.Tensor4D;
     } finally {
       input.release();
       destroyWhenIdle(this.device, seeds ? [output, seeds] : [output]);
@@ -485,11 +481,7 @@ export class WebGpuSynthesis {
       values: Record<K, number>,
       floats: ReadonlySet<string> = new Set(),
     ) => {
-      const data = new ArrayBuffer(align16(fields.length * 4));
-      const view = new DataView(data);
-      fields.forEach((k, i) =>
-        floats.has(k) ? view.setFloat32(i * 4, values[k], true) : view.setUint32(i * 4, values[k], true)
-      );
+      const data = packUniform(fields, values, floats);
       const b = buffer("sgan-params", data.byteLength, UNIFORM);
       device.queue.writeBuffer(b, 0, data);
       return b;

@@ -1,11 +1,46 @@
 /**
- * GPU buffer chores shared by the own pipelines (model/webgpu/synthesis.ts, model/webgpu/mapping.ts): uploads,
- * a tfjs tensor's data as a GPU buffer, and freeing buffers only once the work that uses them is done.
+ * GPU chores shared by the own pipelines (model/webgpu/synthesis.ts, model/webgpu/mapping.ts): pipelines from
+ * WGSL, uniforms packed by field name, uploads, tfjs tensors to and from GPU buffers, and freeing buffers only
+ * once the work that uses them is done.
  */
-import type * as tf from "@tensorflow/tfjs-core";
+import * as tf from "@tensorflow/tfjs-core";
 
 export const align4 = (bytes: number) => Math.ceil(bytes / 4) * 4;
 export const align16 = (bytes: number) => Math.ceil(bytes / 16) * 16;
+
+/** A compute pipeline from WGSL whose entry point is `main` (bind group layout from the shader). */
+export function computePipeline(device: GPUDevice, code: string, label: string): GPUComputePipeline {
+  return device.createComputePipeline({
+    label,
+    layout: "auto",
+    compute: { module: device.createShaderModule({ label, code }), entryPoint: "main" },
+  });
+}
+
+/**
+ * The bytes of a uniform struct whose members are `fields` in order, each u32 unless named in `floats` (f32),
+ * as shaders.ts `paramsStruct` declares it; padded to 16 bytes.
+ */
+export function packUniform<K extends string>(
+  fields: readonly K[],
+  values: Record<K, number>,
+  floats: ReadonlySet<string> = new Set(),
+): ArrayBuffer {
+  const data = new ArrayBuffer(align16(fields.length * 4));
+  const view = new DataView(data);
+  fields.forEach((k, i) =>
+    floats.has(k) ? view.setFloat32(i * 4, values[k], true) : view.setUint32(i * 4, values[k], true)
+  );
+  return data;
+}
+
+/**
+ * A new tfjs tensor with the contents of `buffer`. tfjs copies it into one of its own buffers (queued after
+ * the work submitted so far), so the caller may free `buffer` once that work is done.
+ */
+export function tensorFromBuffer(buffer: GPUBuffer, shape: number[]): tf.Tensor {
+  return tf.tensor({ buffer } as unknown as tf.TensorLike, shape, "float32");
+}
 
 /** Upload a whole typed array (the DOM typings want an ArrayBuffer-backed view; ours never are shared). */
 export function writeAll(device: GPUDevice, buffer: GPUBuffer, data: ArrayBufferView): void {
