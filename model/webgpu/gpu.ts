@@ -47,13 +47,19 @@ export function writeAll(device: GPUDevice, buffer: GPUBuffer, data: ArrayBuffer
   device.queue.writeBuffer(buffer, 0, data as ArrayBufferView<ArrayBuffer>);
 }
 
-/** A storage buffer holding `data` (at least 16 bytes, so that even an empty table binds). */
+/** A buffer of at least `bytes` (rounded up to 4, and at least 16 so that even an empty table binds). */
+export function sizedBuffer(device: GPUDevice, label: string, bytes: number, usage: number): GPUBuffer {
+  return device.createBuffer({ label, size: Math.max(16, align4(bytes)), usage });
+}
+
+/** A storage buffer holding `data`. */
 export function uploadStorage(device: GPUDevice, data: Float32Array | Uint32Array, label: string): GPUBuffer {
-  const buffer = device.createBuffer({
+  const buffer = sizedBuffer(
+    device,
     label,
-    size: Math.max(16, align4(data.byteLength)),
-    usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
-  });
+    data.byteLength,
+    GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
+  );
   writeAll(device, buffer, data);
   return buffer;
 }
@@ -82,11 +88,12 @@ export function tensorBuffer(
     // Small tensors that tfjs-webgpu computed on the CPU have no GPU buffer yet: upload them below.
   }
   const values = t.dataSync() as Float32Array;
-  const buffer = device.createBuffer({
+  const buffer = sizedBuffer(
+    device,
     label,
-    size: Math.max(16, align4(values.byteLength)),
-    usage: GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
-  });
+    values.byteLength,
+    GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+  );
   writeAll(device, buffer, values);
   return { buffer, release: () => destroyWhenIdle(device, [buffer]) };
 }

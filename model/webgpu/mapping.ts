@@ -20,6 +20,7 @@ import {
   computePipeline,
   destroyWhenIdle,
   packUniform,
+  sizedBuffer,
   tensorBuffer,
   tensorFromBuffer,
   uploadStorage,
@@ -203,7 +204,7 @@ export class WebGpuMapping {
     this.dropScratch();
     const p = this.plan;
     const buffer = (label: string, floats: number, usage: number = STORAGE) =>
-      this.device.createBuffer({ label, size: Math.max(16, floats * 4), usage });
+      sizedBuffer(this.device, label, floats * 4, usage);
     const width = Math.max(...p.dense.map((d) => d.outSize));
     const scratch: Omit<Scratch, "bindGroups"> = {
       capacity: n,

@@ -28,10 +28,10 @@ import {
   vectorizable,
 } from "./shaders.ts";
 import {
-  align4,
   computePipeline,
   destroyWhenIdle,
   packUniform,
+  sizedBuffer,
   tensorBuffer,
   tensorFromBuffer,
   uploadStorage,
@@ -419,8 +419,6 @@ export class WebGpuSynthesis {
     if (this.scratch && this.scratch.capacity >= batch) return this.scratch;
     this.dropScratch();
     const p = this.plan;
-    const buffer = (label: string, bytes: number, usage: number) =>
-      this.device.createBuffer({ label, size: Math.max(16, align4(bytes)), usage });
     const activation = this.activationFloats * batch * 4;
     let statsFloats = 0;
     for (let n = 1; n <= batch; n++) {
@@ -430,16 +428,18 @@ export class WebGpuSynthesis {
     }
     this.scratch = {
       capacity: batch,
-      a: buffer("sgan-activations-a", activation, STORAGE),
-      b: buffer("sgan-activations-b", activation, STORAGE),
-      stats: buffer("sgan-stats", statsFloats * 4, STORAGE),
-      styles: buffer("sgan-styles", this.styleWidthTotal * batch * 4, STORAGE),
-      dlatents: buffer(
+      a: sizedBuffer(this.device, "sgan-activations-a", activation, STORAGE),
+      b: sizedBuffer(this.device, "sgan-activations-b", activation, STORAGE),
+      stats: sizedBuffer(this.device, "sgan-stats", statsFloats * 4, STORAGE),
+      styles: sizedBuffer(this.device, "sgan-styles", this.styleWidthTotal * batch * 4, STORAGE),
+      dlatents: sizedBuffer(
+        this.device,
         "sgan-dlatents",
         batch * p.numLayers * p.dlatentSize * 4,
         STORAGE | GPUBufferUsage.COPY_DST,
       ),
-      rgb: buffer(
+      rgb: sizedBuffer(
+        this.device,
         "sgan-rgb",
         batch * p.resolution ** 2 * p.outChannels * 4,
         STORAGE | GPUBufferUsage.COPY_SRC,
@@ -471,7 +471,7 @@ export class WebGpuSynthesis {
     const device = this.device;
     const owned: GPUBuffer[] = [];
     const buffer = (label: string, bytes: number, usage: number) => {
-      const b = device.createBuffer({ label, size: Math.max(16, align4(bytes)), usage });
+      const b = sizedBuffer(device, label, bytes, usage);
       owned.push(b);
       return b;
     };
