@@ -12,6 +12,14 @@ export const CHANNEL_PRESETS: Record<ChannelPreset, Partial<GeneratorOptions>> =
   reduced: { fmap_base: 2048, fmap_max: 128 },
 };
 
+/** `--channels NAME` checked: the preset's name, or an error that lists the presets. */
+export function channelPresetFlag(name: string | undefined): ChannelPreset {
+  if (name === undefined || !(name in CHANNEL_PRESETS)) {
+    throw new Error(`--channels must be one of ${Object.keys(CHANNEL_PRESETS)}, got ${name}`);
+  }
+  return name as ChannelPreset;
+}
+
 /** Generation images/s by channel preset and resolution. */
 export const GENERATE_REFERENCE: Record<ChannelPreset, Record<number, number>> = {
   default: { 32: 16.2, 64: 5.94, 128: 3.32 },

@@ -14,7 +14,7 @@ import { initBackend } from "../model/backend/select.ts";
 import { Generator } from "../model/networks/generator.ts";
 import { useWebGpuSynthesis } from "../model/webgpu/accelerator.ts";
 import { WebGpuSynthesis } from "../model/webgpu/synthesis.ts";
-import { CHANNEL_PRESETS, type ChannelPreset } from "./reference.ts";
+import { CHANNEL_PRESETS, channelPresetFlag } from "./reference.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -26,8 +26,7 @@ const { values } = parseArgs({
   },
 });
 const res = Number(values.res), batch = Number(values.batch);
-const preset = values.channels as ChannelPreset;
-if (!CHANNEL_PRESETS[preset]) throw new Error(`--channels must be one of ${Object.keys(CHANNEL_PRESETS)}`);
+const preset = channelPresetFlag(values.channels);
 
 const info = await initBackend("webgpu", { quiet: true });
 const G = new Generator({ resolution: res, ...CHANNEL_PRESETS[preset] });

@@ -15,7 +15,7 @@ import { parseArgs } from "node:util";
 import { initBackend } from "../model/backend/select.ts";
 import { Generator } from "../model/networks/generator.ts";
 import { useWebGpuSynthesis } from "../model/webgpu/accelerator.ts";
-import { CHANNEL_PRESETS, type ChannelPreset } from "./reference.ts";
+import { CHANNEL_PRESETS, channelPresetFlag } from "./reference.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -28,8 +28,7 @@ const { values } = parseArgs({
   },
 });
 const res = Number(values.res), batch = Number(values.batch), runs = Number(values.runs);
-const preset = values.channels as ChannelPreset;
-if (!CHANNEL_PRESETS[preset]) throw new Error(`--channels must be one of ${Object.keys(CHANNEL_PRESETS)}`);
+const preset = channelPresetFlag(values.channels);
 
 const info = await initBackend("webgpu", { quiet: true });
 const counts = { dispatches: 0, submits: 0 };
