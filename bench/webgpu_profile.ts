@@ -12,8 +12,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { parseArgs } from "node:util";
 import { initBackend } from "../model/backend/select.ts";
 import { Generator } from "../model/networks/generator.ts";
-import { useWebGpuSynthesis } from "../model/webgpu/accelerator.ts";
-import { WebGpuSynthesis } from "../model/webgpu/synthesis.ts";
+import { ownSynthesisEngine, useWebGpuSynthesis } from "../model/webgpu/accelerator.ts";
 import { CHANNEL_PRESETS, channelPresetFlag } from "./reference.ts";
 
 const { values } = parseArgs({
@@ -32,7 +31,7 @@ const info = await initBackend("webgpu", { quiet: true });
 const G = new Generator({ resolution: res, ...CHANNEL_PRESETS[preset] });
 const status = await useWebGpuSynthesis(G, { force: true });
 if (!status.enabled) throw new Error(`own pipelines unavailable: ${status.reason}`);
-const engine = (G.gSynthesis.accelerator as unknown as { engine: WebGpuSynthesis }).engine;
+const engine = ownSynthesisEngine(G)!;
 const z = tf.randomNormal([batch, G.options.latent_size]) as tf.Tensor2D;
 
 const wall: number[] = [];

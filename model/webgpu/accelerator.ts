@@ -86,6 +86,12 @@ function offBySettings(mode: WebGpuSynthesisMode, force: boolean): string | unde
   return undefined;
 }
 
+/** The own synthesis engine serving `generator`, if {@link useWebGpuSynthesis} gave it one (benches, tests). */
+export function ownSynthesisEngine(generator: Generator): WebGpuSynthesis | undefined {
+  const accelerator = generator.gSynthesis.accelerator;
+  return accelerator instanceof WebGpuAccelerator ? accelerator.engine : undefined;
+}
+
 class WebGpuAccelerator implements SynthesisAccelerator {
   constructor(private readonly g: GSynthesis, readonly engine: WebGpuSynthesis) {}
 

@@ -14,6 +14,7 @@ import { latentsFromSeeds } from "../../../model/seeds.ts";
 import { readSafetensors } from "../../../model/checkpoint/safetensors.ts";
 import {
   describeWebGpuSynthesis,
+  ownSynthesisEngine,
   runSelfCheck,
   tfjsWebGpuDevice,
   useWebGpuSynthesis,
@@ -127,7 +128,7 @@ async function compareWithTfjs(
     );
   }
   assert.equal(counter.served, cases.length);
-  const kernels = (G.gSynthesis.accelerator as unknown as { engine: WebGpuSynthesis }).engine.kernelsUsed();
+  const kernels = ownSynthesisEngine(G)!.kernelsUsed();
   tf.dispose(zs);
   G.dispose();
   return kernels;
