@@ -1,5 +1,5 @@
 /**
- * The server on the webgpu backend with the own WGSL synthesis pipelines (SGAN_WEBGPU_SYNTHESIS=1; on this
+ * The server on the webgpu backend with the own WGSL mapping and synthesis pipelines (SGAN_WEBGPU_SYNTHESIS=1; on this
  * machine's software adapter `auto` would keep tfjs's kernels): the models it loads get them, and its tiles
  * match those of the same server drawing with tfjs's kernels to within one 8-bit level.
  */
