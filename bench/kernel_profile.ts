@@ -9,7 +9,8 @@ import * as tf from "@tensorflow/tfjs-core";
 import { parseArgs } from "node:util";
 import { initBackend, parseBackendChoice } from "../model/backend/select.ts";
 import { Generator } from "../model/networks/generator.ts";
-import { CHANNEL_PRESETS, type ChannelPreset } from "./reference.ts";
+import { CHANNEL_PRESETS, channelPresetFlag } from "./reference.ts";
+import { integerFlag } from "./flags.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -22,12 +23,11 @@ const { values } = parseArgs({
   },
 });
 
+const channels = channelPresetFlag(values.channels);
+const res = integerFlag("res", values.res, 4), batch = integerFlag("batch", values.batch);
 const info = await initBackend(parseBackendChoice(values.backend!), { quiet: true });
-const G = new Generator({
-  resolution: Number(values.res),
-  ...CHANNEL_PRESETS[values.channels as ChannelPreset],
-});
-const z = tf.randomNormal([Number(values.batch), G.options.latent_size]) as tf.Tensor2D;
+const G = new Generator({ resolution: res, ...CHANNEL_PRESETS[channels] });
+const z = tf.randomNormal([batch, G.options.latent_size]) as tf.Tensor2D;
 const run = async () => {
   const img = G.generate(z, { psi: 0.7, noise: "const" });
   await img.data();
@@ -56,9 +56,9 @@ if (values.json) {
   console.log(JSON.stringify({
     backend: info.name,
     device: info.device ?? null,
-    res: Number(values.res),
-    channels: values.channels,
-    batch: Number(values.batch),
+    res,
+    channels,
+    batch,
     wall_ms: wallMs,
     kernel_ms: kernelMs,
     kernels: profile.kernels.length,
@@ -67,7 +67,7 @@ if (values.json) {
   }));
 } else {
   console.log(
-    `${info.name} ${values.res} px ${values.channels} batch ${values.batch}: wall ${wallMs.toFixed(1)} ms, ` +
+    `${info.name} ${res} px ${channels} batch ${batch}: wall ${wallMs.toFixed(1)} ms, ` +
       `kernels ${kernelMs.toFixed(1)} ms over ${profile.kernels.length} calls (${unknown} untimed)`,
   );
   for (const r of rows.slice(0, 15)) {

@@ -23,7 +23,14 @@ import { Generator } from "../model/networks/generator.ts";
 import { saveNetwork } from "../model/checkpoint/checkpoint.ts";
 import { fileFingerprint, SynthesisPool } from "../model/pool/synthesis_pool.ts";
 import { generatorFlops } from "./flops.ts";
-import { CHANNEL_PRESETS, type ChannelPreset, GENERATE_REFERENCE, TRAIN_REFERENCE } from "./reference.ts";
+import {
+  CHANNEL_PRESETS,
+  type ChannelPreset,
+  channelPresetFlag,
+  GENERATE_REFERENCE,
+  TRAIN_REFERENCE,
+} from "./reference.ts";
+import { integerFlag, positiveFlag } from "./flags.ts";
 import { trainingStepSeconds } from "./train_step.ts";
 import { useWebGpuSynthesis } from "../model/webgpu/accelerator.ts";
 
@@ -52,13 +59,12 @@ if (values.help) {
   );
   Deno.exit(0);
 }
-const workers = Number(values.workers);
-if (!Number.isInteger(workers) || workers < 0) {
-  console.error(`--workers must be an integer ≥ 0, got "${values.workers}"`);
-  Deno.exit(2);
-}
-const batch = Number(values.batch);
-const budgetS = Number(values.budget);
+const workers = integerFlag("workers", values.workers, 0);
+const batch = integerFlag("batch", values.batch);
+const budgetS = positiveFlag("budget", values.budget);
+const presets = values.channels!.split(",").map(channelPresetFlag);
+const resolutions = values.res!.split(",").map((r) => integerFlag("res", r, 4));
+const trainResolutions = values["train-res"]!.split(",").map((r) => integerFlag("train-res", r, 4));
 const backends = (values.backend ?? values.backends!).split(",");
 // GPU runs compare with PyTorch measured on the same machine in the same session (bench/reference/
 // stylegan_torch.py --json); without that file the CPU figures recorded in bench/reference.ts are used.
@@ -100,8 +106,8 @@ for (const backendName of backends) {
   const pool = workers > 0 ? await SynthesisPool.start({ workers, backend: info.name }) : undefined;
   const checkpoint = pool ? await Deno.makeTempFile({ suffix: ".safetensors" }) : "";
   let measuredGflops: number | undefined; // throughput seen so far, to predict the cost of larger cases
-  for (const preset of values.channels!.split(",") as ChannelPreset[]) {
-    for (const res of values.res!.split(",").map(Number)) {
+  for (const preset of presets) {
+    for (const res of resolutions) {
       const options = { resolution: res, ...CHANNEL_PRESETS[preset] };
       const flops = generatorFlops(options) * batch;
       const ref = measuredReference
@@ -170,9 +176,9 @@ for (const backendName of backends) {
 
 /** Training images/s per preset and resolution (skipped when a step would exceed the budget). */
 async function benchTraining(backend: string): Promise<void> {
-  for (const preset of values.channels!.split(",") as ChannelPreset[]) {
+  for (const preset of presets) {
     let lastStep = 0;
-    for (const res of values["train-res"]!.split(",").map(Number)) {
+    for (const res of trainResolutions) {
       const ref = measuredReference ? null : TRAIN_REFERENCE[preset][res] ?? null;
       const row: Row = {
         task: "train",

@@ -11,6 +11,7 @@
  */
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
+import { integerFlag, positiveFlag } from "./flags.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -21,8 +22,9 @@ const { values } = parseArgs({
     workers: { type: "string", default: "auto" },
   },
 });
-const clients = Number(values.clients);
-const seconds = Number(values.seconds);
+const clients = integerFlag("clients", values.clients);
+const seconds = positiveFlag("seconds", values.seconds);
+integerFlag("port", values.port);
 const base = `http://127.0.0.1:${values.port}`;
 
 const server = new Deno.Command(Deno.execPath(), {

@@ -10,17 +10,14 @@
 import { parseArgs } from "node:util";
 import { initBackend } from "../model/backend/select.ts";
 import { trainingStepSeconds } from "./train_step.ts";
+import { integerFlag } from "./flags.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
   options: { workers: { type: "string", default: "0" }, steps: { type: "string", default: "4" } },
 });
-const workers = Number(values.workers);
-const steps = Number(values.steps);
-if (!Number.isInteger(workers) || workers < 0 || !Number.isInteger(steps) || steps < 1) {
-  console.error("usage: deno run -A bench/train_model_config.ts [--workers 0|N] [--steps 4]");
-  Deno.exit(2);
-}
+const workers = integerFlag("workers", values.workers, 0);
+const steps = integerFlag("steps", values.steps);
 const backend = await initBackend("wasm", { quiet: true });
 const seconds = await trainingStepSeconds({
   resolution: 64,

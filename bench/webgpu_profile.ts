@@ -14,6 +14,7 @@ import { initBackend } from "../model/backend/select.ts";
 import { Generator } from "../model/networks/generator.ts";
 import { ownSynthesisEngine, useWebGpuSynthesis } from "../model/webgpu/accelerator.ts";
 import { CHANNEL_PRESETS, channelPresetFlag } from "./reference.ts";
+import { integerFlag } from "./flags.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -24,7 +25,7 @@ const { values } = parseArgs({
     json: { type: "boolean", default: false },
   },
 });
-const res = Number(values.res), batch = Number(values.batch);
+const res = integerFlag("res", values.res, 4), batch = integerFlag("batch", values.batch);
 const preset = channelPresetFlag(values.channels);
 
 const info = await initBackend("webgpu", { quiet: true });
