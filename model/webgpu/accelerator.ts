@@ -161,7 +161,7 @@ export async function useWebGpuSynthesis(
     failure = (e as Error).message;
   }
   const errors = [await device.popErrorScope(), await device.popErrorScope()].filter((e) => e !== null);
-  if (errors.length > 0) failure = `GPU error: ${errors.map((e) => e!.message).join("; ")}`;
+  if (errors.length > 0) failure = `GPU error: ${errors.map((e) => e!.message.trim()).join("; ")}`;
   if (!failure && check) failure = await check.verdict();
   else check?.dispose();
   if (failure || !engine || !mapping) {

@@ -50,6 +50,11 @@ export function checkTile(t: ConvTile): void {
   }
 }
 
+/** Workgroup memory of {@link convShader}'s tile: the A (tm × tk) and B (tk × tn) blocks of a K step, f32. */
+export function tileWorkgroupBytes(t: ConvTile): number {
+  return (t.tm + t.tn) * t.tk * 4;
+}
+
 /** Whether the vec4 form of {@link convShader} can run this tile (it also needs cin and cout multiples of 4). */
 export function vectorizable(t: ConvTile): boolean {
   return t.tk % 4 === 0 && t.rm % 4 === 0 && t.rn % 4 === 0;

@@ -25,6 +25,7 @@ import {
   STYLE_PARAMS,
   stylesShader,
   tileName,
+  tileWorkgroupBytes,
   vectorizable,
 } from "./shaders.ts";
 import {
@@ -139,7 +140,17 @@ export class WebGpuSynthesis {
     readonly plan: SynthesisPlan,
     options: WebGpuSynthesisOptions = {},
   ) {
-    this.tiles = options.tile ? [options.tile, ...CONV_TILES] : CONV_TILES;
+    // Checked here, not left to the driver: Vulkan drivers need not refuse a shader over the limit (Mesa's
+    // lavapipe ran one with twice its 32 kB), and what a GPU does then is undefined.
+    const sharedLimit = device.limits.maxComputeWorkgroupStorageSize;
+    if (options.tile && tileWorkgroupBytes(options.tile) > sharedLimit) {
+      throw new Error(
+        `conv tile ${tileName(options.tile)} needs ${tileWorkgroupBytes(options.tile)} bytes of workgroup ` +
+          `memory; this device allows ${sharedLimit}`,
+      );
+    }
+    const builtIn = CONV_TILES.filter((t) => tileWorkgroupBytes(t) <= sharedLimit);
+    this.tiles = options.tile ? [options.tile, ...builtIn] : builtIn;
     this.targetWorkgroups = options.targetWorkgroups ?? 512;
     this.minConvWorkgroups = options.minConvWorkgroups ?? 256;
     const pipeline = (code: string, label: string) => computePipeline(device, code, label);

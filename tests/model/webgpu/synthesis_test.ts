@@ -250,26 +250,55 @@ Deno.test("webgpu synthesis: a self-check keeps the tfjs layers when the GPU or 
   plain.dispose();
   const before = tf.memory().numTensors;
 
-  // A tile whose shared memory, 16 · (tm + 32) floats, is over this device's limit (32 kB on llvmpipe:
-  // tm 512 gives 34.8 kB; GPUs may allow more): the pipeline is refused, asynchronously.
+  // A tile whose workgroup memory, 16 · (tm + 32) floats, is over this device's limit (32 kB on llvmpipe:
+  // tm 512 gives 34.8 kB; GPUs may allow more) is refused before any shader is made: Vulkan drivers need not
+  // refuse it themselves (lavapipe ran one), and the reason says what was asked and what the device allows.
   const limit = tfjsWebGpuDevice()!.limits.maxComputeWorkgroupStorageSize;
   const tm = 2 ** Math.ceil(Math.log2(limit / 64));
-  assert.ok(16 * (tm + 32) * 4 > limit);
-  const refused = await useWebGpuSynthesis(G, {
+  const needs = 16 * (tm + 32) * 4;
+  assert.ok(needs > limit);
+  const oversized = await useWebGpuSynthesis(G, {
     force: true,
     tile: { tm, tn: 32, tk: 16, rm: tm / 8, rn: 1 },
     minConvWorkgroups: 0,
   });
+  assert.equal(oversized.enabled, false);
+  assert.equal(oversized.selfCheckFailed, true);
+  assert.equal(
+    oversized.reason,
+    `self-check failed, tfjs kernels kept: conv tile ${tm}×32×16/${tm / 8}×1 needs ${needs} bytes of ` +
+      `workgroup memory; this device allows ${limit}`,
+  );
+  assert.ok(G.gSynthesis.accelerator === undefined); // not assert.equal: a failure would print the whole GPU object graph
+
+  // A shader the GPU's compiler rejects (here: the convolutions' WGSL made invalid on its way to the device)
+  // is reported asynchronously, through the error scopes around construction and the first batch.
+  const device = tfjsWebGpuDevice()!;
+  const createShaderModule = device.createShaderModule;
+  device.createShaderModule = (descriptor: GPUShaderModuleDescriptor) =>
+    createShaderModule.call(device, {
+      ...descriptor,
+      code: descriptor.label?.startsWith("sgan-conv") ? `${descriptor.code}\nfn broken( {` : descriptor.code,
+    });
+  let refused;
+  try {
+    refused = await useWebGpuSynthesis(G, { force: true });
+  } finally {
+    delete (device as Partial<GPUDevice>).createShaderModule; // the prototype's method again
+  }
   assert.equal(refused.enabled, false);
   assert.equal(refused.selfCheckFailed, true);
-  assert.match(refused.reason, /^self-check failed, tfjs kernels kept: GPU error: .+/);
-  assert.ok(G.gSynthesis.accelerator === undefined); // not assert.equal: a failure would print the whole GPU object graph
+  assert.match(
+    refused.reason,
+    /^self-check failed, tfjs kernels kept: GPU error: Shader 'sgan-conv .+' parsing error/,
+  );
+  assert.ok(G.gSynthesis.accelerator === undefined);
+  assert.ok(G.mappingAccelerator === undefined);
   const after = G.generate(z);
   assert.deepEqual(await after.data(), expected, "the tfjs layers serve as before");
   after.dispose();
 
   // Weights that differ from the network's (a wrong fold, say): the images disagree.
-  const device = tfjsWebGpuDevice()!;
   const plan = await buildSynthesisPlan(G.gSynthesis);
   const last = plan.toRgb[plan.toRgb.length - 1];
   last.bias = last.bias!.map((b) => b + 0.01);
