@@ -15,6 +15,7 @@ import { registerBlasKernels } from "./blas.ts";
 import { registerFusedEpilogue } from "./fused_epilogue.ts";
 import { registerFusedEpilogueWebGpu } from "./fused_epilogue_webgpu.ts";
 import { readEnv } from "../env.ts";
+import { prepareWebGpuEnvironment } from "./webgpu_driver.ts";
 
 /** The backend names a user may ask for. */
 export const BACKEND_CHOICES = ["auto", "tensorflow", "webgpu", "wasm", "cpu"] as const;
@@ -91,33 +92,32 @@ interface AdapterProbe {
 async function probeWebGpu(): Promise<AdapterProbe | string> {
   const gpu = (globalThis.navigator as Navigator & { gpu?: GPU }).gpu;
   if (!gpu) return "no navigator.gpu in this runtime";
-  ensureXdgRuntimeDir();
+  const wgpu = prepareWebGpuEnvironment();
   let adapter: GPUAdapter | null = null;
   try {
     adapter = await gpu.requestAdapter({ powerPreference: "high-performance" });
   } catch (e) {
     return `WebGPU adapter request failed: ${(e as Error).message}`;
   }
-  if (!adapter) return "no WebGPU adapter found";
+  if (!adapter) {
+    if (wgpu.backends === undefined) return "no WebGPU adapter found";
+    const why = wgpu.chosenHere
+      ? ", set because a Vulkan driver is installed; DENO_WEBGPU_BACKEND=gl tries OpenGL"
+      : "";
+    return `no WebGPU adapter found (DENO_WEBGPU_BACKEND=${wgpu.backends}${why})`;
+  }
   const info = adapter.info as GPUAdapterInfo & { isFallbackAdapter?: boolean };
   const fallback = Boolean(
     info?.isFallbackAdapter ?? (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter,
   );
   const description = [info?.vendor, info?.description || info?.device].filter(Boolean).join(" ") ||
     "unknown";
-  return { adapter, description, fallback };
-}
-
-/** Mesa's Vulkan drivers complain (and sometimes fail) without a runtime dir; make one if missing. */
-function ensureXdgRuntimeDir(): void {
-  try {
-    if (Deno.env.get("XDG_RUNTIME_DIR")) return;
-    const dir = `${Deno.env.get("TMPDIR") ?? "/tmp"}/sgan-xdg-${Deno.pid}`;
-    Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
-    Deno.env.set("XDG_RUNTIME_DIR", dir);
-  } catch {
-    // Without env/write permission the driver may still work; nothing to do.
-  }
+  const via = wgpu.backends === "vulkan"
+    ? " via Vulkan"
+    : wgpu.backends
+    ? ` (DENO_WEBGPU_BACKEND=${wgpu.backends})`
+    : "";
+  return { adapter, description: description + via, fallback };
 }
 
 async function tryWebGpu(allowFallback: boolean): Promise<BackendInfo | string> {
