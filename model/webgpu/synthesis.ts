@@ -141,7 +141,7 @@ export class WebGpuSynthesis {
     options: WebGpuSynthesisOptions = {},
   ) {
     // Checked here, not left to the driver: Vulkan drivers need not refuse a shader over the limit (Mesa's
-    // lavapipe ran one with twice its 32 kB), and what a GPU does then is undefined.
+    // lavapipe ran one needing 34.8 kB of its 32 kB), and what a GPU does then is undefined.
     const sharedLimit = device.limits.maxComputeWorkgroupStorageSize;
     if (options.tile && tileWorkgroupBytes(options.tile) > sharedLimit) {
       throw new Error(
