@@ -54,12 +54,17 @@ export function sizedBuffer(device: GPUDevice, label: string, bytes: number, usa
 
 /** A storage buffer holding `data`. */
 export function uploadStorage(device: GPUDevice, data: Float32Array | Uint32Array, label: string): GPUBuffer {
-  const buffer = sizedBuffer(
-    device,
-    label,
-    data.byteLength,
-    GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
-  );
+  return uploadBuffer(device, data, label, GPUBufferUsage.STORAGE);
+}
+
+/** A new buffer for `usage` (and COPY_DST) holding `data`. */
+function uploadBuffer(
+  device: GPUDevice,
+  data: Float32Array | Uint32Array,
+  label: string,
+  usage: number,
+): GPUBuffer {
+  const buffer = sizedBuffer(device, label, data.byteLength, usage | GPUBufferUsage.COPY_DST);
   writeAll(device, buffer, data);
   return buffer;
 }
@@ -87,13 +92,6 @@ export function tensorBuffer(
   } catch {
     // Small tensors that tfjs-webgpu computed on the CPU have no GPU buffer yet: upload them below.
   }
-  const values = t.dataSync() as Float32Array;
-  const buffer = sizedBuffer(
-    device,
-    label,
-    values.byteLength,
-    GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
-  );
-  writeAll(device, buffer, values);
+  const buffer = uploadBuffer(device, t.dataSync() as Float32Array, label, GPUBufferUsage.COPY_SRC);
   return { buffer, release: () => destroyWhenIdle(device, [buffer]) };
 }
