@@ -13,6 +13,8 @@
  * stays available, and `DENO_WEBGPU_BACKEND` (vulkan, gl, …), when set, is always obeyed.
  */
 
+import { readEnv } from "../env.ts";
+
 /** Where the Vulkan loader looks for driver manifests (ICDs) on Linux, system-wide. */
 const ICD_DIRECTORIES = ["/etc/vulkan/icd.d", "/usr/local/share/vulkan/icd.d", "/usr/share/vulkan/icd.d"];
 /** Variables that name driver manifests directly (the loader's current and older names). */
@@ -33,20 +35,16 @@ export function prepareWebGpuEnvironment(): WgpuBackendChoice {
 
 /** Whether a Vulkan driver manifest is installed or named (an installed loader alone finds no device). */
 export function vulkanDriverInstalled(): boolean {
-  try {
-    if (ICD_VARIABLES.some((name) => Deno.env.get(name))) return true;
-    const home = Deno.env.get("HOME");
-    const dirs = [...ICD_DIRECTORIES, ...(home ? [`${home}/.local/share/vulkan/icd.d`] : [])];
-    return dirs.some((dir) => {
-      try {
-        return [...Deno.readDirSync(dir)].some((e) => e.name.endsWith(".json"));
-      } catch {
-        return false;
-      }
-    });
-  } catch {
-    return false; // no env or read permission: leave wgpu's default
-  }
+  if (ICD_VARIABLES.some((name) => readEnv(name))) return true;
+  const home = readEnv("HOME");
+  const dirs = [...ICD_DIRECTORIES, ...(home ? [`${home}/.local/share/vulkan/icd.d`] : [])];
+  return dirs.some((dir) => {
+    try {
+      return [...Deno.readDirSync(dir)].some((e) => e.name.endsWith(".json"));
+    } catch {
+      return false; // missing, or no read permission: leave wgpu's default
+    }
+  });
 }
 
 function chooseWgpuBackend(): WgpuBackendChoice {

@@ -72,7 +72,7 @@ Deno.test({
     assert.equal(chosen.backends, "vulkan");
     assert.match(chosen.reason!, / via Vulkan/);
     assert.equal(chosen.vulkan, true);
-    // libEGL's exit handler races with exiting threads (a double free at exit): it must not be there.
+    // libEGL's exit handler races with exiting threads (heap corruption at exit): it must not be there.
     assert.equal(chosen.egl, false);
     // An empty setting would leave wgpu no backend: it counts as unset.
     assert.equal((await probe({ DENO_WEBGPU_BACKEND: "" })).backends, "vulkan");
