@@ -24,13 +24,13 @@ const { values } = parseArgs({
 });
 const clients = integerFlag("clients", values.clients);
 const seconds = positiveFlag("seconds", values.seconds);
-integerFlag("port", values.port);
-const base = `http://127.0.0.1:${values.port}`;
+const port = integerFlag("port", values.port);
+const base = `http://127.0.0.1:${port}`;
 
 const server = new Deno.Command(Deno.execPath(), {
   args: ["run", "-A", "server/main.ts"],
   cwd: fileURLToPath(new URL("..", import.meta.url)),
-  env: { PORT: values.port!, SGAN_WORKERS: values.workers! },
+  env: { PORT: String(port), SGAN_WORKERS: values.workers! },
   stdout: "null",
   stderr: "null",
 }).spawn();
