@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The own WGSL mapping and synthesis pipelines (model/webgpu) on a lent GPU machine (issue 8), in one call of 6-10 min
 # (most important first; every result is written as it comes, so a cut-off run still returns what it had):
-#   1. correctness on the real GPU: tests/model/webgpu (fixture parity when SGAN_SHARED_DIR holds the fixture)
+#   1. correctness on the real GPU: tests/model/webgpu (parity with the reference fixture in tests/fixtures)
 #   2. PyTorch on the same GPU, strict fp32, batch 8 and 32 (the ratios' reference, same run)
 #   3. generation through WebGPU with tfjs kernels (SGAN_WEBGPU_SYNTHESIS=0) and with the own pipelines (=1)
 #   4. GPU time per dispatch of the own pipelines (bench/webgpu_profile.ts): which layers, tiles and passes
@@ -11,11 +11,10 @@
 #      wall_ms, against torch.jsonl)
 #   6. dispatches (mapping's share too) and recording time per batch (bench/webgpu_record.ts), both paths
 # Carries what device_bench.sh carries (.devpack/, .gl/; rebuild with bench/reference/make_devpack.sh after
-# adding npm packages; it also copies the reference fixture to .devpack/shared).
+# adding npm packages; the reference fixture travels with the working tree, in tests/fixtures).
 # Results in $OUT: torch.jsonl, synthesis.jsonl, profile.jsonl, record.jsonl, tiles.jsonl, log_synthesis.txt.
 source bench/reference/device_setup.sh log_synthesis.txt
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
-[ -d .devpack/shared/fixtures ] && export SGAN_SHARED_DIR=$PWD/.devpack/shared
 
 echo "== tests/model/webgpu on this GPU"
 timeout 90 deno test -A tests/model/webgpu/ 2>&1 | grep -E "ok|FAILED|error|passed" | tail -20

@@ -6,6 +6,18 @@ export interface CliResult {
   code: number;
   stdout: string;
   stderr: string;
+  /** stderr without the lines Deno itself may print first (npm `Download …`, `Warning …`): the program's own. */
+  programStderr: string;
+}
+
+// What Deno prints on stderr on its own account, before or around the program's output (colour codes removed).
+const DENO_OWN_LINE = /^(Download|Downloading|Warning|Initialize|Check) /;
+
+/** The program's own stderr lines: Deno's `Download …` or `Warning …` lines dropped, colour codes removed. */
+export function programStderr(stderr: string): string {
+  // deno-lint-ignore no-control-regex
+  const plain = stderr.replace(/\x1b\[[0-9;]*m/g, "");
+  return plain.split("\n").filter((line) => !DENO_OWN_LINE.test(line)).join("\n");
 }
 
 /** `deno run -A model/cli/<script> ...args` from the repository root (wasm backend unless `env` says). */
@@ -22,5 +34,6 @@ export async function runCli(
     stderr: "piped",
   }).output();
   const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+  const stderr = dec.decode(out.stderr);
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr, programStderr: programStderr(stderr) };
 }

@@ -136,7 +136,7 @@ Deno.test("deno task generate", async (t) => {
       const out = `${dir}/bad`;
       const res = await generate([...args, "--out", out]);
       assert.notEqual(res.code, 0, args.join(" "));
-      assert.match(res.stderr, /^error: /, args.join(" "));
+      assert.match(res.programStderr, /^error: [^\n]+\n(usage: [^\n]+\n)?$/, args.join(" "));
       assert.match(res.stderr, pattern, args.join(" "));
       await assert.rejects(Deno.stat(out), Deno.errors.NotFound, `${args.join(" ")} created ${out}`);
     }

@@ -6,18 +6,21 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { loadDataset } from "../../../model/data/dataset.ts";
-import { UCMERCED_DIR } from "../../support/paths.ts";
+import { FULL_UCMERCED_DIR, ignoreWithoutData } from "../../support/paths.ts";
 import { recordingLog, withTempDir } from "./helpers.ts";
 
 const SLOW = Deno.env.get("SGAN_SLOW_TESTS") === "1";
 const RESOLUTIONS = (Deno.env.get("SGAN_FULL_LOAD_RESOLUTIONS") ?? "64,256").split(",").map(Number);
 
-Deno.test({ name: "full UC Merced train.txt load (SGAN_SLOW_TESTS=1)", ignore: !SLOW }, async (t) => {
+Deno.test({
+  name: "full UC Merced train.txt load (SGAN_SLOW_TESTS=1)",
+  ignore: !SLOW || ignoreWithoutData(FULL_UCMERCED_DIR),
+}, async (t) => {
   for (const resolution of RESOLUTIONS) {
     await t.step(`${resolution} px: cold, then warm from the cache`, async () => {
       await withTempDir(async (cacheDir) => {
         const options = {
-          img_dir: join(UCMERCED_DIR, "train.txt"),
+          img_dir: join(FULL_UCMERCED_DIR, "train.txt"),
           folder: false,
           resolution,
           cacheDir,

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { DatasetError, findHeldOutFiles, listImageFiles } from "../../../model/data/sources.ts";
-import { UCMERCED_DIR } from "../../support/paths.ts";
+import { FULL_UCMERCED_DIR, ignoreWithoutData, UCMERCED_DIR } from "../../support/paths.ts";
 import { withTempDir, writeFile } from "./helpers.ts";
 
 Deno.test("dataset sources", async (t) => {
@@ -109,19 +109,33 @@ Deno.test("dataset sources", async (t) => {
   });
 
   await t.step(
-    "UC Merced: train.txt is accepted, the whole image folder and holdout.txt are refused",
-    async () => {
-      const train = await listImageFiles({ img_dir: join(UCMERCED_DIR, "train.txt"), folder: false });
-      assert.equal(train.length, 1890);
-      assert.ok(train.every((f) => f.startsWith(join(UCMERCED_DIR, "images/"))));
-      await assert.rejects(
-        listImageFiles({ img_dir: join(UCMERCED_DIR, "images"), folder: true }),
-        /refusing to train on 105 held-out image\(s\) listed in .*ucmerced_landuse\/holdout\.txt/,
-      );
-      await assert.rejects(
-        listImageFiles({ img_dir: join(UCMERCED_DIR, "holdout.txt"), folder: false }),
-        /evaluation split/,
-      );
-    },
+    "the UC Merced sample: train.txt is accepted, the whole image folder and holdout.txt are refused",
+    () => checkUcMercedSplit(UCMERCED_DIR, 47, 21, "ucmerced_sample"),
   );
 });
+
+Deno.test({
+  name: "the full UC Merced dataset: 1,890 training tiles accepted, the 105 held-out ones refused",
+  ignore: ignoreWithoutData(FULL_UCMERCED_DIR),
+  fn: () => checkUcMercedSplit(FULL_UCMERCED_DIR, 1890, 105, "ucmerced_landuse"),
+});
+
+/** A UC Merced folder's split: `train` tiles listed, the folder and the hold-out list refused. */
+async function checkUcMercedSplit(
+  dir: string,
+  train: number,
+  heldOut: number,
+  folder: string,
+): Promise<void> {
+  const files = await listImageFiles({ img_dir: join(dir, "train.txt"), folder: false });
+  assert.equal(files.length, train);
+  assert.ok(files.every((f) => f.startsWith(join(dir, "images/"))));
+  await assert.rejects(
+    listImageFiles({ img_dir: join(dir, "images"), folder: true }),
+    new RegExp(`refusing to train on ${heldOut} held-out image\\(s\\) listed in .*${folder}/holdout\\.txt`),
+  );
+  await assert.rejects(
+    listImageFiles({ img_dir: join(dir, "holdout.txt"), folder: false }),
+    /evaluation split/,
+  );
+}

@@ -11,13 +11,13 @@ import {
 } from "../../../model/geo/read.ts";
 import { encodeGeoTiff } from "../../../model/geo/write.ts";
 import { DSM, DTM, HAG, NAIP, NAIP_FILES, patchShortTag, withTempDir, writeTiff } from "./helpers.ts";
+import { FULL_GEOTIFF_DIR, ignoreWithoutData } from "../../support/paths.ts";
 
 Deno.test("reading GeoTIFFs", async (t) => {
-  await t.step("NAIP: 4 bands uint8, NoData 0, 5 m pixels, NAD83 / UTM 14N (EPSG:26914)", async () => {
-    assert.equal(NAIP_FILES.length, 10);
+  await t.step("NAIP clip: 4 bands uint8, NoData 0, 5 m pixels, NAD83 / UTM 14N (EPSG:26914)", async () => {
+    assert.equal(NAIP_FILES.length, 2);
     const info = await readGeoTiffInfo(NAIP);
-    assert.equal(info.width, 934);
-    assert.ok(info.height === 723 || info.height === 724, String(info.height));
+    assert.deepEqual([info.width, info.height], [600, 300]);
     assert.equal(info.bands, 4);
     assert.equal(info.dtype, "uint8");
     assert.equal(info.noData, 0);
@@ -31,6 +31,8 @@ Deno.test("reading GeoTIFFs", async (t) => {
     const gt = info.geo!.geoTransform;
     assert.deepEqual([gt[1], gt[2], gt[4], gt[5]], [5, 0, 0, -5]);
     assert.deepEqual(info.geo!.origin, [gt[0], gt[3]]);
+    // The clip starts 128 px right of and below the source's tie point (485900, 5209247): 640 m each way.
+    assert.deepEqual(info.geo!.origin, [485900 + 640, 5209247 - 640]);
   });
 
   await t.step(
@@ -133,4 +135,22 @@ Deno.test("reading GeoTIFFs", async (t) => {
       );
     });
   });
+});
+
+Deno.test({
+  name: "the full NAIP series: ten dates of 934 × 723/724 px at the source's tie point",
+  ignore: ignoreWithoutData(FULL_GEOTIFF_DIR),
+  async fn() {
+    const dir = join(FULL_GEOTIFF_DIR, "naip");
+    const files = [...Deno.readDirSync(dir)].map((e) => e.name).filter((n) => n.endsWith(".tif")).sort();
+    assert.equal(files.length, 10);
+    for (const name of files) {
+      const info = await readGeoTiffInfo(join(dir, name));
+      assert.equal(info.width, 934, name);
+      assert.ok(info.height === 723 || info.height === 724, `${name}: ${info.height}`);
+      assert.deepEqual([info.bands, info.dtype, info.geo!.crs.epsg], [4, "uint8", 26914], name);
+    }
+    const first = await readGeoTiffInfo(join(dir, files[0]));
+    assert.deepEqual(first.geo!.origin, [485900, 5209247]);
+  },
 });
