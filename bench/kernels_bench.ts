@@ -26,7 +26,7 @@ interface Case {
 }
 
 const CASES: Case[] = [
-  // The StyleGAN-like case quoted in the README: batch 8, 32×32, 64→64, 3×3.
+  // The StyleGAN-like case quoted in docs/performance.md: batch 8, 32×32, 64→64, 3×3.
   {
     name: "dW 3×3 b8 32px 64→64",
     backend: "wasm",

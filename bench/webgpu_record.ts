@@ -5,8 +5,8 @@
  * costs the CPU to record on the webgpu backend, tfjs kernels vs the own WGSL pipelines (model/webgpu):
  * compute dispatches (all, and the mapping's share) and submits counted by wrapping Deno's WebGPU encoder
  * methods, and the wall time of the call that records them (the GPU's work is awaited afterwards, untimed). On the
- * H100/H200 this recording, not the arithmetic, was most of tfjs-webgpu's generation time (README,
- * Performance). The counts are exact on any adapter. `record_ms` is the CPU cost of recording only on a GPU:
+ * H100/H200 this recording, not the arithmetic, was most of tfjs-webgpu's generation time
+ * (docs/performance.md). The counts are exact on any adapter. `record_ms` is the CPU cost of recording only on a GPU:
  * Mesa's software adapter executes the work inside `submit`, so there it includes the computation.
  * Medians of `--runs` after one warm-up call.
  */

@@ -2,7 +2,7 @@
  * The fused epilogue (model/backend/fused_epilogue.ts) as one WGSL compute shader for tfjs-webgpu: one
  * workgroup per (sample, channel) runs noise + leaky ReLU, the instance-norm mean and variance as workgroup
  * reductions, and the style, in one dispatch instead of about twenty. On the H100 most of a generation's wall
- * time was per-dispatch overhead (README, Performance), which is what this removes.
+ * time was per-dispatch overhead (docs/performance.md), which is what this removes.
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { KernelFunc, TensorInfo } from "@tensorflow/tfjs-core";

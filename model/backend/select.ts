@@ -222,7 +222,7 @@ export async function initBackend(
       : await tryCpu();
     if (typeof result === "string") {
       const hint = choice === "tensorflow"
-        ? " (on a CUDA machine: `deno install --allow-scripts=npm:@tensorflow/tfjs-node-gpu` lets its installer fetch libtensorflow; see README)"
+        ? " (on a CUDA machine: `deno install --allow-scripts=npm:@tensorflow/tfjs-node-gpu` lets its installer fetch libtensorflow; see docs/backends.md)"
         : "";
       throw new BackendError(`backend '${choice}' is not available: ${result}${hint}`);
     }

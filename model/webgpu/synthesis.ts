@@ -4,7 +4,7 @@
  * size, and a whole batch recorded into one command buffer of about three dispatches per layer (43 at 256 px,
  * against 140 tfjs kernels with the fused epilogue, each of which also makes its own uniform buffer and bind
  * group: bench/webgpu_record.ts). On the H100/H200 that per-dispatch overhead, not the arithmetic, was most
- * of tfjs-webgpu's generation time (README, Performance).
+ * of tfjs-webgpu's generation time (docs/performance.md).
  *
  * It shares tfjs-webgpu's GPUDevice, so dlatents come from the mapping network without a trip to the CPU and
  * the images go back as an ordinary tfjs tensor. Inference only: it reads the weights once when created.
