@@ -158,3 +158,17 @@ async function checkOutput(command: string, dir: string, stdout: string): Promis
     throw new Error(`the quick-start test does not know what "${command}" should produce; add a check`);
   }
 }
+
+Deno.test("every `deno task` named in README.md and docs/ is a task of deno.json", async () => {
+  const tasks = Object.keys(JSON.parse(await Deno.readTextFile(join(REPO_ROOT, "deno.json"))).tasks);
+  const pages = ["README.md", ...[...Deno.readDirSync(join(REPO_ROOT, "docs"))].map((e) => `docs/${e.name}`)]
+    .filter((p) => p.endsWith(".md"));
+  const unknown: string[] = [];
+  for (const page of pages) {
+    const text = await Deno.readTextFile(join(REPO_ROOT, page));
+    for (const [, name] of text.matchAll(/deno task ([a-z][a-z0-9:_-]*)/g)) {
+      if (!tasks.includes(name)) unknown.push(`${page}: deno task ${name}`);
+    }
+  }
+  assert.deepEqual(unknown, []);
+});
