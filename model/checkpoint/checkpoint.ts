@@ -25,6 +25,8 @@ import { useWebGpuSynthesis } from "../webgpu/accelerator.ts";
 export const CONFIG_KEY = "config";
 /** Metadata key naming which network a file holds. */
 export const NETWORK_KEY = "network";
+/** Metadata key holding a conditional network's class names (a JSON array, one per label index). */
+export const CLASS_NAMES_KEY = "class_names";
 /** Format tag written by this project. */
 export const FORMAT_TAG = "sgan-ts/1";
 
@@ -140,4 +142,41 @@ export async function saveNetwork(
     [NETWORK_KEY]: kind,
     [CONFIG_KEY]: JSON.stringify(network.options),
   });
+}
+
+/**
+ * The class names of a loaded conditional network, from its header (`class_names`), checked against its
+ * label count; a conditional file without names (a StyleGAN.pytorch export) gets "0", "1", …. Empty for an
+ * unconditional network.
+ */
+export function classNamesOf(loaded: Loaded<Generator | Discriminator>, file: string): string[] {
+  const classes = loaded.network.options.label_size;
+  const text = loaded.metadata[CLASS_NAMES_KEY];
+  if (classes === 0) {
+    if (text !== undefined) throw new CheckpointError(file, `names classes but the network is unconditional`);
+    return [];
+  }
+  if (text === undefined) return Array.from({ length: classes }, (_, i) => String(i));
+  let names: unknown;
+  try {
+    names = JSON.parse(text);
+  } catch (e) {
+    throw new CheckpointError(
+      file,
+      `header metadata '${CLASS_NAMES_KEY}' is not valid JSON (${(e as Error).message})`,
+    );
+  }
+  if (
+    !Array.isArray(names) || names.length !== classes ||
+    names.some((n) => typeof n !== "string" || n === "") ||
+    new Set(names).size !== names.length
+  ) {
+    throw new CheckpointError(
+      file,
+      `header metadata '${CLASS_NAMES_KEY}' must list ${classes} distinct class names, got ${
+        text.slice(0, 200)
+      }`,
+    );
+  }
+  return names as string[];
 }

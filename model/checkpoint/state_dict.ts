@@ -140,11 +140,14 @@ export function inferGeneratorOptions(tensors: Map<string, TorchTensor>, file: s
   }
   const blur = tensors.get("g_synthesis.blocks.0.conv0_up.intermediate.kernel");
   const numLayers = rgbCount * 2;
+  // A conditional generator's first mapping layer reads [z, embedded label]: z is the embedding's width.
+  const embedding = tensors.get("class_embedding.weight");
   return {
     ...GENERATOR_DEFAULTS,
     resolution: 4 * 2 ** (rgbCount - 1),
     num_channels: rgb0[0],
-    latent_size: dense0[1],
+    latent_size: embedding ? embedding.shape[1] : dense0[1],
+    label_size: embedding ? embedding.shape[0] : 0,
     dlatent_size: denseLast[0],
     mapping_layers: mappingLayers,
     mapping_fmaps: mappingLayers > 1 ? dense0[0] : GENERATOR_DEFAULTS.mapping_fmaps,
@@ -173,8 +176,10 @@ export function inferDiscriminatorOptions(
   }
   const top = shapeOf(tensors, "final_block.conv.weight", file);
   const blur = tensors.get("blocks.0.blur.kernel");
+  const scores = shapeOf(tensors, "final_block.dense1.weight", file)[0];
   return {
     ...DISCRIMINATOR_DEFAULTS,
+    label_size: scores > 1 ? scores : 0,
     resolution: 4 * 2 ** (rgbCount - 1),
     num_channels: rgb0[1],
     ...inferFeatureMaps(widths, file),

@@ -4,6 +4,7 @@ import { EqualizedConv2d } from "../layers/equalized_conv2d.ts";
 import { NONLINEARITIES } from "../layers/activation.ts";
 import { downscale2d } from "../layers/downscale2d.ts";
 import { DiscriminatorBlock, DiscriminatorTop } from "./blocks.ts";
+import { checkLabels, type Labels, oneHotLabels } from "./labels.ts";
 import { DISCRIMINATOR_DEFAULTS, type DiscriminatorOptions, featureMaps, resolutionLog2 } from "./options.ts";
 
 /** StyleGAN's discriminator with progressive (`linear`) or `fixed` structure, port parameter names. */
@@ -48,6 +49,9 @@ export class Discriminator {
       gain,
       o.use_wscale,
       act,
+      4,
+      // Official D_basic: one score per class; the image's class picks its own (apply).
+      Math.max(o.label_size, 1),
     );
     fromRgbSpecs.push([nf(2)]);
     fromRgbSpecs.forEach(([channels], i) => {
@@ -60,11 +64,20 @@ export class Discriminator {
     });
   }
 
-  /** images [N, H, W, C] at `depth` → scores [N, 1]. */
-  apply(images: tf.Tensor4D, depth = this.depthCount - 1, alpha = 1): tf.Tensor2D {
+  /** Classes of a conditional discriminator (0 = unconditional). */
+  get classCount(): number {
+    return this.options.label_size;
+  }
+
+  /**
+   * images [N, H, W, C] at `depth` → scores [N, 1]. A conditional discriminator needs each image's class,
+   * and scores it with that class's output (official: sum(scores · one-hot labels)).
+   */
+  apply(images: tf.Tensor4D, depth = this.depthCount - 1, alpha = 1, labels?: Labels): tf.Tensor2D {
     if (!Number.isInteger(depth) || depth < 0 || depth >= this.depthCount) {
       throw new RangeError(`depth must be an integer in [0, ${this.depthCount - 1}], got ${depth}`);
     }
+    checkLabels(labels, images.shape[0], this.classCount, "this discriminator");
     return tf.tidy(() => {
       const last = this.depthCount - 1;
       let x: tf.Tensor4D;
@@ -82,7 +95,9 @@ export class Discriminator {
       } else {
         x = this.fromRgb[this.fromRgb.length - 1].apply(images);
       }
-      return this.finalBlock.apply(x);
+      const scores = this.finalBlock.apply(x);
+      if (!labels) return scores;
+      return tf.sum(tf.mul(scores, oneHotLabels(labels, this.classCount)), 1, true) as tf.Tensor2D;
     });
   }
 

@@ -58,6 +58,12 @@ export interface GeneratorOptions {
   dlatent_avg_beta: number;
   /** Probability of style mixing during training. */
   style_mixing_prob: number;
+  /**
+   * Classes the generator is conditioned on (land-use labels), 0 = unconditional. Official StyleGAN's
+   * `label_size`: the one-hot label is embedded (`class_embedding.weight`, [classes, latent_size]) and
+   * concatenated with z before the pixel norm and the mapping layers.
+   */
+  label_size: number;
 }
 
 /** Official StyleGAN defaults for the generator (resolution must be given). */
@@ -86,6 +92,7 @@ export const GENERATOR_DEFAULTS: Omit<GeneratorOptions, "resolution"> = {
   truncation_cutoff: 8,
   dlatent_avg_beta: 0.995,
   style_mixing_prob: 0.9,
+  label_size: 0,
 };
 
 /** Discriminator hyper-parameters. */
@@ -110,6 +117,11 @@ export interface DiscriminatorOptions {
   blur_filter: number[] | null;
   /** Progressive or fixed. */
   structure: Structure;
+  /**
+   * Classes of the conditional discriminator, 0 = unconditional. Official `D_basic`: the last dense layer has
+   * one output per class and the score is the output of the image's class.
+   */
+  label_size: number;
 }
 
 /** Official StyleGAN defaults for the discriminator. */
@@ -124,6 +136,7 @@ export const DISCRIMINATOR_DEFAULTS: Omit<DiscriminatorOptions, "resolution"> = 
   mbstd_num_features: 1,
   blur_filter: [1, 2, 1],
   structure: "linear",
+  label_size: 0,
 };
 
 /** Feature maps at a stage (stage s works at 2^(s+1) px). */
