@@ -1,6 +1,6 @@
 /**
  * `deno task train --config FILE.yaml [--set key=value ...] [--resume RUN_DIR] [--force] [--backend B]
- *   [--workers auto|N] [--events]`
+ *   [--workers auto|N] [--events] [--data-root DIR]`
  *
  * Progressive StyleGAN training. The run directory (config `output_dir`) is never overwritten without
  * `--resume` (continue exactly where it stopped) or `--force` (start again from scratch). Ctrl-C (SIGINT)
@@ -12,6 +12,9 @@
  *
  * `--events` is for a parent process (the API's training jobs): stdout then carries every `TrainEvent` as one
  * JSON line and nothing else (dataset messages become `log` events); human text goes to stderr.
+ *
+ * `--data-root DIR` confines every file the run reads (list file, images) to DIR, links followed and checked on
+ * the file actually opened (model/data/confine.ts); the API passes its SGAN_DATA_ROOT this way.
  */
 import cliProgress from "cli-progress";
 import { initBackend, parseBackendChoice } from "../backend/select.ts";
@@ -23,7 +26,7 @@ import { parseFlags, runCommand, UsageError, workerCount, workersFlag } from "./
 
 const USAGE =
   "usage: deno task train --config FILE.yaml [--set key=value ...] [--resume RUN_DIR] [--force] " +
-  "[--backend B] [--workers auto|N] [--events]";
+  "[--backend B] [--workers auto|N] [--events] [--data-root DIR]";
 
 /** Write one event as a JSON line on stdout, all of it (a pipe may take a long line in pieces). */
 function writeEventLine(event: TrainEvent): void {
@@ -41,6 +44,7 @@ await runCommand(async () => {
     "max-steps": { type: "string" },
     events: { type: "boolean", default: false },
     workers: { type: "string" },
+    "data-root": { type: "string" },
     help: { type: "boolean", short: "h" },
   }, USAGE);
   if (values.help) {
@@ -91,7 +95,7 @@ await runCommand(async () => {
   const workers = workerCount(workersGiven, backend.name);
   const run = new RunDir(config.output_dir);
   await run.prepare(config);
-  const data = await openTrainingData(config, run, say);
+  const data = await openTrainingData(config, run, say, values["data-root"]);
   say(
     `training ${config.dataset.resolution} px on ${data.count} images (${data.gsdM.toPrecision(3)} m/px) ` +
       `with ${backend.name}; run directory ${config.output_dir}`,

@@ -284,7 +284,17 @@ export class TrainingJob {
       stderrLog = await Deno.open(join(this.dir, "stderr.log"), { write: true, create: true, append: true });
       this.#child = new Deno.Command(Deno.execPath(), {
         // No data-parallel workers: a job gets one core (one BLAS thread), the API keeps the other.
-        args: ["run", "-A", TRAIN_SCRIPT, "--config", configFile, "--events", "--workers", "0"],
+        args: [
+          "run",
+          "-A",
+          TRAIN_SCRIPT,
+          "--config",
+          configFile,
+          "--events",
+          "--workers",
+          "0",
+          ...this.#dataRootFlag(),
+        ],
         cwd: REPO_ROOT,
         env: { SGAN_BLAS_THREADS: "1", ...this.options.env },
         stdin: "null",
@@ -464,6 +474,12 @@ export class TrainingJob {
   #inRun(path: string): string | null {
     const full = resolve(path);
     return isInside(this.runDir, full) ? relative(this.runDir, full) : null;
+  }
+
+  /** The training process enforces the data root itself on every file it opens (a link can change later). */
+  #dataRootFlag(): string[] {
+    const root = this.options.dataRoot;
+    return root ? ["--data-root", resolve(root)] : [];
   }
 
   /** Server paths out of a message: the job folder and the data root by name. */
