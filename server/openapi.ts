@@ -204,7 +204,9 @@ export function openApiDocument(limits: Limits): Json {
         },
         get: {
           summary: "Training jobs",
-          description: "The jobs this server has run since it started, newest first.",
+          description: "The jobs this server keeps records of, newest first: they live in its database " +
+            "(SGAN_DATABASE), so a restart forgets none; jobs that were running when the server went away are " +
+            "`interrupted`.",
           security: [{ bearerAuth: [] }],
           responses: {
             "200": {
@@ -250,6 +252,28 @@ export function openApiDocument(limits: Limits): Json {
           },
         },
       },
+      "/api/train/{id}/resume": {
+        post: {
+          summary: "Resume a training job",
+          description:
+            "Continues a `cancelled` or `interrupted` job from its last checkpoint in a new training " +
+            "process (`deno task train --resume` on its run directory: same configuration, networks, optimiser " +
+            "state, kimg and random streams). Answers the job, now `starting`; follow it as before. 409 while " +
+            "another job is unfinished, for a job in any other state, or one that has no checkpoint yet.",
+          security: [{ bearerAuth: [] }],
+          parameters: [jobId],
+          responses: {
+            "202": {
+              description: "Resumed; `Location` is the job's URL.",
+              headers: { Location: { description: "/api/train/{id}", schema: { type: "string" } } },
+              content: { "application/json": { schema: ref("TrainingJob") } },
+            },
+            ...trainErrors,
+            "404": response("NotFound"),
+            "409": response("Conflict"),
+          },
+        },
+      },
       "/api/train/{id}/events": {
         get: {
           summary: "A training job's events (Server-Sent Events)",
@@ -260,7 +284,7 @@ export function openApiDocument(limits: Limits): Json {
             "d_loss, g_loss, img_per_s, elapsed_s}, `sample` {url, depth, epoch, batch}, `checkpoint` {file}, " +
             "`depth` {depth, resolution, metres_per_pixel}, `metrics` {kimg, report}, `log` {line}, `warning` " +
             "{message}, `stopped` {kimg, checkpoint}, `done` {kimg, model, model_url}. The stream ends after the " +
-            "final `state` (done, failed or cancelled); an EventSource should close itself then. Browsers' " +
+            "final `state` (done, failed, cancelled or interrupted); an EventSource should close itself then. Browsers' " +
             "EventSource cannot send the Authorization header: read the stream with fetch.",
           security: [{ bearerAuth: [] }],
           parameters: [jobId, {
@@ -459,7 +483,9 @@ export function openApiDocument(limits: Limits): Json {
             name: { type: "string", description: "Model name the finished generator is published as." },
             state: {
               type: "string",
-              enum: ["starting", "running", "stopping", "done", "failed", "cancelled"],
+              enum: ["starting", "running", "stopping", "done", "failed", "cancelled", "interrupted"],
+              description: "`interrupted`: the server stopped (or was killed) while the job ran; " +
+                "POST /api/train/{id}/resume continues it, as it does a `cancelled` one.",
             },
             created_at: { type: "string", format: "date-time" },
             finished_at: { type: ["string", "null"], format: "date-time" },

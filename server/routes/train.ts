@@ -63,6 +63,12 @@ export function trainRoutes(services: Services): Hono {
 
   app.delete("/:id", async (c) => c.json(await training.cancel(jobOf(c).id)));
 
+  app.post("/:id/resume", async (c) => {
+    const status = await training.resume(jobOf(c).id);
+    c.header("Location", `/api/train/${status.id}`);
+    return c.json(status, 202);
+  });
+
   app.get("/:id/events", (c) => {
     const job = jobOf(c);
     const after = lastEventId(c.req.header("Last-Event-ID"));
