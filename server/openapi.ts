@@ -372,7 +372,9 @@ export function openApiDocument(limits: Limits): Json {
           content: { "application/json": { schema: ref("Error") } },
         },
         QueueFull: {
-          description: "The generation queue is full.",
+          description: "The generation queue is full, or generation restarted: a synthesis worker died " +
+            "under the request and the one retry on another worker failed too (a lost batch is retried once " +
+            "before this). Retry after `Retry-After` seconds.",
           headers: { "Retry-After": { description: "Seconds to wait.", schema: { type: "integer" } } },
           content: { "application/json": { schema: ref("Error") } },
         },
