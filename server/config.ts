@@ -63,6 +63,11 @@ export interface ServerConfig {
    * runs folder (`runs/sgan.sqlite` by default).
    */
   databasePath?: string;
+  /**
+   * The machine's memory in bytes, against which training settings are checked (a 400 for settings that cannot
+   * fit); read once by createServices when not given.
+   */
+  memoryBytes?: number;
   /** Origins allowed to call the API from a browser (`*` for any); empty for same-origin only. */
   corsOrigins: string[];
   /** Folder served at `/` and `/widgets/`. */

@@ -187,7 +187,9 @@ export function openApiDocument(limits: Limits): Json {
             "absolute inside it; no `..`; symbolic links and a list file's entries must not lead out of it). " +
             "`output_dir` is ignored: each job gets its own run directory. The job runs in its own process; " +
             "one job at a time (409 while another is unfinished). Once done, its EMA generator appears in " +
-            "/api/models under `name`.",
+            "/api/models under `name`. Settings whose estimated training memory (parameters with their EMA " +
+            "copy, Adam moments and gradients, plus activations) exceeds 80% of the server's memory are a 400 " +
+            'with `field: "model"` giving the estimate and the limit.',
           security: [{ bearerAuth: [] }],
           requestBody: { required: true, content: { "application/json": { schema: ref("TrainRequest") } } },
           responses: {

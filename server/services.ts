@@ -47,6 +47,7 @@ export interface ServiceOptions {
 /** Build the services. */
 export async function createServices(options: ServiceOptions = {}): Promise<Services> {
   const config = resolveConfig(options.config);
+  config.memoryBytes ??= Deno.systemMemoryInfo().total; // read once, here, for the training-settings check
   const font = options.font === null ? undefined : options.font ?? (await loadLabelFont());
   // Finished jobs publish where the store looks: SGAN_MODELS_DIR, else the runs folder's models/.
   const modelsDir = config.modelsDir ?? join(resolve(config.runsDir), "models");

@@ -20,6 +20,7 @@ import cliProgress from "cli-progress";
 import { initBackend, parseBackendChoice } from "../backend/select.ts";
 import { loadConfig, type TrainConfig } from "../config.ts";
 import { train, type TrainEvent } from "../train/loop.ts";
+import { checkTrainingMemory, TrainingMemoryError } from "../train/memory.ts";
 import { RunDir } from "../train/run_dir.ts";
 import { openTrainingData } from "../train/data_adapter.ts";
 import { parseFlags, runCommand, UsageError, workerCount, workersFlag } from "./common.ts";
@@ -89,6 +90,14 @@ await runCommand(async () => {
       }
       await Deno.remove(config.output_dir, { recursive: true });
     }
+  }
+
+  // Settings whose memory cannot fit are refused before anything is built (the machine's memory, read once here).
+  try {
+    checkTrainingMemory(config, Deno.systemMemoryInfo().total);
+  } catch (e) {
+    if (e instanceof TrainingMemoryError) throw new UsageError(e.message);
+    throw e;
   }
 
   const backend = await initBackend(parseBackendChoice(values.backend ?? config.backend));

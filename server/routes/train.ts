@@ -48,7 +48,11 @@ export function trainRoutes(services: Services): Hono {
   });
 
   app.post("/", limit, async (c) => {
-    const request = await parseTrainRequest(await jsonBody(c), services.config.dataRoot);
+    const request = await parseTrainRequest(
+      await jsonBody(c),
+      services.config.dataRoot,
+      services.config.memoryBytes,
+    );
     if (request.name !== undefined && (await services.models.names()).includes(request.name)) {
       throw new ConflictError(`a model named '${request.name}' exists already`, "name", "a new model name");
     }
