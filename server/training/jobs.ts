@@ -21,7 +21,7 @@ import { fileURLToPath } from "node:url";
 import { stringify as toYaml } from "yaml";
 import type { TrainConfig } from "../../model/config.ts";
 import type { TrainEvent } from "../../model/train/loop.ts";
-import { RunDir } from "../../model/train/run_dir.ts";
+import { type LatestPointer, RunDir } from "../../model/train/run_dir.ts";
 import { ConflictError, NotFoundError } from "../errors.ts";
 import { isInside } from "../security.ts";
 import type { TrainRequest } from "./request.ts";
@@ -303,6 +303,9 @@ export class TrainingJob {
     job.#state = status.state;
     if (!job.finished) {
       if (record.pid !== null) killOrphan(record.pid, job.runDir);
+      // The process may have written checkpoints after the last record: the pointer names the newest complete one.
+      const shadow = latestShadowSync(job.runDir);
+      if (shadow) job.#checkpoint = `models/${shadow}`;
       job.#state = "interrupted";
       job.#finishedAt = new Date();
       job.#error = "the server stopped while this job ran; resume it with POST /api/train/" + status.id +
@@ -681,6 +684,16 @@ function killOrphan(pid: number, runDir: string): void {
     Deno.kill(pid, "SIGKILL");
   } catch {
     // exited meanwhile
+  }
+}
+
+/** The EMA generator file the run's `models/latest.json` names, or undefined (no checkpoint, unreadable). */
+function latestShadowSync(runDir: string): string | undefined {
+  try {
+    const pointer = JSON.parse(Deno.readTextFileSync(new RunDir(runDir).latest)) as LatestPointer;
+    return typeof pointer.files?.shadow === "string" ? pointer.files.shadow : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -124,7 +124,11 @@ Deno.test({
       // The killed one: interrupted, its checkpoint and sample reachable, no training process left behind.
       const interrupted = await getJob(server.url, id);
       assert.equal(interrupted.state, "interrupted", JSON.stringify(interrupted));
-      assert.ok(interrupted.checkpoint !== null);
+      // Its checkpoint is the newest complete one (the killed process may have written more after the record).
+      const latest = JSON.parse(
+        await Deno.readTextFile(join(base, "runs", id, "run", "models", "latest.json")),
+      );
+      assert.equal(interrupted.checkpoint, `models/${(latest as LatestPointer).files.shadow}`);
       const checkpointFile = join(base, "runs", id, "run", interrupted.checkpoint!);
       assert.ok((await Deno.stat(checkpointFile)).isFile);
       const lost = await request(`${server.url}${interrupted.latest_sample}`, { headers: AUTH });
@@ -136,9 +140,6 @@ Deno.test({
       assert.deepEqual(list.jobs.map((j) => [j.id, j.state]), [[id, "interrupted"], [doneId, "done"]]);
       // A finished job does not resume; the interrupted one does, from its checkpoint.
       assert.equal((await post(server.url, `/api/train/${doneId}/resume`)).status, 409);
-      const latest = JSON.parse(
-        await Deno.readTextFile(join(base, "runs", id, "run", "models", "latest.json")),
-      );
       const resumed = await post(server.url, `/api/train/${id}/resume`);
       assert.equal(resumed.status, 202, JSON.stringify(resumed.json));
       assert.equal((resumed.json as TrainingJobStatus).state, "starting");
