@@ -182,6 +182,13 @@ export const TRAIN_DEFAULTS: TrainConfig = defaults();
 function defaults(): TrainConfig {
   const config = TRAIN_CONFIG_SCHEMA.parse({ dataset: { img_dir: "placeholder" } });
   config.dataset.img_dir = "";
+  // Frozen: it is the base every configuration is merged onto (model/config/load.ts), never to be changed.
+  const freeze = (v: unknown) => {
+    if (typeof v !== "object" || v === null) return;
+    Object.values(v).forEach(freeze);
+    Object.freeze(v);
+  };
+  freeze(config);
   return config;
 }
 
