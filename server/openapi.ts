@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { TRAIN_DEFAULTS } from "../model/config.ts";
+import { trainConfigJsonSchema } from "../model/config.ts";
 import { MAX_SEED } from "../model/seeds.ts";
 import type { Limits } from "./config.ts";
 import { type QuerySpec, querySpecs } from "./validation.ts";
@@ -589,12 +589,11 @@ const jobId = {
 
 /** The body of POST /api/train: the training configuration's keys with their defaults, and `name`. */
 function trainRequestSchema(): Json {
-  const schema = schemaOfDefaults(TRAIN_DEFAULTS, "");
+  const { $schema: _, ...schema } = trainConfigJsonSchema() as Record<string, Json>;
   const properties = schema.properties as Record<string, Json>;
   const dataset = properties.dataset as Json & { properties: Record<string, Json> };
-  dataset.required = ["img_dir"];
   dataset.properties.img_dir = {
-    type: "string",
+    ...dataset.properties.img_dir as Record<string, Json>,
     description: "Image folder (folder: true) or list file (folder: false) under SGAN_DATA_ROOT.",
     example: "ucmerced/train.txt",
   };
@@ -617,26 +616,6 @@ function trainRequestSchema(): Json {
       model: { gen: { fmap_max: 64 } },
     },
   };
-}
-
-/** A JSON schema of a defaults tree: every key with its type and default, no others. */
-function schemaOfDefaults(value: unknown, key: string): Json {
-  if (Array.isArray(value)) {
-    return { type: "array", items: value.length ? { type: typeof value[0] } : {}, default: value };
-  }
-  if (typeof value === "object" && value !== null) {
-    if (key === "model.lrate_per_res") {
-      return { type: "object", additionalProperties: { type: "number" }, default: value };
-    }
-    return {
-      type: "object",
-      additionalProperties: false,
-      properties: Object.fromEntries(
-        Object.entries(value).map(([k, v]) => [k, schemaOfDefaults(v, key ? `${key}.${k}` : k)]),
-      ),
-    };
-  }
-  return { type: typeof value === "number" ? "number" : typeof value, default: value };
 }
 
 function esc(text: string): string {

@@ -69,10 +69,9 @@ function checkedConfig(settings: Record<string, unknown>): TrainConfig {
     return configFromJson(JSON.stringify(settings), SOURCE);
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
+    // The list of valid keys goes into `allowed`, not into the message.
     const message = e.message.replace(/; valid keys: .*$/s, "");
-    const unknown = /unknown key '([^']+)'/.exec(message);
-    if (unknown) throw new ValidationError(unknown[1], message, validKeys());
-    throw new ValidationError(configKeyIn(message), message, BODY_ALLOWED);
+    throw new ValidationError(e.key, message, e.unknownKey ? validKeys() : BODY_ALLOWED);
   }
 }
 
@@ -90,14 +89,6 @@ function checkMemory(config: TrainConfig, memoryBytes: number): void {
       } bytes (${Math.round(MEMORY_FRACTION * 100)}% of the server's memory)`,
     );
   }
-}
-
-/** The configuration key a ConfigError message starts with ("body: dataset.resolution must be..."), or null. */
-function configKeyIn(message: string): string | null {
-  const word = /^([A-Za-z_][\w.]*)/.exec(message.replace(new RegExp(`^${SOURCE}: `), ""))?.[1];
-  if (!word) return null;
-  const keys = validKeys();
-  return keys.includes(word) || keys.some((k) => k.startsWith(`${word}.`)) ? word : null;
 }
 
 /**
