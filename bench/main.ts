@@ -132,7 +132,7 @@ for (const backendName of backends) {
         continue;
       }
       const G = new Generator(options);
-      // On webgpu, what loadGenerator does for served models: the own synthesis pipelines where they apply.
+      // On webgpu, what served models get (model/serving.ts): the own synthesis pipelines where they apply.
       const accelerated = pool ? undefined : await useWebGpuSynthesis(G);
       const z = tf.randomNormal([batch, G.options.latent_size]) as tf.Tensor2D;
       let seconds: number;

@@ -15,6 +15,7 @@ import { imageRoutes } from "./routes/images.ts";
 import { modelRoutes } from "./routes/models.ts";
 import { staticRoutes } from "./routes/static.ts";
 import { trainRoutes } from "./routes/train.ts";
+import { requestSizeLimits } from "./request_limits.ts";
 import { corsFor } from "./security.ts";
 import type { Services } from "./services.ts";
 
@@ -25,6 +26,7 @@ export function createApp(services: Services): Hono {
   app.notFound(handleNotFound);
 
   app.use("*", corsFor(services.config.corsOrigins));
+  app.use("*", requestSizeLimits());
   app.use("*", async (c, next) => {
     await next();
     c.header("X-Content-Type-Options", "nosniff");

@@ -58,6 +58,16 @@ export interface ServerConfig {
    * `modelsDir`, finished jobs' generators go to its `models/` subfolder, which the model list then includes.
    */
   runsDir: string;
+  /**
+   * The server's SQLite database (job records that outlive a restart); undefined: `sgan.sqlite` beside the
+   * runs folder (`runs/sgan.sqlite` by default).
+   */
+  databasePath?: string;
+  /**
+   * The machine's memory in bytes, against which training settings are checked (a 400 for settings that cannot
+   * fit); read once by createServices when not given.
+   */
+  memoryBytes?: number;
   /** Origins allowed to call the API from a browser (`*` for any); empty for same-origin only. */
   corsOrigins: string[];
   /** Folder served at `/` and `/widgets/`. */
@@ -128,6 +138,8 @@ export const ENV_VARIABLES: Record<string, string> = {
   SGAN_DATA_ROOT: "folder that training dataset paths must lie under",
   SGAN_RUNS_DIR: `folder of training jobs' run directories (default ${DEFAULT_CONFIG.runsDir}; ` +
     "without SGAN_MODELS_DIR their generators go to its models/ subfolder)",
+  SGAN_DATABASE:
+    "the server's SQLite file of job records (default sgan.sqlite beside SGAN_RUNS_DIR: runs/sgan.sqlite)",
   SGAN_CORS_ORIGINS: "comma-separated origins allowed to embed the widgets (* for any)",
   SGAN_STATIC_DIR: "folder served at / and /widgets/ (default static/)",
   SGAN_MAX_SEEDS: `seeds per figure seed list (default ${DEFAULT_LIMITS.maxSeeds})`,
@@ -208,6 +220,7 @@ export function configFromEnv(
     token: text("SGAN_TOKEN"),
     dataRoot: text("SGAN_DATA_ROOT"),
     runsDir: text("SGAN_RUNS_DIR") ?? DEFAULT_CONFIG.runsDir,
+    databasePath: text("SGAN_DATABASE"),
     corsOrigins: (get("SGAN_CORS_ORIGINS") ?? "").split(",").map((o) => o.trim()).filter(Boolean),
     staticDir: text("SGAN_STATIC_DIR") ?? DEFAULT_CONFIG.staticDir,
     responseCacheBytes: int("SGAN_CACHE_MB", DEFAULT_CONFIG.responseCacheBytes / 2 ** 20, 0) * 2 ** 20,

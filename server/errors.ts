@@ -64,6 +64,24 @@ export class QueueFullError extends ApiError {
   }
 }
 
+/** Seconds a client should wait after a synthesis worker crash (a replacement starts in about a second). */
+export const RESTART_RETRY_AFTER_S = 2;
+
+/** 503: synthesis workers died under this request twice (it was retried once); replacements are starting. */
+export class GenerationRestartedApiError extends ApiError {
+  override name = "GenerationRestartedError";
+  constructor() {
+    super(
+      503,
+      "generation restarted: a synthesis worker stopped while making this image and the retry failed too; " +
+        `try again in ${RESTART_RETRY_AFTER_S} s`,
+      null,
+      null,
+      { "Retry-After": String(RESTART_RETRY_AFTER_S) },
+    );
+  }
+}
+
 /** 401: a training route was called without the right bearer token. */
 export class UnauthorizedError extends ApiError {
   override name = "UnauthorizedError";

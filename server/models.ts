@@ -9,6 +9,7 @@
  */
 import { basename, join } from "node:path";
 import { loadGenerator } from "../model/checkpoint/checkpoint.ts";
+import { loadGeneratorForInference } from "../model/serving.ts";
 import { fileFingerprint } from "../model/files.ts";
 import type { Generator } from "../model/networks/generator.ts";
 import { GENERATOR_DEFAULTS, type GeneratorOptions } from "../model/networks/options.ts";
@@ -279,7 +280,7 @@ export class ModelStore {
     try {
       const stamp = await fileStamp(entry.file);
       const fingerprint = await fileFingerprint(entry.file);
-      const { network, metadata } = await loadGenerator(entry.file);
+      const { network, metadata } = await loadGeneratorForInference(entry.file);
       return {
         info: describeModel(entry, metadata, network.options),
         generator: network,

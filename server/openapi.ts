@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { TRAIN_DEFAULTS } from "../model/config.ts";
+import { trainConfigJsonSchema } from "../model/config.ts";
 import { MAX_SEED } from "../model/seeds.ts";
 import type { Limits } from "./config.ts";
 import { type QuerySpec, querySpecs } from "./validation.ts";
@@ -187,7 +187,9 @@ export function openApiDocument(limits: Limits): Json {
             "absolute inside it; no `..`; symbolic links and a list file's entries must not lead out of it). " +
             "`output_dir` is ignored: each job gets its own run directory. The job runs in its own process; " +
             "one job at a time (409 while another is unfinished). Once done, its EMA generator appears in " +
-            "/api/models under `name`.",
+            "/api/models under `name`. Settings whose estimated training memory (parameters with their EMA " +
+            "copy, Adam moments and gradients, plus activations) exceeds 80% of the server's memory are a 400 " +
+            'with `field: "model"` giving the estimate and the limit.',
           security: [{ bearerAuth: [] }],
           requestBody: { required: true, content: { "application/json": { schema: ref("TrainRequest") } } },
           responses: {
@@ -204,7 +206,9 @@ export function openApiDocument(limits: Limits): Json {
         },
         get: {
           summary: "Training jobs",
-          description: "The jobs this server has run since it started, newest first.",
+          description: "The jobs this server keeps records of, newest first: they live in its database " +
+            "(SGAN_DATABASE), so a restart forgets none; jobs that were running when the server went away are " +
+            "`interrupted`.",
           security: [{ bearerAuth: [] }],
           responses: {
             "200": {
@@ -250,6 +254,28 @@ export function openApiDocument(limits: Limits): Json {
           },
         },
       },
+      "/api/train/{id}/resume": {
+        post: {
+          summary: "Resume a training job",
+          description:
+            "Continues a `cancelled` or `interrupted` job from its last checkpoint in a new training " +
+            "process (`deno task train --resume` on its run directory: same configuration, networks, optimiser " +
+            "state, kimg and random streams). Answers the job, now `starting`; follow it as before. 409 while " +
+            "another job is unfinished, for a job in any other state, or one that has no checkpoint yet.",
+          security: [{ bearerAuth: [] }],
+          parameters: [jobId],
+          responses: {
+            "202": {
+              description: "Resumed; `Location` is the job's URL.",
+              headers: { Location: { description: "/api/train/{id}", schema: { type: "string" } } },
+              content: { "application/json": { schema: ref("TrainingJob") } },
+            },
+            ...trainErrors,
+            "404": response("NotFound"),
+            "409": response("Conflict"),
+          },
+        },
+      },
       "/api/train/{id}/events": {
         get: {
           summary: "A training job's events (Server-Sent Events)",
@@ -260,7 +286,7 @@ export function openApiDocument(limits: Limits): Json {
             "d_loss, g_loss, img_per_s, elapsed_s}, `sample` {url, depth, epoch, batch}, `checkpoint` {file}, " +
             "`depth` {depth, resolution, metres_per_pixel}, `metrics` {kimg, report}, `log` {line}, `warning` " +
             "{message}, `stopped` {kimg, checkpoint}, `done` {kimg, model, model_url}. The stream ends after the " +
-            "final `state` (done, failed or cancelled); an EventSource should close itself then. Browsers' " +
+            "final `state` (done, failed, cancelled or interrupted); an EventSource should close itself then. Browsers' " +
             "EventSource cannot send the Authorization header: read the stream with fetch.",
           security: [{ bearerAuth: [] }],
           parameters: [jobId, {
@@ -348,7 +374,9 @@ export function openApiDocument(limits: Limits): Json {
           content: { "application/json": { schema: ref("Error") } },
         },
         QueueFull: {
-          description: "The generation queue is full.",
+          description: "The generation queue is full, or generation restarted: a synthesis worker died " +
+            "under the request and the one retry on another worker failed too (a lost batch is retried once " +
+            "before this). Retry after `Retry-After` seconds.",
           headers: { "Retry-After": { description: "Seconds to wait.", schema: { type: "integer" } } },
           content: { "application/json": { schema: ref("Error") } },
         },
@@ -459,7 +487,9 @@ export function openApiDocument(limits: Limits): Json {
             name: { type: "string", description: "Model name the finished generator is published as." },
             state: {
               type: "string",
-              enum: ["starting", "running", "stopping", "done", "failed", "cancelled"],
+              enum: ["starting", "running", "stopping", "done", "failed", "cancelled", "interrupted"],
+              description: "`interrupted`: the server stopped (or was killed) while the job ran; " +
+                "POST /api/train/{id}/resume continues it, as it does a `cancelled` one.",
             },
             created_at: { type: "string", format: "date-time" },
             finished_at: { type: ["string", "null"], format: "date-time" },
@@ -559,12 +589,11 @@ const jobId = {
 
 /** The body of POST /api/train: the training configuration's keys with their defaults, and `name`. */
 function trainRequestSchema(): Json {
-  const schema = schemaOfDefaults(TRAIN_DEFAULTS, "");
+  const { $schema: _, ...schema } = trainConfigJsonSchema() as Record<string, Json>;
   const properties = schema.properties as Record<string, Json>;
   const dataset = properties.dataset as Json & { properties: Record<string, Json> };
-  dataset.required = ["img_dir"];
   dataset.properties.img_dir = {
-    type: "string",
+    ...dataset.properties.img_dir as Record<string, Json>,
     description: "Image folder (folder: true) or list file (folder: false) under SGAN_DATA_ROOT.",
     example: "ucmerced/train.txt",
   };
@@ -587,26 +616,6 @@ function trainRequestSchema(): Json {
       model: { gen: { fmap_max: 64 } },
     },
   };
-}
-
-/** A JSON schema of a defaults tree: every key with its type and default, no others. */
-function schemaOfDefaults(value: unknown, key: string): Json {
-  if (Array.isArray(value)) {
-    return { type: "array", items: value.length ? { type: typeof value[0] } : {}, default: value };
-  }
-  if (typeof value === "object" && value !== null) {
-    if (key === "model.lrate_per_res") {
-      return { type: "object", additionalProperties: { type: "number" }, default: value };
-    }
-    return {
-      type: "object",
-      additionalProperties: false,
-      properties: Object.fromEntries(
-        Object.entries(value).map(([k, v]) => [k, schemaOfDefaults(v, key ? `${key}.${k}` : k)]),
-      ),
-    };
-  }
-  return { type: typeof value === "number" ? "number" : typeof value, default: value };
 }
 
 function esc(text: string): string {

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { type LabelFont, loadLabelFont } from "../model/figures/labels.ts";
 import { EMBEDDED_MODELS, type EmbeddedModel } from "../model/pretrained/registry.ts";
 import { type ConfigOverrides, resolveConfig, type ServerConfig } from "./config.ts";
@@ -12,7 +12,9 @@ import { ResponseCache } from "./http_cache.ts";
 import { ModelStore } from "./models.ts";
 import { GenerationQueue } from "./queue.ts";
 import { createSynthesizer } from "./synthesizer.ts";
-import { TrainingJobs } from "./training/jobs.ts";
+import { Store } from "./store/database.ts";
+import { TrainingRecords } from "./store/training_records.ts";
+import { TrainingJobs, type TrainingJobStatus } from "./training/jobs.ts";
 
 /** Everything the routes use. */
 export interface Services {
@@ -24,6 +26,8 @@ export interface Services {
   font?: LabelFont;
   /** Training jobs (their routes are off without a token). */
   training: TrainingJobs;
+  /** The server's database (job records); undefined while the training routes are off. */
+  store?: Store;
   /** Stop what runs beside the requests: training jobs (at their safe point) and synthesis workers. */
   close(): Promise<void>;
 }
@@ -43,12 +47,20 @@ export interface ServiceOptions {
 /** Build the services. */
 export async function createServices(options: ServiceOptions = {}): Promise<Services> {
   const config = resolveConfig(options.config);
+  config.memoryBytes ??= Deno.systemMemoryInfo().total; // read once, here, for the training-settings check
   const font = options.font === null ? undefined : options.font ?? (await loadLabelFont());
   // Finished jobs publish where the store looks: SGAN_MODELS_DIR, else the runs folder's models/.
   const modelsDir = config.modelsDir ?? join(resolve(config.runsDir), "models");
   const queue = new GenerationQueue(config.queue, await createSynthesizer(config.workers));
+  // The database is opened where it has records to keep: today the training jobs, which need a token.
+  const store = options.training || !config.token ? undefined : await Store.open(databasePathOf(config));
   const training = options.training ??
-    new TrainingJobs({ runsDir: config.runsDir, modelsDir, dataRoot: config.dataRoot });
+    new TrainingJobs({
+      runsDir: config.runsDir,
+      modelsDir,
+      dataRoot: config.dataRoot,
+      records: store && new TrainingRecords<TrainingJobStatus>(store),
+    });
   return {
     config,
     models: new ModelStore({
@@ -60,11 +72,18 @@ export async function createServices(options: ServiceOptions = {}): Promise<Serv
     cache: new ResponseCache(config.responseCacheBytes),
     font,
     training,
+    store,
     close: async () => {
       await training.close();
       await queue.synthesizer.close();
+      store?.close();
     },
   };
+}
+
+/** The database file: SGAN_DATABASE, else `sgan.sqlite` beside the runs folder (`runs/sgan.sqlite`). */
+export function databasePathOf(config: ServerConfig): string {
+  return config.databasePath ?? join(dirname(resolve(config.runsDir)), "sgan.sqlite");
 }
 
 /** The embedded models with the configured default first (the store serves its first as the default). */

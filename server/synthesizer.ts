@@ -8,7 +8,8 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { type Raster8, toRgb8 } from "../model/images.ts";
 import type { NoiseMode } from "../model/layers/noise_layer.ts";
-import { defaultPoolSize, SynthesisPool } from "../model/pool/synthesis_pool.ts";
+import { defaultPoolSize, GenerationRestartedError, SynthesisPool } from "../model/pool/synthesis_pool.ts";
+import { GenerationRestartedApiError } from "./errors.ts";
 import type { LoadedModel } from "./models.ts";
 
 /** Runs synthesis batches for the queue. */
@@ -61,12 +62,21 @@ export class PoolSynthesizer implements Synthesizer {
 
   async synthesize(model: LoadedModel, dlatents: tf.Tensor3D, depth: number, noise: NoiseMode) {
     const values = await dlatents.data() as Float32Array;
-    return this.pool.synthesize(
-      { file: model.file, fingerprint: model.fingerprint },
-      values,
-      dlatents.shape,
-      { depth, noise },
-    );
+    try {
+      return await this.pool.synthesize(
+        { file: model.file, fingerprint: model.fingerprint },
+        values,
+        dlatents.shape,
+        { depth, noise },
+      );
+    } catch (error) {
+      // The pool has retried the batch once already; the client is better served by a retry soon than a 500.
+      if (error instanceof GenerationRestartedError) {
+        console.error(error.message);
+        throw new GenerationRestartedApiError();
+      }
+      throw error;
+    }
   }
 
   close(): Promise<void> {

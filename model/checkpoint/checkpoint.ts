@@ -19,7 +19,6 @@ import {
   stateDictOf,
   type TorchTensor,
 } from "./state_dict.ts";
-import { useWebGpuSynthesis } from "../webgpu/accelerator.ts";
 
 /** Metadata key holding the network's hyper-parameters as JSON. */
 export const CONFIG_KEY = "config";
@@ -89,12 +88,6 @@ export async function loadGenerator(file: string, extraFiles: string[] = []): Pr
   const network = new Generator(options);
   try {
     assignStateDict(network.params, tensors, file);
-    // Inference on a GPU through WebGPU: the project's own synthesis pipelines (model/webgpu). If they fail
-    // their self-check the tfjs layers serve, and the reason is worth a warning.
-    const webgpu = await useWebGpuSynthesis(network);
-    if (webgpu.selfCheckFailed) {
-      console.error(`warning: ${file}: ${webgpu.reason}`);
-    }
   } catch (e) {
     network.dispose();
     throw e;

@@ -15,43 +15,45 @@
 import { dirname } from "node:path";
 import { writeFileAtomic } from "../files.ts";
 
-/** The dtypes this module reads and writes (safetensors' names). F8/F4 formats are not supported. */
-export const DTYPES = [
-  "BOOL",
-  "U8",
-  "I8",
-  "I16",
-  "U16",
-  "F16",
-  "BF16",
-  "I32",
-  "U32",
-  "F32",
-  "F64",
-  "I64",
-  "U64",
-] as const;
+/**
+ * The dtypes this module reads and writes (safetensors' names): the ones PyTorch and StyleGAN checkpoints
+ * hold. Floats in every precision PyTorch saves weights in, and the integer buffers of its modules (I64 for
+ * counters such as BatchNorm's `num_batches_tracked`, I32, U8 and BOOL for masks and indices).
+ */
+export const DTYPES = ["BOOL", "U8", "F16", "BF16", "I32", "F32", "F64", "I64"] as const;
 /** A safetensors dtype name this module understands. */
 export type Dtype = typeof DTYPES[number];
 
-/** Dtypes that exist in the safetensors specification but are not handled here (named in the error). */
-const KNOWN_UNSUPPORTED = ["F8_E5M2", "F8_E4M3", "F8_E8M0", "F6_E2M3", "F6_E3M2", "F4", "C64"];
+/**
+ * Dtypes that exist in the safetensors specification but are not handled here (named in the error): the
+ * 8-, 6- and 4-bit floats and complex numbers of quantised or special models, and integer widths no
+ * StyleGAN checkpoint uses.
+ */
+const KNOWN_UNSUPPORTED = [
+  "I8",
+  "I16",
+  "U16",
+  "U32",
+  "U64",
+  "F8_E5M2",
+  "F8_E4M3",
+  "F8_E8M0",
+  "F6_E2M3",
+  "F6_E3M2",
+  "F4",
+  "C64",
+];
 
 /** Bytes per element of each dtype. */
 const ITEM_SIZE: Record<Dtype, number> = {
   BOOL: 1,
   U8: 1,
-  I8: 1,
-  I16: 2,
-  U16: 2,
   F16: 2,
   BF16: 2,
   I32: 4,
-  U32: 4,
   F32: 4,
   F64: 8,
   I64: 8,
-  U64: 8,
 };
 
 /** The typed arrays tensor data is held in. */
@@ -59,13 +61,9 @@ export type TensorData =
   | Float32Array
   | Float64Array
   | Uint8Array
-  | Int8Array
-  | Int16Array
   | Uint16Array
   | Int32Array
-  | Uint32Array
-  | BigInt64Array
-  | BigUint64Array;
+  | BigInt64Array;
 
 /** One tensor as read from a file. */
 export interface SafeTensor {
@@ -76,7 +74,7 @@ export interface SafeTensor {
   /** Dimensions, outermost first (PyTorch order); `[]` is a scalar. */
   shape: number[];
   /**
-   * Row-major elements; BOOL is a Uint8Array of 0/1, I64/U64 are BigInt64Array/BigUint64Array. From
+   * Row-major elements; BOOL is a Uint8Array of 0/1, I64 a BigInt64Array. From
    * {@link readSafetensors} this may be a view into the whole file's buffer: use `data`, never `data.buffer`.
    */
   data: TensorData;
@@ -96,7 +94,7 @@ export interface ReadOptions {
 
 /**
  * One tensor to write. Float dtypes take numbers (F16/BF16 are rounded to nearest, ties to even);
- * integer dtypes take integers in range (I64/U64 also bigints); BOOL takes 0/1 or booleans.
+ * integer dtypes take integers in range (I64 also bigints); BOOL takes 0/1 or booleans.
  */
 export interface TensorToWrite {
   dtype: Dtype;
@@ -390,17 +388,12 @@ function decodeTensor(
 const ARRAY_TYPE = {
   BOOL: Uint8Array,
   U8: Uint8Array,
-  I8: Int8Array,
-  I16: Int16Array,
-  U16: Uint16Array,
   F16: Uint16Array,
   BF16: Uint16Array,
   I32: Int32Array,
-  U32: Uint32Array,
   F32: Float32Array,
   F64: Float64Array,
   I64: BigInt64Array,
-  U64: BigUint64Array,
 } as const;
 
 /**
@@ -559,11 +552,7 @@ function checkMetadata(metadata: Record<string, string>, file: string): Record<s
 /** Integer range of each integer dtype that takes numbers. */
 const INTEGER_RANGE: Partial<Record<Dtype, [number, number]>> = {
   U8: [0, 255],
-  I8: [-128, 127],
-  I16: [-32768, 32767],
-  U16: [0, 65535],
   I32: [-2147483648, 2147483647],
-  U32: [0, 4294967295],
   BOOL: [0, 1],
 };
 
@@ -607,14 +596,13 @@ function writeTensorData(
       }
       return;
     }
-    case "I64":
-    case "U64": {
+    case "I64": {
       const target = new (ARRAY_TYPE[dtype])(buffer, byteOffset, length);
       if (source instanceof ARRAY_TYPE[dtype]) {
         target.set(source as typeof target);
         return;
       }
-      const [low, high] = dtype === "I64" ? [-(2n ** 63n), 2n ** 63n - 1n] : [0n, 2n ** 64n - 1n];
+      const [low, high] = [-(2n ** 63n), 2n ** 63n - 1n];
       for (let i = 0; i < length; i++) {
         const value = source[i];
         if (typeof value === "number" && !Number.isSafeInteger(value)) {

@@ -9,7 +9,7 @@
  * Real and fake images are centre-cropped and box-downscaled to the compared size.
  */
 import { initBackend, requestedBackend } from "../backend/select.ts";
-import { loadGenerator } from "../checkpoint/checkpoint.ts";
+import { loadGeneratorForInference } from "../serving.ts";
 import { generateRasters } from "../generate.ts";
 import { DEFAULT_MODEL } from "../pretrained/registry.ts";
 import { MAX_SEED } from "../seeds.ts";
@@ -166,7 +166,7 @@ await runCommand(async () => {
     fakeSource = { source: values.fake, count: fakes.length, transform: transformName ?? null };
   } else {
     const checkpoint = values.checkpoint ?? DEFAULT_MODEL.file;
-    const { network: G, metadata } = await loadGenerator(checkpoint);
+    const { network: G, metadata } = await loadGeneratorForInference(checkpoint);
     try {
       resolution = G.options.resolution;
       channels = G.options.num_channels;

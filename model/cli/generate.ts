@@ -9,7 +9,7 @@
  * the CPU backends (`--workers`, see model/pool); `--workers 0` keeps everything in this process.
  */
 import { initBackend, requestedBackend } from "../backend/select.ts";
-import { loadGenerator } from "../checkpoint/checkpoint.ts";
+import { loadGeneratorForInference } from "../serving.ts";
 import { generateImages, generateRasters, latentBatch, validateTileRequest } from "../generate.ts";
 import { writeGeneratedTiles } from "../geo/outputs.ts";
 import { normalizationOf } from "../geo/normalization.ts";
@@ -84,7 +84,7 @@ await runCommand(async () => {
   const workers = workersFlag(values.workers);
   const backend = await initBackend(requestedBackend(values.backend));
   const checkpoint = values.checkpoint ?? DEFAULT_MODEL.file;
-  const { network: G, metadata } = await loadGenerator(checkpoint);
+  const { network: G, metadata } = await loadGeneratorForInference(checkpoint);
   const cutoff = integerFlag("cutoff", values.cutoff, 0, G.numLayers);
   const depth = integerFlag("depth", values.depth, 0, G.depthCount - 1);
   const request = { seeds, psi, cutoff, noise, depth };

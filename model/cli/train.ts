@@ -1,6 +1,6 @@
 /**
  * `deno task train --config FILE.yaml [--set key=value ...] [--resume RUN_DIR] [--force] [--backend B]
- *   [--workers auto|N] [--events]`
+ *   [--workers auto|N] [--events] [--data-root DIR]`
  *
  * Progressive StyleGAN training. The run directory (config `output_dir`) is never overwritten without
  * `--resume` (continue exactly where it stopped) or `--force` (start again from scratch). Ctrl-C (SIGINT)
@@ -12,18 +12,22 @@
  *
  * `--events` is for a parent process (the API's training jobs): stdout then carries every `TrainEvent` as one
  * JSON line and nothing else (dataset messages become `log` events); human text goes to stderr.
+ *
+ * `--data-root DIR` confines every file the run reads (list file, images) to DIR, links followed and checked on
+ * the file actually opened (model/data/confine.ts); the API passes its SGAN_DATA_ROOT this way.
  */
 import cliProgress from "cli-progress";
 import { initBackend, parseBackendChoice } from "../backend/select.ts";
 import { loadConfig, type TrainConfig } from "../config.ts";
 import { train, type TrainEvent } from "../train/loop.ts";
+import { checkTrainingMemory, TrainingMemoryError } from "../train/memory.ts";
 import { RunDir } from "../train/run_dir.ts";
 import { openTrainingData } from "../train/data_adapter.ts";
 import { parseFlags, runCommand, UsageError, workerCount, workersFlag } from "./common.ts";
 
 const USAGE =
   "usage: deno task train --config FILE.yaml [--set key=value ...] [--resume RUN_DIR] [--force] " +
-  "[--backend B] [--workers auto|N] [--events]";
+  "[--backend B] [--workers auto|N] [--events] [--data-root DIR]";
 
 /** Write one event as a JSON line on stdout, all of it (a pipe may take a long line in pieces). */
 function writeEventLine(event: TrainEvent): void {
@@ -41,6 +45,7 @@ await runCommand(async () => {
     "max-steps": { type: "string" },
     events: { type: "boolean", default: false },
     workers: { type: "string" },
+    "data-root": { type: "string" },
     help: { type: "boolean", short: "h" },
   }, USAGE);
   if (values.help) {
@@ -87,11 +92,19 @@ await runCommand(async () => {
     }
   }
 
+  // Settings whose memory cannot fit are refused before anything is built (the machine's memory, read once here).
+  try {
+    checkTrainingMemory(config, Deno.systemMemoryInfo().total);
+  } catch (e) {
+    if (e instanceof TrainingMemoryError) throw new UsageError(e.message);
+    throw e;
+  }
+
   const backend = await initBackend(parseBackendChoice(values.backend ?? config.backend));
   const workers = workerCount(workersGiven, backend.name);
   const run = new RunDir(config.output_dir);
   await run.prepare(config);
-  const data = await openTrainingData(config, run, say);
+  const data = await openTrainingData(config, run, say, values["data-root"]);
   say(
     `training ${config.dataset.resolution} px on ${data.count} images (${data.gsdM.toPrecision(3)} m/px) ` +
       `with ${backend.name}; run directory ${config.output_dir}`,

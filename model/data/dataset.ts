@@ -15,6 +15,7 @@
  * @module
  */
 import { type DatasetSource, findHeldOutFiles, listImageFiles } from "./sources.ts";
+import { OutsideRootError, realRoot, withFileInside } from "./confine.ts";
 import { createTilePool, defaultWorkerCount, type TilePool } from "./decode_pool.ts";
 import {
   datasetCacheKey,
@@ -61,6 +62,11 @@ export interface LoadDatasetOptions extends DatasetSource {
   onProgress?: (done: number, total: number) => void;
   /** Allow images of the hold-out split (see sources.ts); off by default. */
   allowHoldout?: boolean;
+  /**
+   * The data root: every file read (list file, images) must lie under it, links followed, checked on the file
+   * opened (see confine.ts). Undefined: no confinement (the CLI on a user's own files).
+   */
+  dataRoot?: string;
   /** Fewest usable images accepted, e.g. the largest minibatch; fewer is a DatasetError. Default 1. */
   minImages?: number;
   /**
@@ -169,7 +175,10 @@ export async function loadTrainingDataset(options: LoadDatasetOptions): Promise<
   }
 
   // List the images (the hold-out guard runs here).
-  const files = await listImageFiles(options, { allowHoldout: options.allowHoldout });
+  const files = await listImageFiles(options, {
+    allowHoldout: options.allowHoldout,
+    root: await rootOf(options),
+  });
   if (options.allowHoldout) await warnAboutHeldOut(files, options, options.log ?? CONSOLE_LOG);
 
   // Decide how files become tiles (GeoTIFF kinds look at the first file).
@@ -209,7 +218,7 @@ const IMAGE_PLAN: TilePlan = { mode: { kind: "image" }, dtype: "uint8" };
 /** Plan a GeoTIFF dataset from its first readable file and the options. */
 async function geoPlan(files: string[], options: LoadDatasetOptions, channels: number): Promise<TilePlan> {
   const kind = options.kind!;
-  const reference = await firstReadableHeader(files);
+  const reference = await firstReadableHeader(files, await rootOf(options));
   const where = `dataset.kind ${kind}`;
   const bandNumbers = (wanted: number) => {
     const bands = options.bands?.length
@@ -300,14 +309,14 @@ async function geoPlan(files: string[], options: LoadDatasetOptions, channels: n
 }
 
 /** The header of the first file that can be read (a bad first file is left to the decode pass to report). */
-async function firstReadableHeader(files: string[]): Promise<GeoTiffInfo> {
+async function firstReadableHeader(files: string[], root: string | undefined): Promise<GeoTiffInfo> {
   let first: unknown;
   for (const file of files) {
     try {
-      return await readGeoTiffInfo(file);
+      return await withFileInside(file, root, readGeoTiffInfo);
     } catch (error) {
       first ??= error;
-      if (!(error instanceof GeoTiffError)) break;
+      if (!(error instanceof GeoTiffError || error instanceof OutsideRootError)) break;
     }
   }
   throw new DatasetError(`no file of the dataset can be read as a GeoTIFF; the first: ${messageOf(first)}`, {
@@ -511,6 +520,7 @@ async function decodeAll(
     options.workers ?? (total >= MIN_FILES_FOR_WORKERS ? defaultWorkerCount() : 0),
     log,
     plan.mode,
+    await rootOf(options),
   );
   try {
     const lane = async () => {
@@ -568,6 +578,11 @@ async function decodeAll(
   return { count, data, usedFiles, skipped, upscaled };
 }
 
+/** The real path of the options' data root, or undefined without one. */
+async function rootOf(options: LoadDatasetOptions): Promise<string | undefined> {
+  return options.dataRoot === undefined ? undefined : await realRoot(options.dataRoot);
+}
+
 /** Worker threads when they can be started, else this thread (said once in the log). */
 function openPool(
   resolution: number,
@@ -575,12 +590,13 @@ function openPool(
   workers: number,
   log: DatasetLog,
   mode: TileMode = { kind: "image" },
+  root?: string,
 ): TilePool {
   try {
-    return createTilePool(resolution, channels, workers, mode);
+    return createTilePool(resolution, channels, workers, mode, root);
   } catch (error) {
     log.info(`dataset: decoding in the main thread (could not start decode workers: ${messageOf(error)})`);
-    return createTilePool(resolution, channels, 0, mode);
+    return createTilePool(resolution, channels, 0, mode, root);
   }
 }
 

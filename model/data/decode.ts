@@ -11,6 +11,7 @@
 import { fromArrayBuffer, type GeoTIFFImage } from "geotiff";
 import type { Raster8 } from "../images.ts";
 import { decodeJpegPixels, decodePngPixels } from "./codecs.ts";
+import { OutsideRootError, readFileInside } from "./confine.ts";
 import { DatasetError, messageOf } from "./errors.ts";
 
 export type { Raster8 } from "../images.ts";
@@ -22,6 +23,8 @@ export type ImageFormat = "png" | "jpeg" | "tiff";
 export interface DecodeOptions {
   /** Channels per pixel in the result: 1 (grey) or 3 (RGB) for PNG/JPEG; any band count for TIFF. */
   channels?: number;
+  /** The data root (a real path): the file is read only when it lies under it (see confine.ts). */
+  root?: string;
 }
 
 /** TIFF PhotometricInterpretation values whose samples are not colour bands as they stand. */
@@ -51,8 +54,9 @@ export function detectFormat(bytes: Uint8Array): ImageFormat | undefined {
 export async function decodeImageFile(path: string, options: DecodeOptions = {}): Promise<Raster8> {
   let bytes: Uint8Array;
   try {
-    bytes = await Deno.readFile(path);
+    bytes = await readFileInside(path, options.root);
   } catch (error) {
+    if (error instanceof OutsideRootError) throw error;
     const why = error instanceof Deno.errors.NotFound ? "file not found" : messageOf(error);
     throw new DatasetError(`cannot read ${path}: ${why}`, { cause: error });
   }
@@ -218,12 +222,13 @@ function range(n: number): number[] {
   return Array.from({ length: n }, (_, i) => i);
 }
 
-/** A short description of a file's start, for "not an image" errors (text files show as text). */
+/**
+ * What a file's start looks like, for "not an image" errors, without quoting it: these messages reach API
+ * clients through the training events, and a file's bytes are not theirs to read.
+ */
 function describeStart(bytes: Uint8Array): string {
   if (bytes.length === 0) return "the file is empty";
   const head = bytes.subarray(0, 16);
   const printable = head.every((b) => b === 9 || b === 10 || b === 13 || (b >= 32 && b < 127));
-  if (printable) return `it starts with the text ${JSON.stringify(new TextDecoder().decode(head))}`;
-  const hex = Array.from(head.subarray(0, 8), (b) => b.toString(16).padStart(2, "0")).join(" ");
-  return `it starts with the bytes ${hex}`;
+  return printable ? "it looks like a text file" : "its first bytes match no image signature";
 }

@@ -17,6 +17,8 @@ export interface TileRequest {
   channels: number;
   /** How the file becomes a tile (default: an 8-bit image). */
   mode?: TileMode;
+  /** The data root (a real path) the file must lie under, if any. */
+  root?: string;
 }
 
 /** Reply from a decode worker: a tile, or why the file could not be used. */
@@ -50,17 +52,18 @@ export function createTilePool(
   channels: number,
   workers: number,
   mode: TileMode = { kind: "image" },
+  root?: string,
 ): TilePool {
   if (workers <= 0) {
     // Two files in flight let reading one overlap decoding the other.
     return {
       workers: 0,
       concurrency: 2,
-      prepare: (path) => prepareTile(path, resolution, channels, mode),
+      prepare: (path) => prepareTile(path, resolution, channels, mode, root),
       close() {},
     };
   }
-  return new WorkerTilePool(resolution, channels, workers, mode);
+  return new WorkerTilePool(resolution, channels, workers, mode, root);
 }
 
 interface Pending {
@@ -80,6 +83,7 @@ class WorkerTilePool implements TilePool {
     readonly channels: number,
     workers: number,
     readonly mode: TileMode = { kind: "image" },
+    readonly root?: string,
   ) {
     this.workers = workers;
     // Two requests per worker so that each has the next file ready when it finishes one.
@@ -110,6 +114,7 @@ class WorkerTilePool implements TilePool {
         resolution: this.resolution,
         channels: this.channels,
         mode: this.mode,
+        root: this.root,
       };
       thread.worker.postMessage(request);
     });

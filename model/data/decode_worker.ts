@@ -16,9 +16,9 @@ const scope = globalThis as unknown as {
 };
 
 scope.onmessage = async (event) => {
-  const { id, path, resolution, channels, mode } = event.data;
+  const { id, path, resolution, channels, mode, root } = event.data;
   try {
-    const tile = await prepareTile(path, resolution, channels, mode);
+    const tile = await prepareTile(path, resolution, channels, mode, root);
     // Transfer when the bytes own their whole buffer; a view into a larger buffer is copied first.
     const data = tile.data.byteOffset === 0 && tile.data.byteLength === tile.data.buffer.byteLength
       ? tile.data

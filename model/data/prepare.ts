@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { withFileInside } from "./confine.ts";
 import { decodeImageFile } from "./decode.ts";
 import { type ResampleMethod, toTrainingTile } from "./resize.ts";
 import { prepareGeoTile, type SourceFacts, type TileMode } from "./geo_prepare.ts";
@@ -29,16 +30,20 @@ export interface PreparedTile {
 /**
  * Decode `path` and turn it into a `resolution` × `resolution` tile of `channels` bands.
  * @param mode how (default: an 8-bit image through decode.ts).
- * @throws DatasetError naming the file when it cannot be read or decoded.
+ * @param root the data root (a real path): files whose real path leaves it are refused unread (confine.ts).
+ * @throws DatasetError naming the file when it cannot be read or decoded, or lies outside `root`.
  */
 export async function prepareTile(
   path: string,
   resolution: number,
   channels: number,
   mode: TileMode = { kind: "image" },
+  root?: string,
 ): Promise<PreparedTile> {
-  if (mode.kind !== "image") return await prepareGeoTile(path, resolution, channels, mode);
-  const decoded = await decodeImageFile(path, { channels });
+  if (mode.kind !== "image") {
+    return await withFileInside(path, root, (file) => prepareGeoTile(file, resolution, channels, mode));
+  }
+  const decoded = await decodeImageFile(path, { channels, root });
   const { raster, method } = toTrainingTile(decoded, resolution);
   return { data: raster.data, method, sourceWidth: decoded.width, sourceHeight: decoded.height };
 }

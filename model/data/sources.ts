@@ -11,6 +11,7 @@
  * @module
  */
 import { basename, dirname, join, resolve } from "node:path";
+import { assertInsideRoot, isInsideFolder, readTextFileInside } from "./confine.ts";
 import { DatasetError } from "./errors.ts";
 
 export { DatasetError } from "./errors.ts";
@@ -34,6 +35,11 @@ export interface DatasetSource {
 export interface ListOptions {
   /** Accept held-out images (see {@link findHeldOutFiles}); off by default so a slip cannot happen silently. */
   allowHoldout?: boolean;
+  /**
+   * The data root (a real path): the list file is read only when it lies under it, and a folder walk does not
+   * follow links out of it (the images themselves are checked again when opened; see confine.ts).
+   */
+  root?: string;
 }
 
 /** Whether a file name has one of the {@link IMAGE_EXTENSIONS}. */
@@ -67,7 +73,8 @@ export async function listImageFiles(source: DatasetSource, options: ListOptions
         `dataset.img_dir ${root} is a file, not a folder; set dataset.folder: false to read it as a list of images`,
       );
     }
-    files = await walkImages(root);
+    await assertInsideRoot(root, options.root);
+    files = await walkImages(root, options.root);
     if (files.length === 0) {
       throw new DatasetError(
         `no images found under ${root}: looked recursively for ${IMAGE_EXTENSIONS.join(" ")} files`,
@@ -80,7 +87,7 @@ export async function listImageFiles(source: DatasetSource, options: ListOptions
         `dataset.img_dir ${root} is a folder, not a list file; set dataset.folder: true to search it for images`,
       );
     }
-    files = await readListFile(root);
+    files = await readListFile(root, options.root);
     if (files.length === 0) throw new DatasetError(`the list file ${root} names no images`);
   }
   files = [...new Set(files)].sort();
@@ -109,11 +116,12 @@ export async function listImageFiles(source: DatasetSource, options: ListOptions
  * starting with `#` are ignored (a `#` later in a line is part of the path, since file names may hold one).
  * @throws DatasetError naming the list file when it cannot be read.
  */
-export async function readListFile(listPath: string): Promise<string[]> {
+export async function readListFile(listPath: string, dataRoot?: string): Promise<string[]> {
   let text: string;
   try {
-    text = await Deno.readTextFile(listPath);
+    text = await readTextFileInside(listPath, dataRoot);
   } catch (error) {
+    if (error instanceof DatasetError) throw error; // outside the root: refused unread
     throw new DatasetError(`cannot read the list file ${listPath}: ${(error as Error).message}`, {
       cause: error,
     });
@@ -169,15 +177,18 @@ async function findSplitFolder(start: string): Promise<string | undefined> {
   }
 }
 
-/** Image files below `root`, following symbolic links but visiting each real folder once (no cycles). */
-async function walkImages(root: string): Promise<string[]> {
+/**
+ * Image files below `root`, following symbolic links but visiting each real folder once (no cycles); with a
+ * `dataRoot`, folders whose real path leaves it are not entered.
+ */
+async function walkImages(root: string, dataRoot?: string): Promise<string[]> {
   const found: string[] = [];
   const visited = new Set<string>();
   const pending = [root];
   while (pending.length > 0) {
     const dir = pending.pop()!;
     const real = await Deno.realPath(dir);
-    if (visited.has(real)) continue;
+    if (visited.has(real) || (dataRoot !== undefined && !isInsideFolder(dataRoot, real))) continue;
     visited.add(real);
     for await (const entry of Deno.readDir(dir)) {
       if (entry.name.startsWith(".")) continue;

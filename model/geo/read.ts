@@ -540,13 +540,12 @@ function messageOf(error: unknown): string {
   return error === undefined ? "no reason given" : String(error);
 }
 
+/** What a file's start looks like, without quoting it (messages reach API clients; the bytes are not theirs). */
 function describeStart(bytes: Uint8Array): string {
   if (bytes.length === 0) return "the file is empty";
   const is = (...magic: number[]) => magic.every((v, i) => bytes[i] === v);
   if (is(0x89, 0x50, 0x4e, 0x47)) return "it is a PNG image";
   if (is(0xff, 0xd8, 0xff)) return "it is a JPEG image";
   const printable = bytes.every((b) => b === 9 || b === 10 || b === 13 || (b >= 32 && b < 127));
-  if (printable) return `it starts with the text ${JSON.stringify(new TextDecoder().decode(bytes))}`;
-  const hex = Array.from(bytes.subarray(0, 8), (b) => b.toString(16).padStart(2, "0")).join(" ");
-  return `it starts with the bytes ${hex}`;
+  return printable ? "it looks like a text file" : "its first bytes match no TIFF signature";
 }

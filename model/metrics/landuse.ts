@@ -116,18 +116,19 @@ export function tilesToInput(
   });
 }
 
-/** Mean softmax cross-entropy of logits [N, C] against labels (the max is subtracted for stability). */
-export function crossEntropy(logits: tf.Tensor2D, labels: ArrayLike<number>): tf.Scalar {
+/**
+ * One-vs-rest logistic loss of logits [N, C]: per row Σ_c softplus(−y_c · l_c) with y_c = +1 for the row's
+ * class and −1 for the others, averaged over rows. It trains the same argmax classifier as softmax
+ * cross-entropy, and needs only the kernels whose gradients the project registers for GAN training
+ * (Softplus, not Exp/Log), so the gradient registry stays exactly what the networks use.
+ */
+export function oneVsRestLoss(logits: tf.Tensor2D, labels: ArrayLike<number>): tf.Scalar {
   return tf.tidy(() => {
     const [n, c] = logits.shape;
-    const oneHot = new Float32Array(n * c);
-    for (let i = 0; i < n; i++) oneHot[i * c + labels[i]] = 1;
-    // The row maxima enter as constants: they cancel in the value, and no gradient is wanted through them.
-    const maxima = tf.tensor2d(Array.from(tf.max(logits, 1).dataSync()), [n, 1]);
-    const shifted = tf.sub(logits, maxima);
-    const logSumExp = tf.log(tf.sum(tf.exp(shifted), 1));
-    const picked = tf.sum(tf.mul(shifted, tf.tensor2d(oneHot, [n, c])), 1);
-    return tf.mean(tf.sub(logSumExp, picked)) as tf.Scalar;
+    const signs = new Float32Array(n * c).fill(-1);
+    for (let i = 0; i < n; i++) signs[i * c + labels[i]] = 1;
+    const margins = tf.mul(logits, tf.tensor2d(signs, [n, c]));
+    return tf.div(tf.sum(tf.softplus(tf.neg(margins))), n) as tf.Scalar;
   });
 }
 
@@ -173,7 +174,7 @@ export function trainClassifier(
       const batch = tf.tidy(() => dihedral(tf.gather(x, rows) as tf.Tensor4D, k));
       const batchLabels = rows.map((r) => labels[r]);
       const { value, grads } = tf.variableGrads(
-        () => crossEntropy(net.logits(batch), batchLabels),
+        () => oneVsRestLoss(net.logits(batch), batchLabels),
         variables,
       );
       const keyed = new Map(params.map((p) => [p.key, grads[p.variable.name]]));

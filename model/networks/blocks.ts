@@ -10,6 +10,76 @@ import { View } from "../layers/view.ts";
 
 type Activation = (x: tf.Tensor) => tf.Tensor;
 
+/** The activation a network's blocks share, with the He gain its weights are initialised for. */
+export interface BlockActivation {
+  /** The nonlinearity (model/layers/activation.ts). */
+  activation: Activation;
+  /** Its gain (√2 for leaky ReLU and ReLU). */
+  gain: number;
+}
+
+/** Hyper-parameters of the synthesis network's 4×4 {@link InputBlock}. */
+export interface InputBlockOptions extends BlockActivation {
+  /** Feature maps of the block. */
+  channels: number;
+  /** Size of w. */
+  dlatentSize: number;
+  /** Learned constant 4×4 input (else a dense layer from w). */
+  constInputLayer: boolean;
+  /** Noise, normalisation, styles and equalized learning rate of both epilogues. */
+  epilogue: EpilogueOptions;
+}
+
+/** Hyper-parameters of one {@link GSynthesisBlock}. */
+export interface GSynthesisBlockOptions extends BlockActivation {
+  /** Feature maps coming in (at half the output size). */
+  inChannels: number;
+  /** Feature maps going out. */
+  outChannels: number;
+  /** Output side in pixels. */
+  outputSize: number;
+  /** Low-pass filter taps after the upscaling, or null for none. */
+  blurFilter: number[] | null;
+  /** Size of w. */
+  dlatentSize: number;
+  /** Noise, normalisation, styles and equalized learning rate of both epilogues. */
+  epilogue: EpilogueOptions;
+  /** Index of the first of the block's two noise maps (their fixed noise seeds). */
+  noiseSeed: number;
+}
+
+/** Hyper-parameters of one {@link DiscriminatorBlock}. */
+export interface DiscriminatorBlockOptions extends BlockActivation {
+  /** Feature maps coming in (at twice the output size). */
+  inChannels: number;
+  /** Feature maps going out. */
+  outChannels: number;
+  /** Equalized learning rate. */
+  useWscale: boolean;
+  /** Low-pass filter taps before the downscaling conv, or null for none. */
+  blurFilter: number[] | null;
+}
+
+/** Hyper-parameters of the final 4×4 {@link DiscriminatorTop}. */
+export interface DiscriminatorTopOptions extends BlockActivation {
+  /** Group size of the minibatch standard deviation layer (≤ 1: no such layer). */
+  mbstdGroupSize: number;
+  /** Channels that layer appends. */
+  mbstdNumFeatures: number;
+  /** Feature maps coming in. */
+  inChannels: number;
+  /** Width of the hidden dense layer. */
+  intermediateChannels: number;
+  /** Equalized learning rate. */
+  useWscale: boolean;
+  /** Side of the input in pixels (default 4). */
+  resolution?: number;
+  /** Scores per image (default 1). */
+  outputFeatures?: number;
+  /** Gain of the last dense layer (default 1). */
+  lastGain?: number;
+}
+
 /** The 4×4 block: learned constant (or dense from w), two epilogues around one 3×3 conv. */
 export class InputBlock {
   readonly const?: tf.Variable;
@@ -19,15 +89,12 @@ export class InputBlock {
   readonly conv: EqualizedConv2d;
   readonly epi2: LayerEpilogue;
 
-  constructor(
-    tree: ParameterTree,
-    readonly nf: number,
-    dlatentSize: number,
-    constInputLayer: boolean,
-    gain: number,
-    activation: Activation,
-    epilogue: EpilogueOptions,
-  ) {
+  /** Feature maps of the block. */
+  readonly nf: number;
+
+  constructor(tree: ParameterTree, options: InputBlockOptions) {
+    const { channels: nf, dlatentSize, constInputLayer, gain, activation, epilogue } = options;
+    this.nf = nf;
     if (constInputLayer) {
       this.const = tree.create("const", tf.ones([1, 4, 4, nf]), "nchw");
       this.bias = tree.create("bias", tf.ones([nf]), "plain");
@@ -68,18 +135,22 @@ export class GSynthesisBlock {
   readonly conv1: EqualizedConv2d;
   readonly epi2: LayerEpilogue;
 
-  constructor(
-    tree: ParameterTree,
-    inChannels: number,
-    outChannels: number,
-    readonly outputSize: number,
-    blurFilter: number[] | null,
-    dlatentSize: number,
-    gain: number,
-    activation: Activation,
-    epilogue: EpilogueOptions,
-    noiseSeed: number,
-  ) {
+  /** Output side in pixels. */
+  readonly outputSize: number;
+
+  constructor(tree: ParameterTree, options: GSynthesisBlockOptions) {
+    const {
+      inChannels,
+      outChannels,
+      outputSize,
+      blurFilter,
+      dlatentSize,
+      gain,
+      activation,
+      epilogue,
+      noiseSeed,
+    } = options;
+    this.outputSize = outputSize;
     const convTree = tree.child("conv0_up");
     const blur = blurFilter ? new BlurLayer(undefined, blurFilter) : undefined;
     this.conv0Up = new EqualizedConv2d(convTree, inChannels, outChannels, 3, {
@@ -130,15 +201,11 @@ export class DiscriminatorBlock {
   readonly blur?: BlurLayer;
   readonly conv1Down: EqualizedConv2d;
 
-  constructor(
-    tree: ParameterTree,
-    inChannels: number,
-    outChannels: number,
-    gain: number,
-    useWscale: boolean,
-    readonly activation: Activation,
-    blurFilter: number[] | null,
-  ) {
+  readonly activation: Activation;
+
+  constructor(tree: ParameterTree, options: DiscriminatorBlockOptions) {
+    const { inChannels, outChannels, gain, useWscale, blurFilter } = options;
+    this.activation = options.activation;
     this.conv0 = new EqualizedConv2d(tree.child("conv0"), inChannels, inChannels, 3, {
       gain,
       use_wscale: useWscale,
@@ -168,19 +235,12 @@ export class DiscriminatorTop {
   readonly dense0: EqualizedLinear;
   readonly dense1: EqualizedLinear;
 
-  constructor(
-    tree: ParameterTree,
-    mbstdGroupSize: number,
-    mbstdNumFeatures: number,
-    inChannels: number,
-    intermediateChannels: number,
-    gain: number,
-    useWscale: boolean,
-    readonly activation: Activation,
-    resolution = 4,
-    outputFeatures = 1,
-    lastGain = 1,
-  ) {
+  readonly activation: Activation;
+
+  constructor(tree: ParameterTree, options: DiscriminatorTopOptions) {
+    const { mbstdGroupSize, mbstdNumFeatures, inChannels, intermediateChannels, gain, useWscale } = options;
+    const { resolution = 4, outputFeatures = 1, lastGain = 1 } = options;
+    this.activation = options.activation;
     if (mbstdGroupSize > 1) this.stddev = new StddevLayer(mbstdGroupSize, mbstdNumFeatures);
     const extra = mbstdGroupSize > 1 ? mbstdNumFeatures : 0;
     this.conv = new EqualizedConv2d(tree.child("conv"), inChannels + extra, inChannels, 3, {

@@ -28,31 +28,28 @@ export class Discriminator {
     const fromRgbSpecs: Array<[number]> = [];
     for (let res = log2; res > 2; res--) {
       this.blocks.push(
-        new DiscriminatorBlock(
-          params.child("blocks").child(log2 - res),
-          nf(res - 1),
-          nf(res - 2),
+        new DiscriminatorBlock(params.child("blocks").child(log2 - res), {
+          inChannels: nf(res - 1),
+          outChannels: nf(res - 2),
+          activation: act,
           gain,
-          o.use_wscale,
-          act,
-          o.blur_filter,
-        ),
+          useWscale: o.use_wscale,
+          blurFilter: o.blur_filter,
+        }),
       );
       fromRgbSpecs.push([nf(res - 1)]);
     }
-    this.finalBlock = new DiscriminatorTop(
-      params.child("final_block"),
-      o.mbstd_group_size,
-      o.mbstd_num_features,
-      nf(2),
-      nf(2),
+    this.finalBlock = new DiscriminatorTop(params.child("final_block"), {
+      mbstdGroupSize: o.mbstd_group_size,
+      mbstdNumFeatures: o.mbstd_num_features,
+      inChannels: nf(2),
+      intermediateChannels: nf(2),
+      activation: act,
       gain,
-      o.use_wscale,
-      act,
-      4,
+      useWscale: o.use_wscale,
       // Official D_basic: one score per class; the image's class picks its own (apply).
-      Math.max(o.label_size, 1),
-    );
+      outputFeatures: Math.max(o.label_size, 1),
+    });
     fromRgbSpecs.push([nf(2)]);
     fromRgbSpecs.forEach(([channels], i) => {
       this.fromRgb.push(

@@ -52,30 +52,28 @@ export class GSynthesis {
       use_styles: o.use_styles,
       use_wscale: o.use_wscale,
     };
-    this.initBlock = new InputBlock(
-      tree.child("init_block"),
-      nf(1),
-      o.dlatent_size,
-      o.const_input_layer,
+    this.initBlock = new InputBlock(tree.child("init_block"), {
+      channels: nf(1),
+      dlatentSize: o.dlatent_size,
+      constInputLayer: o.const_input_layer,
+      activation: act,
       gain,
-      act,
       epilogue,
-    );
+    });
     for (let res = 3; res <= log2; res++) {
       const i = res - 3;
       this.blocks.push(
-        new GSynthesisBlock(
-          tree.child("blocks").child(i),
-          nf(res - 2),
-          nf(res - 1),
-          2 ** res,
-          o.blur_filter,
-          o.dlatent_size,
+        new GSynthesisBlock(tree.child("blocks").child(i), {
+          inChannels: nf(res - 2),
+          outChannels: nf(res - 1),
+          outputSize: 2 ** res,
+          blurFilter: o.blur_filter,
+          dlatentSize: o.dlatent_size,
+          activation: act,
           gain,
-          act,
           epilogue,
-          2 * (i + 1),
-        ),
+          noiseSeed: 2 * (i + 1),
+        }),
       );
     }
     // Created after the blocks so that the key order equals StyleGAN.pytorch's state_dict.

@@ -1,143 +1,112 @@
 /**
- * Hyper-parameters of StyleGAN's networks, named as in the paper's code and StyleGAN.pytorch,
- * with official StyleGAN's defaults in one place.
+ * Hyper-parameters of StyleGAN's networks, named as in the paper's code and StyleGAN.pytorch, declared once
+ * each (type, range, official StyleGAN's default, meaning) as zod schemas. The training configuration's
+ * `model.gen` and `model.dis` sections are picks of these schemas (model/config/schema.ts), so a default or a
+ * description is written here and nowhere else.
  */
+import { z } from "zod";
 
 /** Growing structure: `linear` = progressive growing with fade-in; `fixed` = final resolution only. */
-export type Structure = "linear" | "fixed";
+export const STRUCTURE = z.enum(["linear", "fixed"]).default("linear").describe(
+  "`linear` = progressive growing with fade-in; `fixed` = train the final resolution only.",
+);
+export type Structure = z.output<typeof STRUCTURE>;
+
+const resolution = z.number().int().describe("Resolution in pixels, a power of two ≥ 4.");
+const numChannels = z.number().int().min(1).max(64).default(3).describe(
+  "Image channels (3 = RGB; more for multi-band imagery, one per class for land cover).",
+);
+const nonlinearity = z.enum(["lrelu", "relu"]).default("lrelu");
+const blurFilter = z.array(z.number()).nullable().default([1, 2, 1]);
+const fmapBase = z.number().int().positive().default(8192).describe(
+  "Feature maps: nf(stage) = min(fmap_base / 2^(stage·fmap_decay), fmap_max).",
+);
+const fmapDecay = z.number().default(1.0).describe("See fmap_base.");
+const fmapMax = z.number().int().positive().default(512).describe("See fmap_base.");
+const useWscale = z.boolean().default(true).describe("Equalized learning rate.");
 
 /** Generator hyper-parameters (G_mapping + G_synthesis + truncation). */
-export interface GeneratorOptions {
-  /** Output resolution in pixels, a power of two ≥ 4. */
-  resolution: number;
-  /** Image channels (3 = RGB; more for multi-band imagery). */
-  num_channels: number;
-  /** Size of z. */
-  latent_size: number;
-  /** Size of w. */
-  dlatent_size: number;
-  /** Dense layers in the mapping network. */
-  mapping_layers: number;
-  /** Width of the hidden mapping layers. */
-  mapping_fmaps: number;
-  /** Learning-rate multiplier of the mapping network. */
-  mapping_lrmul: number;
-  /** Activation of the mapping network. */
-  mapping_nonlinearity: "lrelu" | "relu";
-  /** Pixel-normalise z before mapping. */
-  normalize_latents: boolean;
-  /** Feature maps: nf(stage) = min(fmap_base / 2^(stage·fmap_decay), fmap_max). */
-  fmap_base: number;
-  /** See fmap_base. */
-  fmap_decay: number;
-  /** See fmap_base. */
-  fmap_max: number;
-  /** AdaIN styles from w. */
-  use_styles: boolean;
-  /** Learned constant 4×4 input (else a dense layer from w). */
-  const_input_layer: boolean;
-  /** Per-pixel noise inputs. */
-  use_noise: boolean;
-  /** Activation of the synthesis network. */
-  nonlinearity: "lrelu" | "relu";
-  /** Equalized learning rate. */
-  use_wscale: boolean;
-  /** Pixelwise feature normalisation (PGGAN; off in StyleGAN). */
-  use_pixel_norm: boolean;
-  /** Instance normalisation before each style. */
-  use_instance_norm: boolean;
-  /** Low-pass filter after upscaling, or null for none. */
-  blur_filter: number[] | null;
-  /** Progressive (`linear`) or fixed-resolution training. */
-  structure: Structure;
-  /** Default ψ of the truncation trick at inference. */
-  truncation_psi: number;
-  /** Style layers (from the coarsest) that truncation affects. */
-  truncation_cutoff: number;
-  /** Decay of the running average of w. */
-  dlatent_avg_beta: number;
-  /** Probability of style mixing during training. */
-  style_mixing_prob: number;
-  /**
-   * Classes the generator is conditioned on (land-use labels), 0 = unconditional. Official StyleGAN's
-   * `label_size`: the one-hot label is embedded (`class_embedding.weight`, [classes, latent_size]) and
-   * concatenated with z before the pixel norm and the mapping layers.
-   */
-  label_size: number;
-}
+export const GENERATOR_OPTIONS = z.strictObject({
+  resolution: resolution.describe("Output resolution in pixels, a power of two ≥ 4."),
+  num_channels: numChannels,
+  latent_size: z.number().int().positive().default(512).describe("Size of z."),
+  dlatent_size: z.number().int().positive().default(512).describe("Size of w."),
+  mapping_layers: z.number().int().min(1).default(8).describe("Dense layers in the mapping network."),
+  mapping_fmaps: z.number().int().positive().default(512).describe("Width of the hidden mapping layers."),
+  mapping_lrmul: z.number().positive().default(0.01).describe(
+    "Learning-rate multiplier of the mapping network.",
+  ),
+  mapping_nonlinearity: nonlinearity.describe("Activation of the mapping network."),
+  normalize_latents: z.boolean().default(true).describe("Pixel-normalise z before mapping."),
+  fmap_base: fmapBase,
+  fmap_decay: fmapDecay,
+  fmap_max: fmapMax,
+  use_styles: z.boolean().default(true).describe("AdaIN styles from w."),
+  const_input_layer: z.boolean().default(true).describe(
+    "Learned constant 4×4 input (else a dense layer from w).",
+  ),
+  use_noise: z.boolean().default(true).describe("Per-pixel noise inputs."),
+  nonlinearity: nonlinearity.describe("Activation of the synthesis network."),
+  use_wscale: useWscale,
+  use_pixel_norm: z.boolean().default(false).describe(
+    "Pixelwise feature normalisation (PGGAN; off in StyleGAN).",
+  ),
+  use_instance_norm: z.boolean().default(true).describe("Instance normalisation before each style."),
+  blur_filter: blurFilter.describe("Low-pass filter taps after each upscaling, or null for none."),
+  structure: STRUCTURE,
+  truncation_psi: z.number().default(0.7).describe("Default ψ of the truncation trick at inference."),
+  truncation_cutoff: z.number().int().min(0).default(8).describe(
+    "Style layers (from the coarsest) that truncation affects.",
+  ),
+  dlatent_avg_beta: z.number().min(0).max(1).default(0.995).describe("Decay of the running average of w."),
+  style_mixing_prob: z.number().min(0).max(1).default(0.9).describe(
+    "Probability of style mixing during training.",
+  ),
+  label_size: z.number().int().min(0).default(0).describe(
+    "Classes the generator is conditioned on (land-use labels), 0 = unconditional. Official StyleGAN's " +
+      "label_size: the one-hot label is embedded (class_embedding.weight, [classes, latent_size]) and " +
+      "concatenated with z before the pixel norm and the mapping layers. Set from the dataset's labels.",
+  ),
+});
+
+/** Generator hyper-parameters. */
+export type GeneratorOptions = z.output<typeof GENERATOR_OPTIONS>;
 
 /** Official StyleGAN defaults for the generator (resolution must be given). */
-export const GENERATOR_DEFAULTS: Omit<GeneratorOptions, "resolution"> = {
-  num_channels: 3,
-  latent_size: 512,
-  dlatent_size: 512,
-  mapping_layers: 8,
-  mapping_fmaps: 512,
-  mapping_lrmul: 0.01,
-  mapping_nonlinearity: "lrelu",
-  normalize_latents: true,
-  fmap_base: 8192,
-  fmap_decay: 1.0,
-  fmap_max: 512,
-  use_styles: true,
-  const_input_layer: true,
-  use_noise: true,
-  nonlinearity: "lrelu",
-  use_wscale: true,
-  use_pixel_norm: false,
-  use_instance_norm: true,
-  blur_filter: [1, 2, 1],
-  structure: "linear",
-  truncation_psi: 0.7,
-  truncation_cutoff: 8,
-  dlatent_avg_beta: 0.995,
-  style_mixing_prob: 0.9,
-  label_size: 0,
-};
+export const GENERATOR_DEFAULTS: Omit<GeneratorOptions, "resolution"> = Object.freeze(
+  GENERATOR_OPTIONS.omit({ resolution: true }).parse({}),
+);
 
 /** Discriminator hyper-parameters. */
-export interface DiscriminatorOptions {
-  /** Input resolution in pixels, a power of two ≥ 4. */
-  resolution: number;
-  /** Image channels. */
-  num_channels: number;
-  /** See GeneratorOptions.fmap_base. */
-  fmap_base: number;
-  fmap_decay: number;
-  fmap_max: number;
-  /** Activation. */
-  nonlinearity: "lrelu" | "relu";
-  /** Equalized learning rate. */
-  use_wscale: boolean;
-  /** Group size of the minibatch standard deviation layer (≤ 1 disables it). */
-  mbstd_group_size: number;
-  /** Channels it appends. */
-  mbstd_num_features: number;
-  /** Low-pass filter before each downscaling conv, or null. */
-  blur_filter: number[] | null;
-  /** Progressive or fixed. */
-  structure: Structure;
-  /**
-   * Classes of the conditional discriminator, 0 = unconditional. Official `D_basic`: the last dense layer has
-   * one output per class and the score is the output of the image's class.
-   */
-  label_size: number;
-}
+export const DISCRIMINATOR_OPTIONS = z.strictObject({
+  resolution: resolution.describe("Input resolution in pixels, a power of two ≥ 4."),
+  num_channels: numChannels,
+  fmap_base: fmapBase,
+  fmap_decay: fmapDecay,
+  fmap_max: fmapMax,
+  nonlinearity: nonlinearity.describe("Activation."),
+  use_wscale: useWscale,
+  mbstd_group_size: z.number().int().min(0).default(4).describe(
+    "Group size of the minibatch standard deviation layer (≤ 1 disables it).",
+  ),
+  mbstd_num_features: z.number().int().min(1).default(1).describe(
+    "Channels the minibatch stddev layer appends.",
+  ),
+  blur_filter: blurFilter.describe("Low-pass filter taps before each downscaling conv, or null for none."),
+  structure: STRUCTURE,
+  label_size: z.number().int().min(0).default(0).describe(
+    "Classes of a conditional discriminator, 0 = unconditional. Official D_basic: the last dense layer has " +
+      "one output per class and the score is the output of the image's class. Set from the dataset's labels.",
+  ),
+});
+
+/** Discriminator hyper-parameters. */
+export type DiscriminatorOptions = z.output<typeof DISCRIMINATOR_OPTIONS>;
 
 /** Official StyleGAN defaults for the discriminator. */
-export const DISCRIMINATOR_DEFAULTS: Omit<DiscriminatorOptions, "resolution"> = {
-  num_channels: 3,
-  fmap_base: 8192,
-  fmap_decay: 1.0,
-  fmap_max: 512,
-  nonlinearity: "lrelu",
-  use_wscale: true,
-  mbstd_group_size: 4,
-  mbstd_num_features: 1,
-  blur_filter: [1, 2, 1],
-  structure: "linear",
-  label_size: 0,
-};
+export const DISCRIMINATOR_DEFAULTS: Omit<DiscriminatorOptions, "resolution"> = Object.freeze(
+  DISCRIMINATOR_OPTIONS.omit({ resolution: true }).parse({}),
+);
 
 /** Feature maps at a stage (stage s works at 2^(s+1) px). */
 export function featureMaps(

@@ -44,6 +44,14 @@ export class PoolError extends Error {
   override name = "PoolError";
 }
 
+/**
+ * The worker process died (killed, crashed, or gone before its reply) with requests in flight: the requests
+ * themselves may be fine, so callers may run them again on another worker.
+ */
+export class WorkerExitError extends PoolError {
+  override name = "WorkerExitError";
+}
+
 /** Worker → parent, once, after its backend is up. */
 export interface ReadyMessage {
   type: "ready";
@@ -146,7 +154,7 @@ export class ProcessWorker {
       await stderrDone;
       clearTimeout(timer);
       this.alive = false;
-      const error = new PoolError(
+      const error = new WorkerExitError(
         `${name} ${child.pid} exited (${status.signal ? `signal ${status.signal}` : `code ${status.code}`})${
           this.#stderrTail.trim() ? `: ${this.#stderrTail.trim()}` : ""
         }`,
@@ -173,7 +181,7 @@ export class ProcessWorker {
         await Promise.race([this.exited, new Promise((r) => setTimeout(r, 5000))]);
         if (this.#pending.delete(message.id)) {
           this.busy -= cost;
-          reject(new PoolError(`${this.name} ${this.child.pid} is gone: ${(e as Error).message}`));
+          reject(new WorkerExitError(`${this.name} ${this.child.pid} is gone: ${(e as Error).message}`));
         }
       });
     });

@@ -9,18 +9,24 @@
  *
  * The parent computes dlatents (mapping and truncation are cheap) and sends them with the checkpoint's path
  * and SHA-256; a worker loads that file once, checks the hash, runs the synthesis network and answers with
- * 8-bit images. A worker that dies fails only its own requests, with its last stderr lines in the message,
- * and is started again on the next request.
+ * 8-bit images. A worker that dies is started again on the next request; the batches it had in flight are run
+ * once more on another worker (the least busy live one, or its own replacement when there is no other), and only
+ * when that fails too does the batch fail, with {@link GenerationRestartedError}.
  *
  * @module
  */
 import type { Raster8 } from "../images.ts";
 import type { NoiseMode } from "../layers/noise_layer.ts";
-import { checkPoolOptions, PoolError, ProcessWorker } from "./process_worker.ts";
+import { checkPoolOptions, PoolError, ProcessWorker, WorkerExitError } from "./process_worker.ts";
 import { floatBytes, type ModelRef, type SynthesisResult } from "./protocol.ts";
 
 export type { ModelRef } from "./protocol.ts";
-export { defaultPoolSize, PoolError } from "./process_worker.ts";
+export { defaultPoolSize, PoolError, WorkerExitError } from "./process_worker.ts";
+
+/** A batch was lost twice to a dying worker: the pool is starting replacements, a retry soon may succeed. */
+export class GenerationRestartedError extends PoolError {
+  override name = "GenerationRestartedError";
+}
 export { fileFingerprint } from "../files.ts";
 
 /** Options of {@link SynthesisPool.start}. */
@@ -108,19 +114,45 @@ export class SynthesisPool {
       const count = Math.floor(n / parts) + (p < n % parts ? 1 : 0);
       const slice = dlatents.subarray(start * layers * size, (start + count) * layers * size);
       start += count;
-      const worker = await this.#worker(this.#leastBusy());
       const request = {
         type: "synthesize",
-        id: this.#nextId++,
         model,
         depth: run.depth,
         noise: run.noise,
         shape: [count, layers, size],
         dlatents: floatBytes(slice),
       };
-      chunks.push(worker.request<SynthesisResult>(request, count).then((reply) => rastersOf(reply, count)));
+      chunks.push(this.#runWithRetry(request, count));
     }
     return (await Promise.all(chunks)).flat();
+  }
+
+  /** One batch on the least busy worker; lost to a dying worker, once more on another. */
+  async #runWithRetry(request: Record<string, unknown>, count: number): Promise<Raster8[]> {
+    const first = this.#leastBusy();
+    try {
+      const worker = await this.#worker(first);
+      return rastersOf(
+        await worker.request<SynthesisResult>({ ...request, id: this.#nextId++ }, count),
+        count,
+      );
+    } catch (error) {
+      if (!(error instanceof WorkerExitError) || this.#closed) throw error;
+      try {
+        const worker = await this.#worker(this.#leastBusy(first));
+        return rastersOf(
+          await worker.request<SynthesisResult>({ ...request, id: this.#nextId++ }, count),
+          count,
+        );
+      } catch (again) {
+        if (!(again instanceof WorkerExitError)) throw again;
+        throw new GenerationRestartedError(
+          `a synthesis worker stopped during this batch and the retry on another stopped too (${again.message}); ` +
+            "generation restarted",
+          { cause: again },
+        );
+      }
+    }
   }
 
   /** Stop every worker (waits for requests in flight). */
@@ -129,13 +161,13 @@ export class SynthesisPool {
     await Promise.all(this.#workers.map((w) => w?.close()));
   }
 
-  #leastBusy(): number {
-    let best = 0;
-    for (let i = 1; i < this.#workers.length; i++) {
-      const load = (w: ProcessWorker | undefined) => (w?.alive ? w.busy : 0);
-      if (load(this.#workers[i]) < load(this.#workers[best])) best = i;
-    }
-    return best;
+  /** The least busy worker's index; with `avoid`, another one if there is another (a retry's choice). */
+  #leastBusy(avoid?: number): number {
+    const candidates = this.#workers.map((_, i) => i).filter((i) =>
+      i !== avoid || this.#workers.length === 1
+    );
+    const load = (w: ProcessWorker | undefined) => (w?.alive ? w.busy : 0);
+    return candidates.reduce((best, i) => (load(this.#workers[i]) < load(this.#workers[best]) ? i : best));
   }
 
   /** Worker `i`, started (again) if it is not running. */

@@ -8,7 +8,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { initBackend, requestedBackend } from "../backend/select.ts";
-import { loadGenerator } from "../checkpoint/checkpoint.ts";
+import { loadGeneratorForInference } from "../serving.ts";
 import { toRgb8 } from "../images.ts";
 import type { Generator } from "../networks/generator.ts";
 import { fileFingerprint } from "../files.ts";
@@ -28,7 +28,7 @@ async function generatorFor(model: ModelRef): Promise<Generator> {
   if ((await fileFingerprint(model.file)) !== model.fingerprint) {
     throw new Error(`${model.file} changed on disk after the server loaded it; retry the request`);
   }
-  const { network } = await loadGenerator(model.file);
+  const { network } = await loadGeneratorForInference(model.file);
   loaded.set(model.fingerprint, network);
   for (const [key, generator] of loaded) {
     if (loaded.size <= maxModels) break;

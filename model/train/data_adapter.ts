@@ -2,6 +2,7 @@
 import type { TrainConfig } from "../config.ts";
 import { DatasetError, type FloatDataset, loadTrainingDataset } from "../data/dataset.ts";
 import { BatchSampler, type BatchSamplerState, batchToTensor } from "../data/batches.ts";
+import { realRoot, withFileInside } from "../data/confine.ts";
 import { decodeImageFile } from "../data/decode.ts";
 import type { TrainingData } from "./loop.ts";
 import type { RunDir } from "./run_dir.ts";
@@ -13,11 +14,13 @@ import { readGeoTiffInfo } from "../geo/read.ts";
  * Load (or reuse the cache of) the configured dataset and serve shuffled, augmented batches.
  * The ground sample distance at the training resolution is the source's (the first GeoTIFF's pixel size,
  * or dataset.gsd_m; see dataset.gsd_source) scaled by source size / resolution.
+ * @param dataRoot every file read must lie under it (links followed, checked on the opened file), or undefined.
  */
 export async function openTrainingData(
   config: TrainConfig,
   run: RunDir,
   log: (line: string) => void,
+  dataRoot?: string,
 ): Promise<TrainingData> {
   const d = config.dataset;
   const largestBatch = Math.max(...config.sched.batch_sizes.slice(0, Math.log2(d.resolution) - 1));
@@ -33,6 +36,7 @@ export async function openTrainingData(
     palette: [...d.palette],
     classNames: [...d.class_names],
     cacheDir: run.cache,
+    dataRoot,
     minImages: largestBatch,
     log: { info: log, warn: (m) => log(`warning: ${m}`) },
     onProgress: (done, total) => {
@@ -48,7 +52,8 @@ export async function openTrainingData(
       (dataset.fromCache ? " (from cache)" : "") +
       (dataset.skipped.length ? `, ${dataset.skipped.length} skipped` : ""),
   );
-  const source = await groundSampleDistance(config, dataset.files[0], log);
+  const root = dataRoot === undefined ? undefined : await realRoot(dataRoot);
+  const source = await groundSampleDistance(config, dataset.files[0], log, root);
   const sampler = new BatchSampler(dataset, config.seed);
   const augment = { xflip: d.xflip, yflip: d.yflip, rot90: d.rot90 };
   return {
@@ -73,10 +78,11 @@ export async function groundSampleDistance(
   config: TrainConfig,
   firstFile: string,
   log: (line: string) => void = () => {},
+  root?: string,
 ): Promise<{ gsdM: number; sidePx: number; from: "geotiff" | "config" }> {
   const d = config.dataset;
   if (d.gsd_source !== "config") {
-    const info = await readGeoTiffInfo(firstFile).catch((error) => {
+    const info = await withFileInside(firstFile, root, readGeoTiffInfo).catch((error) => {
       if (d.gsd_source === "geotiff") {
         throw new DatasetError(`dataset.gsd_source is geotiff but ${error.message}`);
       }
@@ -101,17 +107,17 @@ export async function groundSampleDistance(
       );
     }
   }
-  const sidePx = d.source_px > 0 ? d.source_px : await sourceSide(firstFile);
+  const sidePx = d.source_px > 0 ? d.source_px : await sourceSide(firstFile, root);
   return { gsdM: d.gsd_m, sidePx, from: "config" };
 }
 
 /** Side of the centre square of the first image, the source size that dataset.gsd_m refers to. */
-async function sourceSide(file: string): Promise<number> {
+async function sourceSide(file: string, root: string | undefined): Promise<number> {
   try {
-    const info = await readGeoTiffInfo(file);
+    const info = await withFileInside(file, root, readGeoTiffInfo);
     return Math.min(info.width, info.height);
   } catch {
-    const raster = await decodeImageFile(file);
+    const raster = await decodeImageFile(file, { root });
     return Math.min(raster.width, raster.height);
   }
 }

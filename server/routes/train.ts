@@ -48,7 +48,11 @@ export function trainRoutes(services: Services): Hono {
   });
 
   app.post("/", limit, async (c) => {
-    const request = await parseTrainRequest(await jsonBody(c), services.config.dataRoot);
+    const request = await parseTrainRequest(
+      await jsonBody(c),
+      services.config.dataRoot,
+      services.config.memoryBytes,
+    );
     if (request.name !== undefined && (await services.models.names()).includes(request.name)) {
       throw new ConflictError(`a model named '${request.name}' exists already`, "name", "a new model name");
     }
@@ -62,6 +66,12 @@ export function trainRoutes(services: Services): Hono {
   app.get("/:id", (c) => c.json(jobOf(c).status()));
 
   app.delete("/:id", async (c) => c.json(await training.cancel(jobOf(c).id)));
+
+  app.post("/:id/resume", async (c) => {
+    const status = await training.resume(jobOf(c).id);
+    c.header("Location", `/api/train/${status.id}`);
+    return c.json(status, 202);
+  });
 
   app.get("/:id/events", (c) => {
     const job = jobOf(c);

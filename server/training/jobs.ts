@@ -8,6 +8,11 @@
  * a checkpoint written. A finished job copies its final EMA generator atomically to `<modelsDir>/<name>.safetensors`,
  * where the model store finds it.
  *
+ * With a {@link TrainingRecords} store every job is recorded when it is created and at each state change, so a
+ * restarted server serves its finished jobs again; one whose server went away while it ran (SIGKILL, a crash, or
+ * a shutdown that stopped it at its safe point) comes back `interrupted` and {@link TrainingJobs.resume}
+ * continues it from its last checkpoint (`deno task train --resume`).
+ *
  * @module
  */
 import { writeFileAtomic } from "../../model/files.ts";
@@ -16,16 +21,27 @@ import { fileURLToPath } from "node:url";
 import { stringify as toYaml } from "yaml";
 import type { TrainConfig } from "../../model/config.ts";
 import type { TrainEvent } from "../../model/train/loop.ts";
-import { RunDir } from "../../model/train/run_dir.ts";
+import { type LatestPointer, RunDir } from "../../model/train/run_dir.ts";
 import { ConflictError, NotFoundError } from "../errors.ts";
 import { isInside } from "../security.ts";
 import type { TrainRequest } from "./request.ts";
+import type { TrainingRecord, TrainingRecords } from "../store/training_records.ts";
 
 /** Where a job is. */
-export type JobState = "starting" | "running" | "stopping" | "done" | "failed" | "cancelled";
+export type JobState =
+  | "starting"
+  | "running"
+  | "stopping"
+  | "done"
+  | "failed"
+  | "cancelled"
+  | "interrupted";
 
-/** States a job never leaves. */
-export const FINISHED_STATES: readonly JobState[] = ["done", "failed", "cancelled"];
+/** States in which no process runs: final, except that a cancelled or interrupted job may be resumed. */
+export const FINISHED_STATES: readonly JobState[] = ["done", "failed", "cancelled", "interrupted"];
+
+/** States a job can be resumed from (with a checkpoint). */
+export const RESUMABLE_STATES: readonly JobState[] = ["cancelled", "interrupted"];
 
 /** A job as `GET /api/train/{id}` describes it. Numbers are null until the first progress report. */
 export interface TrainingJobStatus {
@@ -87,6 +103,8 @@ export interface TrainingJobsOptions {
   keepJobs?: number;
   /** Extra environment of the training process. */
   env?: Record<string, string>;
+  /** Where job records outlive the server (see server/store/); without it jobs are forgotten on restart. */
+  records?: TrainingRecords<TrainingJobStatus>;
 }
 
 /** The training command, run from the repository root. */
@@ -107,6 +125,14 @@ export class TrainingJobs {
     this.#options = options;
     this.runsDir = resolve(options.runsDir);
     this.modelsDir = resolve(options.modelsDir);
+    for (const record of options.records?.all() ?? []) {
+      const job = TrainingJob.restore(record, this.modelsDir, this.#jobOptions());
+      this.#jobs.set(job.id, job);
+    }
+  }
+
+  #jobOptions(): TrainingJobsOptions & { keepEvents: number } {
+    return { ...this.#options, keepEvents: this.#options.keepEvents ?? 500 };
   }
 
   /** The job that is starting, running or stopping, if any. */
@@ -126,10 +152,13 @@ export class TrainingJobs {
     }
     let id = newJobId();
     while (this.#jobs.has(id)) id = newJobId();
-    const job = new TrainingJob(id, request.name ?? `job-${id}`, join(this.runsDir, id), this.modelsDir, {
-      ...this.#options,
-      keepEvents: this.#options.keepEvents ?? 500,
-    });
+    const job = new TrainingJob(
+      id,
+      request.name ?? `job-${id}`,
+      join(this.runsDir, id),
+      this.modelsDir,
+      this.#jobOptions(),
+    );
     this.#jobs.set(id, job);
     this.#forgetOld();
     await job.launch(request.config);
@@ -165,22 +194,60 @@ export class TrainingJobs {
     return job.status();
   }
 
-  /** Stop whatever runs (server shutdown). */
+  /**
+   * Continue a cancelled or interrupted job from its last checkpoint, in a new training process (202 with the
+   * job, now `starting`). 409 while another job runs, for a job in another state, or without a checkpoint.
+   */
+  async resume(id: string): Promise<TrainingJobStatus> {
+    const job = this.get(id);
+    const busy = this.active;
+    if (busy) {
+      throw new ConflictError(
+        `training job ${busy.id} is ${busy.state}; one job runs at a time`,
+        null,
+        `wait until it finishes (GET /api/train/${busy.id}) or stop it (DELETE /api/train/${busy.id})`,
+      );
+    }
+    if (!RESUMABLE_STATES.includes(job.state)) {
+      throw new ConflictError(
+        `training job ${id} is ${job.state}; only a cancelled or interrupted job can be resumed`,
+        "id",
+        "a job whose state is cancelled or interrupted",
+      );
+    }
+    if (!(await new RunDir(job.runDir).readLatest().catch(() => undefined))) {
+      throw new ConflictError(
+        `training job ${id} has no checkpoint to resume from (it stopped before writing one)`,
+        "id",
+        "a job with a checkpoint (its status names one)",
+      );
+    }
+    await job.launchResume();
+    return job.status();
+  }
+
+  /**
+   * Stop whatever runs (server shutdown) at its safe point; the job is recorded as `interrupted`, so that the
+   * next server can resume it.
+   */
   async close(): Promise<void> {
-    await this.active?.stop(this.#options.stopTimeoutMs ?? 60_000);
+    await this.active?.stop(this.#options.stopTimeoutMs ?? 60_000, "interrupted");
   }
 
   #forgetOld(): void {
     const finished = [...this.#jobs.values()].filter((job) => job.finished);
     const excess = this.#jobs.size - (this.#options.keepJobs ?? 100);
-    for (const job of finished.slice(0, Math.max(0, excess))) this.#jobs.delete(job.id);
+    for (const job of finished.slice(0, Math.max(0, excess))) {
+      this.#jobs.delete(job.id);
+      this.#options.records?.remove(job.id);
+    }
   }
 }
 
 /** One job: its process, its progress and its recent events. */
 export class TrainingJob {
   #state: JobState = "starting";
-  readonly createdAt = new Date();
+  #createdAt = new Date();
   #finishedAt?: Date;
   #progress?: Extract<TrainEvent, { type: "progress" }>;
   #kimg = 0;
@@ -190,13 +257,17 @@ export class TrainingJob {
   #error: string | null = null;
   #generator?: string;
   #stopRequested = false;
+  /** The state a stop ends in: cancelled (a user's DELETE) or interrupted (server shutdown). */
+  #stopState: JobState = "cancelled";
   #stoppedAtSafePoint = false;
+  /** The numbers of a job restored from its record, until a resumed process reports its own. */
+  #restored?: TrainingJobStatus;
   #child?: Deno.ChildProcess;
   readonly #stderrTail: string[] = [];
   readonly #events: JobEvent[] = [];
   #nextEventId = 0;
   #changed = Promise.withResolvers<void>();
-  readonly #done = Promise.withResolvers<void>();
+  #done = Promise.withResolvers<void>();
   readonly runDir: string;
 
   constructor(
@@ -207,6 +278,46 @@ export class TrainingJob {
     readonly options: TrainingJobsOptions & { keepEvents: number },
   ) {
     this.runDir = join(dir, "run");
+  }
+
+  /**
+   * A job from its record. One that was unfinished when its server went away is `interrupted`: its process is
+   * gone, or is an orphan still holding the run directory, which is killed here (its last checkpoint stays:
+   * checkpoints are written atomically).
+   */
+  static restore(
+    record: TrainingRecord<TrainingJobStatus>,
+    modelsDir: string,
+    options: TrainingJobsOptions & { keepEvents: number },
+  ): TrainingJob {
+    const { status } = record;
+    const job = new TrainingJob(status.id, status.name, record.dir, modelsDir, options);
+    job.#restored = status;
+    job.#createdAt = new Date(status.created_at);
+    job.#finishedAt = status.finished_at ? new Date(status.finished_at) : undefined;
+    job.#kimg = status.kimg;
+    job.#latestSample = status.latest_sample;
+    job.#checkpoint = status.checkpoint;
+    job.#model = status.model;
+    job.#error = status.error;
+    job.#state = status.state;
+    if (!job.finished) {
+      if (record.pid !== null) killOrphan(record.pid, job.runDir);
+      // The process may have written checkpoints after the last record: the pointer names the newest complete one.
+      const shadow = latestShadowSync(job.runDir);
+      if (shadow) job.#checkpoint = `models/${shadow}`;
+      job.#state = "interrupted";
+      job.#finishedAt = new Date();
+      job.#error = "the server stopped while this job ran; resume it with POST /api/train/" + status.id +
+        "/resume";
+      job.#record();
+    }
+    job.#done.resolve();
+    return job;
+  }
+
+  get createdAt(): Date {
+    return this.#createdAt;
   }
 
   get state(): JobState {
@@ -246,6 +357,19 @@ export class TrainingJob {
   status(): TrainingJobStatus {
     const p = this.#progress;
     const finite = (v: number | undefined) => (v !== undefined && Number.isFinite(v) ? v : null);
+    const restored = this.#restored;
+    if (!p && restored) {
+      return {
+        ...restored,
+        state: this.state,
+        finished_at: this.#finishedAt?.toISOString() ?? null,
+        kimg: this.#kimg,
+        latest_sample: this.#latestSample,
+        checkpoint: this.#checkpoint,
+        model: this.#model,
+        error: this.#error,
+      };
+    }
     return {
       id: this.id,
       name: this.name,
@@ -276,15 +400,41 @@ export class TrainingJob {
     const final = structuredClone(config) as TrainConfig;
     final.output_dir = this.runDir;
     const configFile = join(this.dir, "request.yaml");
-    let stderrLog: Deno.FsFile | undefined;
     try {
       await Deno.mkdir(dirname(this.dir), { recursive: true });
       await Deno.mkdir(this.dir); // a new folder: never another job's
       await Deno.writeTextFile(configFile, toYaml(final));
+    } catch (e) {
+      this.#error = `the job folder could not be written: ${this.#redact((e as Error).message)}`;
+      await this.#finish("failed");
+      throw e;
+    }
+    this.#record();
+    await this.#spawn(["--config", configFile]);
+  }
+
+  /** Continue from the run directory's last checkpoint in a new process (see TrainingJobs.resume). */
+  async launchResume(): Promise<void> {
+    this.#stopRequested = false;
+    this.#stopState = "cancelled";
+    this.#stoppedAtSafePoint = false;
+    this.#generator = undefined;
+    this.#error = null;
+    this.#finishedAt = undefined;
+    this.#stderrTail.length = 0;
+    this.#done = Promise.withResolvers<void>();
+    this.#setState("starting");
+    await this.#spawn(["--resume", this.runDir]);
+  }
+
+  /** Start `deno task train --events` with `how` (a config or a run to resume) and follow it. */
+  async #spawn(how: string[]): Promise<void> {
+    let stderrLog: Deno.FsFile | undefined;
+    try {
       stderrLog = await Deno.open(join(this.dir, "stderr.log"), { write: true, create: true, append: true });
       this.#child = new Deno.Command(Deno.execPath(), {
         // No data-parallel workers: a job gets one core (one BLAS thread), the API keeps the other.
-        args: ["run", "-A", TRAIN_SCRIPT, "--config", configFile, "--events", "--workers", "0"],
+        args: ["run", "-A", TRAIN_SCRIPT, ...how, "--events", "--workers", "0", ...this.#dataRootFlag()],
         cwd: REPO_ROOT,
         env: { SGAN_BLAS_THREADS: "1", ...this.options.env },
         stdin: "null",
@@ -297,16 +447,21 @@ export class TrainingJob {
       await this.#finish("failed");
       throw e;
     }
+    this.#record();
     if (this.#stopRequested) signal(this.#child, "SIGINT"); // a stop that came while launching
     else this.#push("state", { state: this.state });
     this.#follow(this.#child, stderrLog).catch((e) => console.error(`training job ${this.id}:`, e));
   }
 
-  /** Ask the process to stop at its next safe point; SIGKILL after `timeoutMs`. Resolves when finished. */
-  async stop(timeoutMs: number): Promise<void> {
+  /**
+   * Ask the process to stop at its next safe point; SIGKILL after `timeoutMs`. Resolves when finished, in
+   * `final` (cancelled for a user's stop, interrupted for a server shutdown).
+   */
+  async stop(timeoutMs: number, final: "cancelled" | "interrupted" = "cancelled"): Promise<void> {
     if (this.finished) return;
     if (!this.#stopRequested) {
       this.#stopRequested = true;
+      this.#stopState = final;
       this.#setState("stopping");
       signal(this.#child, "SIGINT");
     }
@@ -355,7 +510,7 @@ export class TrainingJob {
     // Killed or crashed, the newest complete checkpoint is the one the pointer names (written last, atomically).
     const pointer = await new RunDir(this.runDir).readLatest().catch(() => undefined);
     if (pointer) this.#checkpoint = `models/${pointer.files.shadow}`;
-    if (this.#stopRequested || this.#stoppedAtSafePoint) return await this.#finish("cancelled");
+    if (this.#stopRequested || this.#stoppedAtSafePoint) return await this.#finish(this.#stopState);
     if (this.#error === null) {
       const tail = this.#stderrTail.map((l) => this.#redact(l)).join("\n").trim();
       const how = exit?.signal ? `was killed by ${exit.signal}` : `exited with code ${exit?.code}`;
@@ -404,6 +559,7 @@ export class TrainingJob {
       }
       case "checkpoint":
         this.#checkpoint = this.#inRun(event.path);
+        this.#record(); // what a resume after a crash starts from
         return this.#push("checkpoint", { file: this.#checkpoint });
       case "depth":
         return this.#push("depth", {
@@ -442,6 +598,7 @@ export class TrainingJob {
     this.#finishedAt = new Date();
     this.#state = state;
     this.#push("state", { state, ...(this.#error ? { error: this.#error } : {}) });
+    this.#record();
     await Deno.writeTextFile(join(this.dir, "job.json"), JSON.stringify(this.status(), null, 1) + "\n")
       .catch(() => {}); // a record for people; the job is finished either way
     this.#done.resolve();
@@ -449,7 +606,23 @@ export class TrainingJob {
 
   #setState(state: JobState): void {
     this.#state = state;
+    this.#record();
     this.#push("state", { state });
+  }
+
+  /** Write the job's record (when the server keeps them); a failed write is logged, the job goes on. */
+  #record(): void {
+    const records = this.options.records;
+    if (!records) return;
+    try {
+      records.save({
+        status: this.status(),
+        dir: this.dir,
+        pid: this.finished ? null : this.#child?.pid ?? null,
+      });
+    } catch (e) {
+      console.error(`training job ${this.id}: the job record could not be written: ${(e as Error).message}`);
+    }
   }
 
   #push(event: string, data: Record<string, unknown>): void {
@@ -464,6 +637,12 @@ export class TrainingJob {
   #inRun(path: string): string | null {
     const full = resolve(path);
     return isInside(this.runDir, full) ? relative(this.runDir, full) : null;
+  }
+
+  /** The training process enforces the data root itself on every file it opens (a link can change later). */
+  #dataRootFlag(): string[] {
+    const root = this.options.dataRoot;
+    return root ? ["--data-root", resolve(root)] : [];
   }
 
   /** Server paths out of a message: the job folder and the data root by name. */
@@ -487,6 +666,35 @@ function newJobId(): string {
   const time = new Date().toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
   const random = crypto.getRandomValues(new Uint8Array(2));
   return `${time}-${Array.from(random, (b) => b.toString(16).padStart(2, "0")).join("")}`;
+}
+
+/**
+ * Kill a training process left running by a server that went away, if `pid` is still one (its command line
+ * names this run directory: a reused pid is left alone). Linux only (/proc); elsewhere nothing is done.
+ */
+function killOrphan(pid: number, runDir: string): void {
+  let cmdline: string;
+  try {
+    cmdline = Deno.readTextFileSync(`/proc/${pid}/cmdline`);
+  } catch {
+    return; // gone, or no /proc
+  }
+  if (!cmdline.split("\0").some((arg) => arg.startsWith(dirname(runDir)))) return;
+  try {
+    Deno.kill(pid, "SIGKILL");
+  } catch {
+    // exited meanwhile
+  }
+}
+
+/** The EMA generator file the run's `models/latest.json` names, or undefined (no checkpoint, unreadable). */
+function latestShadowSync(runDir: string): string | undefined {
+  try {
+    const pointer = JSON.parse(Deno.readTextFileSync(new RunDir(runDir).latest)) as LatestPointer;
+    return typeof pointer.files?.shadow === "string" ? pointer.files.shadow : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Send a signal to a process that may have exited already. */

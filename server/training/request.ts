@@ -9,6 +9,7 @@
  */
 import { ConfigError, configFromJson, type TrainConfig, validKeys } from "../../model/config.ts";
 import { DatasetError, listImageFiles } from "../../model/data/sources.ts";
+import { checkTrainingMemory, MEMORY_FRACTION, TrainingMemoryError } from "../../model/train/memory.ts";
 import { ValidationError } from "../errors.ts";
 import { MODEL_NAME_PATTERN } from "../models.ts";
 import { isInside, resolveDataPath } from "../security.ts";
@@ -34,9 +35,14 @@ const SOURCE = "body";
 
 /**
  * Validate a parsed JSON body and confine its dataset to `dataRoot`. Throws {@link ValidationError} (400)
- * naming the field, or ForbiddenError (403) when the server has no data root.
+ * naming the field, or ForbiddenError (403) when the server has no data root. With `memoryBytes` (the
+ * machine's memory), settings whose estimated training memory exceeds its share are a 400 giving the limit.
  */
-export async function parseTrainRequest(body: unknown, dataRoot: string | undefined): Promise<TrainRequest> {
+export async function parseTrainRequest(
+  body: unknown,
+  dataRoot: string | undefined,
+  memoryBytes?: number,
+): Promise<TrainRequest> {
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
     throw new ValidationError(null, "the body must be a JSON object", BODY_ALLOWED);
   }
@@ -49,6 +55,7 @@ export async function parseTrainRequest(body: unknown, dataRoot: string | undefi
     );
   }
   const config = checkedConfig(settings);
+  if (memoryBytes !== undefined) checkMemory(config, memoryBytes);
   const imgDir = await resolveDataPath(dataRoot, config.dataset.img_dir, "dataset.img_dir");
   await checkImagesInside(dataRoot!, imgDir, config.dataset.folder);
   const confined = structuredClone(config) as TrainConfig;
@@ -62,19 +69,26 @@ function checkedConfig(settings: Record<string, unknown>): TrainConfig {
     return configFromJson(JSON.stringify(settings), SOURCE);
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
+    // The list of valid keys goes into `allowed`, not into the message.
     const message = e.message.replace(/; valid keys: .*$/s, "");
-    const unknown = /unknown key '([^']+)'/.exec(message);
-    if (unknown) throw new ValidationError(unknown[1], message, validKeys());
-    throw new ValidationError(configKeyIn(message), message, BODY_ALLOWED);
+    throw new ValidationError(e.key, message, e.unknownKey ? validKeys() : BODY_ALLOWED);
   }
 }
 
-/** The configuration key a ConfigError message starts with ("body: dataset.resolution must be..."), or null. */
-function configKeyIn(message: string): string | null {
-  const word = /^([A-Za-z_][\w.]*)/.exec(message.replace(new RegExp(`^${SOURCE}: `), ""))?.[1];
-  if (!word) return null;
-  const keys = validKeys();
-  return keys.includes(word) || keys.some((k) => k.startsWith(`${word}.`)) ? word : null;
+/** Settings that cannot fit in memory: a 400 with the estimate and the limit (model/train/memory.ts). */
+function checkMemory(config: TrainConfig, memoryBytes: number): void {
+  try {
+    checkTrainingMemory(config, memoryBytes);
+  } catch (e) {
+    if (!(e instanceof TrainingMemoryError)) throw e;
+    throw new ValidationError(
+      "model",
+      e.message,
+      `settings whose estimated training memory is at most ${
+        Math.floor(MEMORY_FRACTION * memoryBytes)
+      } bytes (${Math.round(MEMORY_FRACTION * 100)}% of the server's memory)`,
+    );
+  }
 }
 
 /**

@@ -33,9 +33,9 @@ interface Trace {
 }
 
 /**
- * f(x; W) in float64: a fixed depthwise blur (tfjs depthwiseConv2d on the tf side), conv 3×3 + bias, leaky
- * ReLU, the blur again (the custom-gradient `blur2d` on the tf side), 2×2 average pool, a learned depthwise
- * conv, leaky ReLU, a stride-2 conv, leaky ReLU, a 2×2 mean downscale (`downscale2dMean`), a dense layer, Σ.
+ * f(x; W) in float64: a fixed depthwise blur, conv 3×3 + bias, leaky ReLU, the blur again, 2×2 average
+ * pool, a learned depthwise conv, leaky ReLU, a stride-2 conv, leaky ReLU, a 2×2 average pool, a dense layer,
+ * Σ. On the tf side the blurs are the networks' custom-gradient `blur2d`, the pools `downscale2dMean`.
  */
 export function fJs(x: Nd, p: Record<ParamName, Nd>, trace?: Trace): number {
   const fixed = ref.nd([3, 3, C, 1]);
@@ -61,15 +61,17 @@ export function fJs(x: Nd, p: Record<ParamName, Nd>, trace?: Trace): number {
 }
 
 function fTf(x: tf.Tensor, p: Record<ParamName, tf.Tensor>): tf.Tensor {
-  const fixed = tf.tile(
-    tf.reshape(tf.div(tf.tensor1d([1, 2, 1, 2, 4, 2, 1, 2, 1]), 16), [3, 3, 1, 1]),
-    [1, 1, C, 1],
-  ) as tf.Tensor4D;
-  let h = tf.depthwiseConv2d(x as tf.Tensor4D, fixed, 1, "same");
+  // The fixed depthwise blur and the average pools are the networks' own ops (blur2d, downscale2dMean);
+  // the learned depthwise conv is a conv2d with a channel-diagonal filter (what gradients.ts registers).
+  const channelDiagonal = (w: tf.Tensor) => {
+    const channels = w.shape[2]!;
+    return tf.mul(w, tf.reshape(tf.eye(channels), [1, 1, channels, channels]));
+  };
+  let h = blur2d(x as tf.Tensor4D, BLUR_1D);
   h = tf.leakyRelu(tf.add(tf.conv2d(h, p.w1 as tf.Tensor4D, 1, "same"), p.b1), ALPHA);
   h = blur2d(h, BLUR_1D);
-  h = tf.avgPool(h, 2, 2, "valid");
-  h = tf.leakyRelu(tf.depthwiseConv2d(h, p.wd as tf.Tensor4D, 1, "same"), ALPHA);
+  h = downscale2dMean(h, 2);
+  h = tf.leakyRelu(tf.conv2d(h, channelDiagonal(p.wd) as tf.Tensor4D, 1, "same"), ALPHA);
   h = tf.leakyRelu(tf.conv2d(h, p.w2 as tf.Tensor4D, 2, "same"), ALPHA);
   h = downscale2dMean(h, 2);
   return tf.sum(tf.matMul(tf.reshape(h, [N, -1]), p.wf as tf.Tensor2D));

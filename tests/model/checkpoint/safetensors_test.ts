@@ -459,6 +459,16 @@ Deno.test("errors name the file and the tensor", async (t) => {
       'tensor "a"',
       "not supported by this reader",
     );
+    // Dropped: integer widths no PyTorch/StyleGAN checkpoint holds; the error names the dtype and what is read.
+    for (const [dtype, bytes] of [["I8", 1], ["I16", 2], ["U16", 2], ["U32", 4], ["U64", 8]] as const) {
+      assertCheckpointError(
+        withHeader({ a: { dtype, shape: [2], data_offsets: [0, 2 * bytes] } }),
+        name,
+        'tensor "a"',
+        `dtype "${dtype}" is not supported by this reader`,
+        "(supported: BOOL, U8, F16, BF16, I32, F32, F64, I64)",
+      );
+    }
   });
 
   await t.step("shape × item size differs from the byte length", () => {
@@ -591,7 +601,20 @@ Deno.test("errors name the file and the tensor", async (t) => {
       'tensor "t"',
       "safe integer",
     );
-    assertCheckpointError(encode({ dtype: "U64", shape: [1], data: [-1n] }), 'tensor "t"', "out of range");
+    assertCheckpointError(
+      encode({ dtype: "I64", shape: [1], data: [2n ** 63n] }),
+      'tensor "t"',
+      "out of range",
+    );
+    assertCheckpointError(encode({ dtype: "I64", shape: [1], data: [-(2n ** 63n) - 1n] }), "out of range");
+    // The integer widths no PyTorch/StyleGAN checkpoint uses are not written either.
+    for (const dtype of ["I8", "I16", "U16", "U32", "U64"]) {
+      assertCheckpointError(
+        encode({ dtype, shape: [1], data: [1] }),
+        'tensor "t"',
+        `cannot write dtype "${dtype}"`,
+      );
+    }
     assertCheckpointError(encode({ dtype: "F16", shape: [1], data: ["1"] }), 'tensor "t"', "not a number");
     assertCheckpointError(
       encode({ dtype: "F32", shape: [1], data: [1] }, { epoch: 3 as unknown as string }),

@@ -110,8 +110,8 @@ Deno.test("image decoding", async (t) => {
       await writeFile(text, "this is not an image\n");
       await assert.rejects(decodeImageFile(text), (e: Error) => {
         return e instanceof DatasetError &&
-          e.message.startsWith(`${text} is not a PNG, JPEG or TIFF image`) &&
-          e.message.includes('"this is not an i"');
+          e.message === `${text} is not a PNG, JPEG or TIFF image (it looks like a text file)` &&
+          !e.message.includes("this is"); // a file's bytes never reach a message (they may reach a client)
       });
       const truncated = join(dir, "cut.jpg");
       const jpeg = await Deno.readFile(UC_JPEG);

@@ -5,7 +5,8 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import { Image } from "imagescript";
-import { loadDiscriminator, loadGenerator } from "../../../model/checkpoint/checkpoint.ts";
+import { loadDiscriminator } from "../../../model/checkpoint/checkpoint.ts";
+import { loadGeneratorForInference } from "../../../model/serving.ts";
 import { readSafetensors } from "../../../model/checkpoint/safetensors.ts";
 import { latentsFromSeeds } from "../../../model/seeds.ts";
 import { toRgb8 } from "../../../model/images.ts";
@@ -32,7 +33,7 @@ for (const backend of TEST_BACKENDS) {
   Deno.test(`parity with StyleGAN.pytorch on ${backend}`, async (t) => {
     await useBackend(backend);
     const tol = PARITY_TOLERANCE[backend];
-    const { network: G, inferred } = await loadGenerator(`${FIXTURE_DIR}/G.safetensors`, [
+    const { network: G, inferred } = await loadGeneratorForInference(`${FIXTURE_DIR}/G.safetensors`, [
       `${FIXTURE_DIR}/noise_const.safetensors`,
     ]);
     const { network: D } = await loadDiscriminator(`${FIXTURE_DIR}/D.safetensors`);

@@ -6,7 +6,12 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import { loadGenerator } from "../../../model/checkpoint/checkpoint.ts";
 import { toRgb8 } from "../../../model/images.ts";
-import { fileFingerprint, PoolError, SynthesisPool } from "../../../model/pool/synthesis_pool.ts";
+import {
+  fileFingerprint,
+  GenerationRestartedError,
+  PoolError,
+  SynthesisPool,
+} from "../../../model/pool/synthesis_pool.ts";
 import { REFERENCE_MODEL } from "../../../model/pretrained/registry.ts";
 import { sameBytes, useBatchInvariantKernels, useWasm } from "../../server/helpers.ts";
 
@@ -103,21 +108,43 @@ Deno.test("a checkpoint whose bytes differ from the parent's fingerprint is refu
   });
 });
 
-Deno.test("a worker that dies fails its own requests with its exit in the message, and is started again", async () => {
+/** The next live worker pid other than those in `seen` (polls: a replacement starts when a request needs it). */
+async function nextPid(pool: SynthesisPool, seen: number[]): Promise<number> {
+  for (const deadline = Date.now() + 30_000; Date.now() < deadline;) {
+    const pid = pool.pids().find((p) => !seen.includes(p));
+    if (pid !== undefined) return pid;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  throw new Error("no replacement worker started");
+}
+
+Deno.test("a batch lost to a dying worker runs once more on its replacement; lost twice, it fails saying so", async () => {
   const { values, shape, tiles } = await reference(4, 3);
   await withPool(1, async (pool) => {
     const model = { file: REFERENCE_MODEL.file, fingerprint: await fileFingerprint(REFERENCE_MODEL.file) };
+    // Killed once: the retry on the replacement gives exactly the tiles.
     const [pid] = pool.pids();
     const request = pool.synthesize(model, values, shape, { depth: 3, noise: "const" });
     Deno.kill(pid, "SIGKILL");
-    await assert.rejects(request, (e: Error) => {
+    const out = await request;
+    out.forEach((tile, i) => assert.ok(sameBytes(tile.data, tiles[i].data), `tile ${i} after the retry`));
+    const replacement = pool.pids()[0];
+    assert.notEqual(replacement, pid, "a new process");
+    // Killed again while the retry's worker starts: the batch fails once, naming both the reason and the exit.
+    const doomed = pool.synthesize(model, values, shape, { depth: 3, noise: "const" });
+    Deno.kill(replacement, "SIGKILL");
+    const third = await nextPid(pool, [pid, replacement]);
+    Deno.kill(third, "SIGKILL");
+    await assert.rejects(doomed, (e: Error) => {
+      assert.ok(e instanceof GenerationRestartedError, String(e));
       assert.ok(e instanceof PoolError);
-      assert.match(e.message, new RegExp(`synthesis worker ${pid} exited \\(signal SIGKILL\\)`));
+      assert.match(e.message, new RegExp(`synthesis worker ${third} exited \\(signal SIGKILL\\)`));
+      assert.match(e.message, /generation restarted$/);
       return true;
     });
+    // And the pool goes on.
     const again = await pool.synthesize(model, values, shape, { depth: 3, noise: "const" });
     again.forEach((tile, i) => assert.ok(sameBytes(tile.data, tiles[i].data), `tile ${i} after restart`));
-    assert.notEqual(pool.pids()[0], pid, "a new process");
   });
 });
 
