@@ -7,6 +7,7 @@ import type { Generator } from "./networks/generator.ts";
 import type { NoiseMode } from "./layers/noise_layer.ts";
 import { latentsFromSeeds } from "./seeds.ts";
 import { type Raster8, toRgb8 } from "./images.ts";
+import { checkLabels } from "./networks/labels.ts";
 
 /** What to generate. */
 export interface TileRequest {
@@ -20,10 +21,13 @@ export interface TileRequest {
   noise?: NoiseMode;
   /** Output depth (default: full resolution). */
   depth?: number;
+  /** One class index per seed, for a conditional generator (and only then). */
+  labels?: number[];
 }
 
 /** Check a request against a generator; throws RangeError with a message naming the field. */
 export function validateTileRequest(G: Generator, req: TileRequest): void {
+  checkLabels(req.labels, req.seeds.length, G.classCount, "this generator");
   for (const s of req.seeds) {
     if (!Number.isInteger(s) || s < 0 || s > 0xffffffff) {
       throw new RangeError(`seed ${s} is not an integer in [0, 4294967295]`);
@@ -62,6 +66,7 @@ export function generateImages(G: Generator, req: TileRequest): tf.Tensor4D {
       cutoff: req.cutoff,
       noise: req.noise ?? "const",
       depth: req.depth,
+      labels: req.labels,
     })
   );
 }
@@ -71,7 +76,11 @@ export async function generateRasters(G: Generator, req: TileRequest, batchSize 
   validateTileRequest(G, req);
   const out: Raster8[] = [];
   for (let i = 0; i < req.seeds.length; i += batchSize) {
-    const images = generateImages(G, { ...req, seeds: req.seeds.slice(i, i + batchSize) });
+    const images = generateImages(G, {
+      ...req,
+      seeds: req.seeds.slice(i, i + batchSize),
+      labels: req.labels?.slice(i, i + batchSize),
+    });
     try {
       out.push(...await toRgb8(images));
     } finally {

@@ -10,6 +10,9 @@
  */
 import { initBackend, requestedBackend } from "../backend/select.ts";
 import { loadGeneratorForInference } from "../serving.ts";
+import { classNamesOf } from "../checkpoint/checkpoint.ts";
+import { loadClassifier } from "../metrics/landuse.ts";
+import { formatLandUseCheck, type LandUseCheck, landUseCheck } from "../metrics/landuse_check.ts";
 import { generateRasters } from "../generate.ts";
 import { DEFAULT_MODEL } from "../pretrained/registry.ts";
 import { MAX_SEED } from "../seeds.ts";
@@ -30,13 +33,15 @@ const DEFAULT_GSD_M = 0.3048;
 
 const USAGE =
   "usage: deno task eval --real DIR|LIST [--checkpoint FILE] [--n N] [--psi 1] [--seed-start 0] " +
-  "[--batch 8] [--backend auto|tensorflow|webgpu|wasm|cpu] [--gsd M] [--swd-seed 0] [--json]\n" +
+  "[--batch 8] [--backend auto|tensorflow|webgpu|wasm|cpu] [--gsd M] [--swd-seed 0] [--classifier FILE] [--json]\n" +
   "       deno task eval --real DIR|LIST --fake DIR|LIST [--fake-transform blur16] [--n N] [--resolution R] " +
   "[--gsd M] [--json]\n" +
   "  DIR: every PNG/JPEG/TIFF below it; LIST: one path per line, relative to the list's folder. " +
   "--n: generated tiles (default: as many as reals) or, with --fake, that many fakes spread evenly over the set. " +
   "blur16: box-average to 16 px, enlarge back bilinearly. " +
-  "--gsd: m/px at the compared resolution (default: the checkpoint's gsd_m; with --fake, 0.3048 m/px at the reals' own size).";
+  "--gsd: m/px at the compared resolution (default: the checkpoint's gsd_m; with --fake, 0.3048 m/px at the reals' own size). " +
+  "--classifier: a land-use classifier (deno task landuse) that says which land use each generated tile looks like; " +
+  "a conditional model's tiles are generated for its classes in turn.";
 
 const HELP_HINT = "run `deno task eval --help` for usage";
 
@@ -53,6 +58,7 @@ const EVAL_FLAGS = {
   "swd-seed": { type: "string" },
   batch: { type: "string" },
   backend: { type: "string" },
+  classifier: { type: "string" },
   json: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
@@ -119,6 +125,9 @@ await runCommand(async () => {
   if (setMode && (values.psi !== undefined || values["seed-start"] !== undefined)) {
     throw new UsageError("--psi and --seed-start are for --checkpoint (generated tiles), not --fake");
   }
+  if (values.classifier && setMode) {
+    throw new UsageError("--classifier is for --checkpoint (generated tiles)");
+  }
   const notes: string[] = [];
   const started = performance.now();
   // Missing folders and empty lists fail here, before the backend and the model load.
@@ -137,6 +146,7 @@ await runCommand(async () => {
   let reals: ByteImage[];
   let fakes: ByteImage[];
   let fakeSource: Record<string, unknown>;
+  let landuse: LandUseCheck | undefined;
   if (setMode) {
     const side = await userErrors(() => firstImageSide(values.real!));
     resolution = requestedResolution ?? 2 ** Math.floor(Math.log2(side));
@@ -186,7 +196,23 @@ await runCommand(async () => {
         throw new UsageError(`seeds past ${MAX_SEED}: lower --seed-start or --n`);
       }
       const seeds = Array.from({ length: n }, (_, i) => seedStart + i);
-      fakes = await generateRasters(G, { seeds, psi, noise: "const" }, batch);
+      // A conditional model: its classes in turn, so every land use is generated about equally often.
+      const classNames = classNamesOf({ network: G, metadata, inferred: false }, checkpoint);
+      const labels = classNames.length ? seeds.map((_, i) => i % classNames.length) : undefined;
+      fakes = await generateRasters(G, { seeds, psi, noise: "const", labels }, batch);
+      if (values.classifier) {
+        const classifier = await loadClassifier(values.classifier);
+        try {
+          landuse = landUseCheck(classifier, fakes, labels?.map((l) => classNames[l]));
+        } catch (e) {
+          if (e instanceof RangeError) {
+            throw new UsageError(`--classifier ${values.classifier}: ${e.message}`);
+          }
+          throw e;
+        } finally {
+          classifier.dispose();
+        }
+      }
       fakeSource = {
         checkpoint,
         count: n,
@@ -215,6 +241,7 @@ await runCommand(async () => {
       ...report,
       real: { source: values.real, count: reals.length },
       fake: fakeSource,
+      ...(landuse ? { landuse } : {}),
       backend: backend.name,
       seconds,
       notes,
@@ -230,4 +257,5 @@ await runCommand(async () => {
       `${gsd} m/px; seed ${swdSeed}; ${seconds.toFixed(1)} s on ${backend.name}`,
   );
   console.log(formatSWDTable(report));
+  if (landuse) console.log(formatLandUseCheck(landuse));
 });

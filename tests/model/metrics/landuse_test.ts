@@ -1,8 +1,10 @@
 /** The land-use classifier: its loss against the formula, labels from folders, training, saving, the CLI. */
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
+import { formatLandUseCheck, landUseCheck } from "../../../model/metrics/landuse_check.ts";
 import {
   accuracyOf,
+  LandUseClassifier,
   loadClassifier,
   oneVsRestLoss,
   predictClasses,
@@ -159,6 +161,84 @@ Deno.test("deno task landuse: trains on the sample, reports hold-out accuracy; r
       /^error: --train includes 21 held-out tile\(s\) listed in .*holdout\.txt/,
     );
     await assert.rejects(Deno.stat(`${dir}/bad.safetensors`), Deno.errors.NotFound);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/** A classifier that calls every tile `always` (zero weights, a large bias for that class). */
+function constantClassifier(classNames: string[], always: number, resolution: number): LandUseClassifier {
+  const net = new LandUseClassifier({ resolution, channels: 3, classNames, widths: [4, 4, 4, 4] });
+  net.dense.weight.assign(tf.zerosLike(net.dense.weight));
+  const bias = new Float32Array(classNames.length);
+  bias[always] = 10;
+  net.dense.bias!.assign(tf.tensor1d(bias));
+  return net;
+}
+
+Deno.test("landUseCheck: the spread of predicted classes, and per class the share classified as its own", async () => {
+  await useBackend("cpu");
+  const names = ["forest", "river", "runway"];
+  const net = constantClassifier(names, 1, 16);
+  const tile = () => ({ width: 32, height: 32, channels: 3, data: new Uint8Array(32 * 32 * 3).fill(90) });
+  const tiles = Array.from({ length: 6 }, tile);
+  const spread = landUseCheck(net, tiles);
+  assert.deepEqual(spread.predicted, { forest: 0, river: 6, runway: 0 });
+  assert.deepEqual([spread.classes_occurring, spread.classes_known, spread.per_class], [1, 3, undefined]);
+  const conditional = landUseCheck(net, tiles, ["forest", "river", "runway", "forest", "river", "runway"]);
+  assert.deepEqual(conditional.per_class, {
+    forest: { generated: 2, share_as_own_class: 0 },
+    river: { generated: 2, share_as_own_class: 1 },
+    runway: { generated: 2, share_as_own_class: 0 },
+  });
+  assert.equal(conditional.classes_mostly_recognised, 1);
+  assert.match(formatLandUseCheck(conditional), /1 of 3 classes occur among 6 tiles/);
+  assert.throws(
+    () => landUseCheck(net, tiles, Array(6).fill("harbor")),
+    /does not know the class\(es\) harbor/,
+  );
+  assert.throws(
+    () => landUseCheck(net, [{ width: 8, height: 8, channels: 3, data: new Uint8Array(192) }]),
+    /8 px/,
+  );
+  net.dispose();
+});
+
+Deno.test("deno task eval --classifier: the land-use check of the default model's tiles, in text and JSON", async () => {
+  await useBackend("cpu");
+  const dir = await Deno.makeTempDir();
+  try {
+    const names = ["a", "b", "c"];
+    const net = constantClassifier(names, 2, 64);
+    await saveClassifier(`${dir}/c.safetensors`, net);
+    net.dispose();
+    const args = [
+      "--real",
+      `${UCMERCED_DIR}/holdout.txt`,
+      "--n",
+      "8",
+      "--classifier",
+      `${dir}/c.safetensors`,
+    ];
+    const json = await runCli("eval.ts", [...args, "--json"]);
+    assert.equal(json.code, 0, json.stderr);
+    const report = JSON.parse(json.stdout);
+    assert.deepEqual(report.landuse.predicted, { a: 0, b: 0, c: 8 });
+    assert.equal(report.landuse.per_class, undefined); // the default model is unconditional
+    const text = await runCli("eval.ts", args);
+    assert.match(
+      text.stdout,
+      /land-use check \(classifier hold-out accuracy unknown\): 1 of 3 classes occur/,
+    );
+    const refused = await runCli("eval.ts", [
+      "--real",
+      `${UCMERCED_DIR}/holdout.txt`,
+      "--fake",
+      `${UCMERCED_DIR}/train.txt`,
+      "--classifier",
+      `${dir}/c.safetensors`,
+    ]);
+    assert.match(refused.programStderr, /^error: --classifier is for --checkpoint/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
