@@ -130,10 +130,14 @@ const perDepth = z.array(z.number().positive()).min(1);
 const powerOfTwo = z.number().int().refine(
   (v) => v >= 4 && Number.isInteger(Math.log2(v)),
   "must be a power of two ≥ 4",
-);
+).meta({
+  description: "A power of two ≥ 4.",
+  // JSON Schema cannot say "power of two": list them, up to the largest depth the server reads (4 · 2^16).
+  enum: Array.from({ length: 17 }, (_, i) => 4 * 2 ** i),
+});
 
-/** Semantic checks on top of the type checks. */
-const SCHEMA = z.object({
+/** Semantic checks on top of the type checks (also the source of the API's body schema, server/openapi.ts). */
+export const CONFIG_CHECKS = z.object({
   output_dir: z.string().min(1),
   structure: z.enum(["linear", "fixed"]),
   backend: z.enum(["auto", "tensorflow", "webgpu", "wasm", "cpu"]),
@@ -213,7 +217,8 @@ function mergeChecked(
   const out: Record<string, unknown> = structuredClone(base);
   for (const [k, v] of Object.entries(override)) {
     const key = prefix ? `${prefix}.${k}` : k;
-    if (!(k in base)) throw unknownKey(key, source);
+    // Own keys only: "constructor", "__proto__" or "toString" are unknown keys like any other.
+    if (!Object.hasOwn(base, k)) throw unknownKey(key, source);
     out[k] = checkedValue(key, base[k], v, source, out[k]);
   }
   return out;
@@ -284,7 +289,7 @@ function deepFreeze<T>(v: T): T {
 
 /** Validate a merged configuration; throws ConfigError naming the key. */
 export function validateConfig(config: Record<string, unknown>): TrainConfig {
-  const result = SCHEMA.safeParse(config);
+  const result = CONFIG_CHECKS.safeParse(config);
   if (!result.success) {
     const issue = result.error.issues[0];
     throw new ConfigError(`${issue.path.join(".")}: ${issue.message}`);

@@ -1,5 +1,6 @@
 /**
- * The Hono app: middleware (CORS, security headers), the route groups, and one typed error handler.
+ * The Hono app: middleware (CORS, security headers), the route groups (declared in
+ * api_routes.ts, their parameters checked through the one `defaultHook`), and one typed error handler.
  *
  * ```ts
  * const services = await createServices({ config: configFromEnv() });
@@ -8,7 +9,7 @@
  *
  * @module
  */
-import { Hono } from "hono";
+import { OpenAPIHono } from "@hono/zod-openapi";
 import { handleError, handleNotFound } from "./errors.ts";
 import { docRoutes } from "./routes/docs.ts";
 import { imageRoutes } from "./routes/images.ts";
@@ -17,10 +18,11 @@ import { staticRoutes } from "./routes/static.ts";
 import { trainRoutes } from "./routes/train.ts";
 import { corsFor } from "./security.ts";
 import type { Services } from "./services.ts";
+import { validationHook } from "./validation.ts";
 
 /** The app for a set of services. */
-export function createApp(services: Services): Hono {
-  const app = new Hono();
+export function createApp(services: Services): OpenAPIHono {
+  const app = new OpenAPIHono({ defaultHook: validationHook });
   app.onError(handleError);
   app.notFound(handleNotFound);
 
@@ -33,7 +35,7 @@ export function createApp(services: Services): Hono {
   app.route("/", imageRoutes(services));
   app.route("/", modelRoutes(services));
   app.route("/", docRoutes(services));
-  app.route("/api/train", trainRoutes(services));
+  app.route("/", trainRoutes(services));
   app.route("/", staticRoutes(services));
   return app;
 }
