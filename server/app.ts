@@ -1,5 +1,5 @@
 /**
- * The Hono app: middleware (CORS, security headers), the route groups (declared in
+ * The Hono app: middleware (CORS, security headers, HEAD lengths), the route groups (declared in
  * api_routes.ts, their parameters checked through the one `defaultHook`), and one typed error handler.
  *
  * ```ts
@@ -11,6 +11,7 @@
  */
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { handleError, handleNotFound } from "./errors.ts";
+import { headLength, methodNotAllowed } from "./methods.ts";
 import { docRoutes } from "./routes/docs.ts";
 import { imageRoutes } from "./routes/images.ts";
 import { modelRoutes } from "./routes/models.ts";
@@ -24,13 +25,14 @@ import { validationHook } from "./validation.ts";
 export function createApp(services: Services): OpenAPIHono {
   const app = new OpenAPIHono({ defaultHook: validationHook });
   app.onError(handleError);
-  app.notFound(handleNotFound);
+  app.notFound(methodNotAllowed(() => app.routes, handleNotFound));
 
   app.use("*", corsFor(services.config.corsOrigins));
   app.use("*", async (c, next) => {
     await next();
     c.header("X-Content-Type-Options", "nosniff");
   });
+  app.use("*", headLength);
 
   app.route("/", imageRoutes(services));
   app.route("/", modelRoutes(services));
