@@ -60,8 +60,8 @@ function badRequestDescription(limits: Limits): string {
     "Also refused with 400, although each parameter matches its schema (these depend on the chosen model or " +
     "on several parameters together): a `depth` beyond the model's last depth; a `cutoff` above its style " +
     "layers; `ranges` outside its style layers or ground resolutions, running backwards, or neither one range " +
-    "nor one per destination; `format=tiff` for a model without a ground resolution; a seed list with a seed " +
-    `above ${MAX_SEED}, a range running backwards (high below low), or more seeds after expanding ranges than ` +
+    "nor one per destination; `format=tiff` for a model without a ground resolution; a seed list with a " +
+    `range running backwards (high below low), or more seeds after expanding ranges than ` +
     `the route takes (${limits.maxCells} for /grid, ${limits.maxSeeds} per list elsewhere); a figure of more ` +
     `than ${limits.maxCells} tiles (seeds × psis, (sources + 1) × (destinations + 1)) or more than ` +
     `${limits.maxFigurePixels} pixels (tile size × tiles).`;

@@ -228,10 +228,28 @@ function numberParam(min: number, max: number, what: string): Parsed<number> {
 const SEED_LIST_CHARS = 2000;
 
 /**
- * What a seed list looks like (items of up to ten digits, ranges low-high). The value bound (2^32 − 1), a range
- * running backwards and the count after expanding ranges are checked by parseSeeds; the 400's description says so.
+ * A regular expression (source) for the decimal integers 0..max, leading zeros allowed up to max's digit count:
+ * JSON Schema has no bound on the numbers inside a list, so the pattern carries it. Built digit by digit: for
+ * each position, a smaller digit there followed by anything, or max's digit and on to the next position.
  */
-const SEED_LIST_PATTERN = String.raw`^ *\d{1,10}( *- *\d{1,10})?( *, *\d{1,10}( *- *\d{1,10})?)* *$`;
+export function atMostPattern(max: number): string {
+  const digits = String(max);
+  const alternatives = digits.length > 1 ? [`\\d{1,${digits.length - 1}}`] : [];
+  for (let i = 0; i < digits.length; i++) {
+    const d = Number(digits[i]);
+    const rest = digits.length - i - 1;
+    if (d > 0) alternatives.push(`${digits.slice(0, i)}[0-${d - 1}]${rest ? `\\d{${rest}}` : ""}`);
+  }
+  alternatives.push(digits);
+  return `(${alternatives.join("|")})`;
+}
+
+/**
+ * What a seed list looks like: seeds 0..2^32 − 1, ranges low-high. A range running backwards and the count after
+ * expanding ranges are checked by parseSeeds; the 400's description names them.
+ */
+const SEED_ITEM = atMostPattern(MAX_SEED);
+const SEED_LIST_PATTERN = `^ *${SEED_ITEM}( *- *${SEED_ITEM})?( *, *${SEED_ITEM}( *- *${SEED_ITEM})?)* *$`;
 
 function seedListParam(maxCount: number): Parsed<number[]> {
   const schema = z.string().max(SEED_LIST_CHARS, { error: "the seed list is too long" }).transform(
@@ -313,6 +331,11 @@ function documented<T>(parsed: Parsed<T>, extra: Record<string, unknown>): Parse
   return { schema: parsed.schema, openapi: { ...parsed.openapi, ...extra } };
 }
 
+/** An example list that fits the configured limit (the document's examples must be accepted as they are). */
+function examples(values: number[], limit: number): string {
+  return values.slice(0, limit).join(",");
+}
+
 /** The parameters of every route, built for the configured limits. */
 export function paramDefs(limits: Limits) {
   const seedAllowed = `integers 0-${MAX_SEED}, comma-separated, ranges as low-high (e.g. "730,904" or "0-7")`;
@@ -357,12 +380,12 @@ export function paramDefs(limits: Limits) {
       fallback: "const",
     } satisfies ParamDef<NoiseMode>,
     size: {
-      ...documented(integerParam(1, limits.maxSize, "size"), { example: 256 }),
+      ...documented(integerParam(1, limits.maxSize, "size"), { example: Math.min(256, limits.maxSize) }),
       allowed: `an integer from 1 to ${limits.maxSize}`,
       description: "Resample the tile to size × size pixels (nearest neighbour up, box average down).",
     } satisfies ParamDef<number>,
     tile: {
-      ...documented(integerParam(4, limits.maxSize, "tile"), { example: 128 }),
+      ...documented(integerParam(4, limits.maxSize, "tile"), { example: Math.min(128, limits.maxSize) }),
       allowed: `an integer from 4 to ${limits.maxSize}`,
       description:
         "Side of each tile in the figure, in pixels (default: the generated size; 64 px at least when labelled).",
@@ -376,25 +399,25 @@ export function paramDefs(limits: Limits) {
       fallback: false,
     } satisfies ParamDef<boolean>,
     gridSeeds: {
-      ...documented(seedListParam(limits.maxCells), { example: "0-63" }),
+      ...documented(seedListParam(limits.maxCells), { example: `0-${Math.min(63, limits.maxCells - 1)}` }),
       allowed: `${seedAllowed}; at most ${limits.maxCells} seeds`,
       description: "Seeds of the tiles, in reading order.",
       required: true,
     } satisfies ParamDef<number[]>,
     figureSeeds: {
-      ...documented(seedListParam(limits.maxSeeds), { example: "91,388" }),
+      ...documented(seedListParam(limits.maxSeeds), { example: examples([91, 388], limits.maxSeeds) }),
       allowed: `${seedAllowed}; at most ${limits.maxSeeds} seeds`,
       description: "Seeds, one per row.",
       required: true,
     } satisfies ParamDef<number[]>,
     cols: {
-      ...documented(integerParam(1, limits.maxCells, "cols"), { example: 8 }),
+      ...documented(integerParam(1, limits.maxCells, "cols"), { example: Math.min(8, limits.maxCells) }),
       allowed: `an integer from 1 to ${limits.maxCells}`,
       description: "Tiles per row (default: a square-ish grid).",
     } satisfies ParamDef<number>,
     psis: {
       ...documented(numberListParam(PSI_RANGE[0], PSI_RANGE[1], limits.maxPsis, "psi"), {
-        example: "-1,-0.5,0,0.5,1",
+        example: examples([-1, -0.5, 0, 0.5, 1], limits.maxPsis),
       }),
       allowed: `1 to ${limits.maxPsis} comma-separated numbers from ${PSI_RANGE[0]} to ${PSI_RANGE[1]}`,
       description: "ψ of each column.",
@@ -470,12 +493,12 @@ export function querySpecs(limits: Limits) {
       src: {
         ...p.figureSeeds,
         description: "Source seeds (the first row): whose styles are copied.",
-        openapi: { ...p.figureSeeds.openapi, example: "730,904" },
+        openapi: { ...p.figureSeeds.openapi, example: examples([730, 904], limits.maxSeeds) },
       },
       dst: {
         ...p.figureSeeds,
         description: "Destination seeds (the first column): which receive them.",
-        openapi: { ...p.figureSeeds.openapi, example: "387,190" },
+        openapi: { ...p.figureSeeds.openapi, example: examples([387, 190], limits.maxSeeds) },
       },
       ranges: p.ranges,
       src_psi: { ...p.psi, description: "Truncation ψ of the sources." },
