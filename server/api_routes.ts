@@ -9,6 +9,7 @@
 import { createRoute, type OpenAPIHono, type RouteConfig, z } from "@hono/zod-openapi";
 import type { Context, MiddlewareHandler } from "hono";
 import type { Limits } from "./config.ts";
+import { DOCS_ASSETS } from "./docs_assets.ts";
 import { MODEL_NAME_PATTERN } from "./models.ts";
 import { JOB_ID_PATTERN, SAMPLE_FILE_PATTERN } from "./training/names.ts";
 import {
@@ -385,8 +386,39 @@ export function apiRoutes(limits: Limits) {
       method: "get",
       path: "/docs",
       summary: "API reference page",
+      description:
+        "Swagger UI on this document, its files served by this server (no CDN); a plain reference " +
+        "for browsers without scripts.",
       responses: { "200": { description: "HTML", content: { "text/html": { schema: { type: "string" } } } } },
     }),
+    docsAsset: checkedRoute(
+      {
+        method: "get",
+        path: "/docs/assets/{file}",
+        summary: "Files of the reference page",
+        description: "Swagger UI's script and stylesheet, from the npm package swagger-ui-dist.",
+        responses: {
+          "200": {
+            description: "The file.",
+            content: {
+              "text/javascript": { schema: { type: "string" } },
+              "text/css": { schema: { type: "string" } },
+            },
+          },
+          "304": { description: "Not modified." },
+          ...BAD_REQUEST,
+        },
+      },
+      emptyQuery,
+      {
+        file: pathParam(
+          z.enum(DOCS_ASSETS, { error: `must be one of ${DOCS_ASSETS.join(", ")}` }),
+          DOCS_ASSETS.join(", "),
+          "File name.",
+          "swagger-ui.css",
+        ),
+      },
+    ),
     index: createRoute({
       method: "get",
       path: "/",

@@ -1,14 +1,50 @@
 /**
- * The HTML pages rendered from the OpenAPI document: the `/docs` reference and the example links of the
- * built-in index. No external scripts or styles: the server and its users may be offline.
+ * The HTML pages rendered from the OpenAPI document: `/docs` (Swagger UI, served from the npm package by
+ * docs_assets.ts, with a plain server-rendered reference for readers without scripts) and the example links of
+ * the built-in index. Nothing is loaded from another host: the server and its users may be offline.
  *
  * @module
  */
 
 type Json = Record<string, unknown>;
 
-/** The HTML API reference page for a document. */
+/**
+ * `/docs`: Swagger UI reading /openapi.json (its validator badge, which calls validator.swagger.io, is off),
+ * and inside `<noscript>` the plain reference.
+ */
+export function docsPage(doc: Json, assets: string): string {
+  const info = doc.info as Json;
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${esc(String(info.title))} — API</title>
+<link rel="stylesheet" href="${assets}/swagger-ui.css">
+<noscript><style>${PLAIN_STYLE}</style></noscript></head><body>
+<div id="swagger-ui"></div>
+<noscript>${referenceBody(doc)}</noscript>
+<script src="${assets}/swagger-ui-bundle.js"></script>
+<script>window.ui = SwaggerUIBundle({ url: "/openapi.json", dom_id: "#swagger-ui", deepLinking: true,
+  validatorUrl: null, defaultModelsExpandDepth: 0 });</script>
+</body></html>`;
+}
+
+const PLAIN_STYLE =
+  "body{font:15px/1.45 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;" +
+  "color:#222}table{border-collapse:collapse;width:100%}td,th{border-top:1px solid #ddd;padding:.3rem;" +
+  "text-align:left;vertical-align:top}code{background:#f4f4f4;padding:0 .2rem}.m{background:#246;color:#fff;" +
+  "padding:0 .4rem;border-radius:3px;font-size:.8em}.none{color:#888}";
+
+/** The plain HTML reference page for a document (every operation, its parameters with examples, its answers). */
 export function referencePage(doc: Json): string {
+  const info = doc.info as Json;
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${
+    esc(String(info.title))
+  } — API</title>
+<style>${PLAIN_STYLE}</style>
+</head><body>${referenceBody(doc)}</body></html>`;
+}
+
+/** The plain reference's body. */
+function referenceBody(doc: Json): string {
   const paths = doc.paths as Record<string, Record<string, Json>>;
   const sections = Object.entries(paths).flatMap(([path, methods]) =>
     Object.entries(methods).map(([method, op]) => {
@@ -30,16 +66,9 @@ export function referencePage(doc: Json): string {
     })
   ).join("\n");
   const info = doc.info as Json;
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${
-    esc(String(info.title))
-  } — API</title>
-<style>body{font:15px/1.45 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}
-table{border-collapse:collapse;width:100%}td,th{border-top:1px solid #ddd;padding:.3rem;text-align:left;vertical-align:top}
-code{background:#f4f4f4;padding:0 .2rem}.m{background:#246;color:#fff;padding:0 .4rem;border-radius:3px;font-size:.8em}
-.none{color:#888}</style>
-</head><body><h1>${esc(String(info.title))}</h1><p>${prose(String(info.description))}</p>
+  return `<h1>${esc(String(info.title))}</h1><p>${prose(String(info.description))}</p>
 <p>Machine-readable: <a href="/openapi.json">/openapi.json</a> (OpenAPI ${esc(String(doc.openapi))}).</p>
-${sections}</body></html>`;
+${sections}`;
 }
 
 /**
