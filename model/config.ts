@@ -151,7 +151,7 @@ export const CONFIG_CHECKS = z.object({
     classes: z.array(z.number().int().min(0).max(255)).refine(
       (codes) => new Set(codes).size === codes.length,
       "must not repeat a class code",
-    ),
+    ).meta({ uniqueItems: true }), // what the refinement says, for the API's JSON schema
     class_names: z.array(z.string()),
     palette: z.array(z.string().regex(/^#[0-9a-fA-F]{6}$/, 'colours are "#rrggbb"')),
     gsd_m: z.number().positive(),

@@ -304,6 +304,7 @@ const CHECK_KEYWORDS = [
   "pattern",
   "minLength",
   "minItems",
+  "uniqueItems",
   "description",
 ] as const;
 
