@@ -2,11 +2,13 @@
  * /openapi.json against an independent validator (@readme/openapi-parser), and the document against the server:
  * every answer of a range of real requests (one or more per route, good and bad) has a status the operation
  * lists, a content type that status lists, and a JSON body that validates (ajv, JSON Schema 2020-12) against
- * the documented schema.
+ * the documented schema; and the same for a real tiny training job.
  */
 import assert from "node:assert/strict";
 import { validate } from "@readme/openapi-parser";
 import { Ajv2020 } from "ajv/dist/2020.js";
+import { join } from "node:path";
+import { UCMERCED_DIR } from "../support/paths.ts";
 import { type Fetched, request, startServer, type TestServer } from "./helpers.ts";
 
 type Json = Record<string, unknown>;
@@ -114,53 +116,130 @@ function resolve(doc: Json, value: Json): Json {
   return ref.slice(2).split("/").reduce((node: Json, key) => node[key] as Json, doc);
 }
 
+/** The document's validators: `check(path, method, answer)` asserts the answer is one the operation lists. */
+function documentChecker(doc: Json) {
+  const ajv = new Ajv2020({ strict: false, validateFormats: false });
+  ajv.addSchema({ $id: "doc", components: doc.components as Json }, "doc");
+  const paths = doc.paths as Record<string, Record<string, Json>>;
+  return (path: string, method: string, res: Fetched, label: string) => {
+    const operation = paths[path]?.[method];
+    assert.ok(operation, `${label}: ${path} ${method} is documented`);
+    const responses = operation.responses as Record<string, Json>;
+    assert.ok(
+      responses[String(res.status)],
+      `${label}: ${res.status} is listed (${Object.keys(responses)}): ${
+        new TextDecoder().decode(res.body).slice(0, 200)
+      }`,
+    );
+    const documented = resolve(doc, responses[String(res.status)]);
+    const content = documented.content as Record<string, Json> | undefined;
+    const type = (res.headers.get("content-type") ?? "").split(";")[0].trim();
+    if (!content) {
+      assert.equal(res.body.length, 0, `${label}: ${res.status} documents no body`);
+      return;
+    }
+    assert.ok(content[type], `${label}: ${type} is listed for ${res.status} (${Object.keys(content)})`);
+    const schema = content[type].schema as Json | undefined;
+    if (type === "application/json" && schema) {
+      const check = ajv.compile(
+        JSON.parse(JSON.stringify(schema).replaceAll('"#/components/', '"doc#/components/')),
+      );
+      assert.ok(
+        check(res.json),
+        `${label}: body matches the schema: ${JSON.stringify(check.errors)?.slice(0, 600)}`,
+      );
+    }
+  };
+}
+
 Deno.test("every answer is one the document lists: status, content type, body schema", async () => {
   const server: TestServer = await startServer({ config: { token: TOKEN } });
   try {
     const doc = (await request(`${server.url}/openapi.json`)).json as Json;
-    const ajv = new Ajv2020({ strict: false, validateFormats: false, allErrors: false });
-    ajv.addSchema({ $id: "doc", components: doc.components as Json }, "doc");
+    const check = documentChecker(doc);
     const paths = doc.paths as Record<string, Record<string, Json>>;
     const exercised = new Set<string>();
     for (const probe of probes()) {
       const label = `${probe.method.toUpperCase()} ${probe.url.slice(0, 80)}`;
-      const operation = paths[probe.path]?.[probe.method];
-      assert.ok(operation, `${label}: ${probe.path} ${probe.method} is documented`);
       exercised.add(`${probe.method} ${probe.path}`);
-      const res: Fetched = await request(server.url + probe.url, probe.init);
-      const responses = operation.responses as Record<string, Json>;
-      assert.ok(
-        responses[String(res.status)],
-        `${label}: ${res.status} is listed (${Object.keys(responses)}): ${
-          new TextDecoder().decode(res.body).slice(0, 200)
-        }`,
-      );
-      const documented = resolve(doc, responses[String(res.status)]);
-      const content = documented.content as Record<string, Json> | undefined;
-      const type = (res.headers.get("content-type") ?? "").split(";")[0].trim();
-      if (!content) {
-        assert.equal(res.body.length, 0, `${label}: ${res.status} documents no body`);
-        continue;
-      }
-      assert.ok(content[type], `${label}: ${type} is listed for ${res.status} (${Object.keys(content)})`);
-      const schema = content[type].schema as Json | undefined;
-      if (type === "application/json" && schema) {
-        const check = ajv.compile(
-          JSON.parse(JSON.stringify(schema).replaceAll('"#/components/', '"doc#/components/')),
-        );
-        assert.ok(
-          check(res.json),
-          `${label}: body matches the schema: ${JSON.stringify(check.errors)?.slice(0, 600)}`,
-        );
-      }
+      check(probe.path, probe.method, await request(server.url + probe.url, probe.init), label);
     }
-    // Every documented operation was tried (the routes that need a running job answer their 404 here; the
-    // job bodies themselves are checked by tests/server/train_jobs_test.ts).
+    // Every documented operation was tried (the job routes answer their 404 here; a real job's answers are
+    // checked below).
     const operations = Object.entries(paths).flatMap(([path, ops]) =>
       Object.keys(ops).map((m) => `${m} ${path}`)
     );
     assert.deepEqual(operations.filter((o) => !exercised.has(o)), []);
   } finally {
     await server.close();
+  }
+});
+
+/** A configuration that trains 4 → 16 px in seconds (as tests/server/train_jobs_test.ts). */
+const TINY_JOB = {
+  backend: "wasm",
+  dataset: { img_dir: "list.txt", folder: false, resolution: 16 },
+  model: {
+    gen: {
+      latent_size: 16,
+      dlatent_size: 16,
+      mapping_fmaps: 16,
+      mapping_layers: 2,
+      fmap_base: 64,
+      fmap_max: 16,
+    },
+    dis: { fmap_base: 64, fmap_max: 16 },
+  },
+  sched: { epochs: [1, 1, 1], batch_sizes: [8, 8, 8], fade_in_percentage: [50, 50, 50] },
+  log_every: 1,
+  sample_every: 2,
+};
+
+Deno.test("a real training job's answers are the documented ones (202, job, list, events, sample, 409)", async () => {
+  const base = await Deno.makeTempDir({ prefix: "sgan-openapi-job-" });
+  const root = join(base, "data");
+  await Deno.mkdir(join(root, "images"), { recursive: true });
+  const lines = (await Deno.readTextFile(`${UCMERCED_DIR}/train.txt`)).split("\n").filter(Boolean);
+  const names = await Promise.all(
+    lines.slice(0, 8).map(async (line, i) => {
+      await Deno.copyFile(`${UCMERCED_DIR}/${line}`, join(root, "images", `t${i}.jpg`));
+      return `images/t${i}.jpg`;
+    }),
+  );
+  await Deno.writeTextFile(join(root, "list.txt"), names.join("\n") + "\n");
+  const server = await startServer({ config: { token: TOKEN, dataRoot: root, runsDir: join(base, "runs") } });
+  try {
+    const check = documentChecker((await request(`${server.url}/openapi.json`)).json as Json);
+    const json = { ...AUTH, "Content-Type": "application/json" };
+    const post = () =>
+      request(`${server.url}/api/train`, { method: "POST", headers: json, body: JSON.stringify(TINY_JOB) });
+    const started = await post();
+    assert.equal(started.status, 202, JSON.stringify(started.json));
+    check("/api/train", "post", started, "POST /api/train");
+    const id = (started.json as { id: string }).id;
+    const busy = await post();
+    assert.equal(busy.status, 409);
+    check("/api/train", "post", busy, "POST /api/train while busy");
+    check("/api/train/{id}", "get", await request(`${server.url}/api/train/${id}`, { headers: AUTH }), "job");
+    // The stream ends after the job's final state.
+    const events = await request(`${server.url}/api/train/${id}/events`, { headers: AUTH });
+    check("/api/train/{id}/events", "get", events, "events");
+    assert.match(new TextDecoder().decode(events.body), /event: state\ndata: \{"state":"done"/);
+    const done = await request(`${server.url}/api/train/${id}`, { headers: AUTH });
+    check("/api/train/{id}", "get", done, "finished job");
+    const sample = (done.json as { latest_sample: string }).latest_sample;
+    check(
+      "/api/train/{id}/samples/{file}",
+      "get",
+      await request(server.url + sample, { headers: AUTH }),
+      "sample",
+    );
+    check("/api/train", "get", await request(`${server.url}/api/train`, { headers: AUTH }), "job list");
+    const stop = await request(`${server.url}/api/train/${id}`, { method: "DELETE", headers: AUTH });
+    assert.equal(stop.status, 409, "a finished job cannot be stopped");
+    check("/api/train/{id}", "delete", stop, "DELETE finished job");
+  } finally {
+    await server.close();
+    await Deno.remove(base, { recursive: true });
   }
 });
