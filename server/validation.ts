@@ -14,7 +14,11 @@ import { z } from "@hono/zod-openapi";
 import type { Context, MiddlewareHandler } from "hono";
 import { MAX_SEED, parseSeeds } from "../model/seeds.ts";
 import { NOISE_MODES, type NoiseMode } from "../model/layers/noise_layer.ts";
-import { isStyleRangeSyntax, STYLE_RANGE_SYNTAX } from "../model/figures/style_ranges.ts";
+import {
+  isStyleRangeSyntax,
+  STYLE_RANGE_ITEM_PATTERN,
+  STYLE_RANGE_SYNTAX,
+} from "../model/figures/style_ranges.ts";
 import type { Limits } from "./config.ts";
 import { type ErrorBody, ValidationError } from "./errors.ts";
 import { MODEL_NAME_PATTERN } from "./models.ts";
@@ -249,7 +253,8 @@ export function atMostPattern(max: number): string {
  * expanding ranges are checked by parseSeeds; the 400's description names them.
  */
 const SEED_ITEM = atMostPattern(MAX_SEED);
-const SEED_LIST_PATTERN = `^ *${SEED_ITEM}( *- *${SEED_ITEM})?( *, *${SEED_ITEM}( *- *${SEED_ITEM})?)* *$`;
+const SEED_RANGE = String.raw`${SEED_ITEM}(\s*-\s*${SEED_ITEM})?`;
+const SEED_LIST_PATTERN = String.raw`^\s*${SEED_RANGE}(\s*,\s*${SEED_RANGE})*\s*$`;
 
 function seedListParam(maxCount: number): Parsed<number[]> {
   const schema = z.string().max(SEED_LIST_CHARS, { error: "the seed list is too long" }).transform(
@@ -296,20 +301,17 @@ function numberListParam(min: number, max: number, maxCount: number, what: strin
   if (min !== PSI_RANGE[0] || max !== PSI_RANGE[1]) {
     throw new Error("the ψ list pattern is written for [-2, 2]");
   }
-  const pattern = `^ *${PSI_ITEM_PATTERN}( *, *${PSI_ITEM_PATTERN}){0,${maxCount - 1}} *$`;
+  const pattern = String.raw`^\s*${PSI_ITEM_PATTERN}(\s*,\s*${PSI_ITEM_PATTERN}){0,${maxCount - 1}}\s*$`;
   return { schema, openapi: { type: "string", pattern, maxLength: 1000 } };
 }
-
-/** Style ranges: layers ("0-3") or metres ("256m-32m"), as model/figures/style_ranges.ts reads them. */
-const STYLE_RANGE_ITEM = String
-  .raw`((\d{1,4}( *- *\d{1,4})?)|(\d{1,7}(\.\d{1,6})? *([mM]|[kK][mM])( *- *\d{1,7}(\.\d{1,6})? *([mM]|[kK][mM]))?))`;
 
 function stylerangesParam(): Parsed<string> {
   const schema = z.string().max(500, { error: "the range list is too long" }).refine(
     (text) => text.split(",").every(isStyleRangeSyntax),
     { error: `each item must be ${STYLE_RANGE_SYNTAX}` },
   );
-  const pattern = `^ *${STYLE_RANGE_ITEM}( *, *${STYLE_RANGE_ITEM})* *$`;
+  const item = STYLE_RANGE_ITEM_PATTERN;
+  const pattern = String.raw`^\s*${item}(\s*,\s*${item})*\s*$`;
   return { schema, openapi: { type: "string", pattern, maxLength: 500 } };
 }
 
