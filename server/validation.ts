@@ -1,17 +1,24 @@
 /**
  * Query validation, declared per route. Each parameter is a {@link ParamDef}: a zod schema for its raw text, what
- * is allowed (for the 400 body), a description and an OpenAPI schema (for /openapi.json), so the checks and the
- * documentation come from one declaration. {@link parseQuery} rejects unknown, repeated, missing and invalid
- * parameters with a {@link ValidationError} `{error, field, allowed}`.
+ * is allowed (for the 400 body), a description and the document-only details zod cannot infer from a schema that
+ * reads text (that `seed` is an integer with its bounds). {@link querySchema} turns a route's parameters into the
+ * strict zod object the route declares through `@hono/zod-openapi`, so one declaration gives both the checks and
+ * the route's parameters in /openapi.json. {@link queryError} is the one place a failed parse becomes a
+ * {@link ValidationError} `{error, field, allowed}`; {@link parseQuery} runs the same object outside a route.
  *
  * Checks that need the model (depth, cutoff, style ranges) live in `plans.ts`.
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "@hono/zod-openapi";
+import type { Context, MiddlewareHandler } from "hono";
 import { MAX_SEED, parseSeeds } from "../model/seeds.ts";
 import { NOISE_MODES, type NoiseMode } from "../model/layers/noise_layer.ts";
-import { isStyleRangeSyntax, STYLE_RANGE_SYNTAX } from "../model/figures/style_ranges.ts";
+import {
+  isStyleRangeSyntax,
+  STYLE_RANGE_ITEM_PATTERN,
+  STYLE_RANGE_SYNTAX,
+} from "../model/figures/style_ranges.ts";
 import type { Limits } from "./config.ts";
 import { type ErrorBody, ValidationError } from "./errors.ts";
 import { MODEL_NAME_PATTERN } from "./models.ts";
@@ -24,7 +31,10 @@ export interface ParamDef<T> {
   allowed: NonNullable<ErrorBody["allowed"]>;
   /** One sentence for the docs. */
   description: string;
-  /** JSON schema of the raw parameter for OpenAPI (type string, pattern, enum, example...). */
+  /**
+   * OpenAPI details of the raw parameter that zod cannot derive (the type of text that holds a number, its
+   * bounds, an example); merged over what it derives (patterns, enums, lengths).
+   */
   openapi: Record<string, unknown>;
   /** A missing required parameter is a 400. */
   required?: boolean;
@@ -38,52 +48,160 @@ export type QuerySpec = Record<string, ParamDef<unknown>>;
 /** The parsed query of a spec. */
 export type QueryOf<S extends QuerySpec> = { [K in keyof S]: S[K] extends ParamDef<infer T> ? T : never };
 
+/** The strict zod object of a route's query (cached: routes and {@link parseQuery} share one per spec). */
+export function querySchema<S extends QuerySpec>(spec: S): z.ZodType<QueryOf<S>> {
+  let schema = schemas.get(spec);
+  if (!schema) {
+    const shape = Object.fromEntries(Object.entries(spec).map(([name, def]) => [name, fieldSchema(def)]));
+    schema = z.strictObject(shape);
+    schemas.set(spec, schema);
+  }
+  return schema as unknown as z.ZodType<QueryOf<S>>;
+}
+
+const schemas = new WeakMap<QuerySpec, z.ZodType>();
+
+/** A blank value counts as absent; values are trimmed (as the widgets and shells often pad them). */
+function blankToAbsent(value: unknown): unknown {
+  if (typeof value !== "string") return value; // absent, or repeated (an array: refused below)
+  const trimmed = value.trim();
+  return trimmed === "" ? undefined : trimmed;
+}
+
+function fieldSchema(def: ParamDef<unknown>): z.ZodType {
+  const inner = def.required
+    ? def.schema
+    : def.fallback !== undefined
+    ? def.schema.default(def.fallback as never)
+    : def.schema.optional();
+  const allowed = Array.isArray(def.allowed) ? def.allowed.join(", ") : def.allowed;
+  return z.preprocess(blankToAbsent, inner).openapi({
+    description: `${def.description} Allowed: ${allowed}.`,
+    ...def.openapi,
+  });
+}
+
+/**
+ * The first problem of a failed query parse as a {@link ValidationError}, in the order a reader fixes them:
+ * unknown parameters, repeated ones, then each parameter in the route's order (missing or invalid). `raw` is
+ * the query as parsed (a repeated parameter is an array), which tells a missing value from a repeated one.
+ */
+export function queryError(
+  issues: readonly z.core.$ZodIssue[],
+  spec: QuerySpec,
+  raw: Record<string, unknown>,
+): ValidationError {
+  const names = Object.keys(spec);
+  const unknown = issues.find((i) => i.code === "unrecognized_keys");
+  if (unknown && unknown.code === "unrecognized_keys") {
+    const key = unknown.keys[0];
+    return new ValidationError(key, `unknown parameter "${truncate(key)}"`, names);
+  }
+  const given = (name: string) => Object.hasOwn(raw, name) ? raw[name] : undefined;
+  const repeated = names.find((name) => Array.isArray(given(name)));
+  if (repeated !== undefined) {
+    return new ValidationError(
+      repeated,
+      `parameter "${repeated}" is given more than once`,
+      spec[repeated].allowed,
+    );
+  }
+  const failed = new Map<string, z.core.$ZodIssue>();
+  for (const issue of issues) {
+    const name = String(issue.path[0]);
+    if (!failed.has(name)) failed.set(name, issue);
+  }
+  const name = names.find((n) => failed.has(n));
+  if (name === undefined) return new ValidationError(null, "invalid query", names);
+  const value = given(name);
+  if (value === undefined || (typeof value === "string" && value.trim() === "")) {
+    return new ValidationError(name, `parameter "${name}" is required`, spec[name].allowed);
+  }
+  return new ValidationError(name, `${name}: ${failed.get(name)!.message}`, spec[name].allowed);
+}
+
 /** Parse `params` against `spec`; throws {@link ValidationError} on the first problem. */
 export function parseQuery<S extends QuerySpec>(params: URLSearchParams, spec: S): QueryOf<S> {
-  const names = Object.keys(spec);
-  const seen = new Set<string>();
-  for (const key of params.keys()) {
-    if (!Object.hasOwn(spec, key)) {
-      throw new ValidationError(key, `unknown parameter "${truncate(key)}"`, names);
-    }
-    if (seen.has(key)) {
-      throw new ValidationError(key, `parameter "${key}" is given more than once`, spec[key].allowed);
-    }
-    seen.add(key);
+  const raw = queryValue(params);
+  const result = querySchema(spec).safeParse(raw);
+  if (!result.success) throw queryError(result.error.issues, spec, raw);
+  return withAbsentKeys(result.data, spec);
+}
+
+/** Every parameter of the route as a key, absent ones as undefined (as the plans read them). */
+export function withAbsentKeys<S extends QuerySpec>(data: QueryOf<S>, spec: S): QueryOf<S> {
+  return { ...Object.fromEntries(Object.keys(spec).map((k) => [k, undefined])), ...data } as QueryOf<S>;
+}
+
+/** The parameter specs of the route being served, for {@link validationHook}'s error bodies. */
+interface RouteSpecs {
+  query: QuerySpec;
+  param?: QuerySpec;
+}
+
+const ROUTE_SPECS = "sganRouteSpecs";
+
+/**
+ * Middleware a checked route runs before its validators: it tells {@link validationHook} which parameters the
+ * route has (the hook is the app's one `defaultHook` and receives only the failed result).
+ */
+export function rememberSpecs(specs: RouteSpecs): MiddlewareHandler {
+  return async (c, next) => {
+    c.set(ROUTE_SPECS as never, specs as never);
+    await next();
+  };
+}
+
+/** What a failed validation hands the hook (the part of `@hono/zod-openapi`'s result read here). */
+interface FailedValidation {
+  success: boolean;
+  target: string;
+  data?: unknown;
+  error?: { issues: readonly z.core.$ZodIssue[] };
+}
+
+/**
+ * The app's `defaultHook`: a query or path parameter the route's schema refuses becomes the same
+ * `{error, field, allowed}` 400 as {@link parseQuery} throws.
+ */
+export function validationHook(result: FailedValidation, c: Context): void {
+  if (result.success || !result.error) return;
+  const specs = c.get(ROUTE_SPECS as never) as RouteSpecs | undefined;
+  const spec = (result.target === "param" ? specs?.param : specs?.query) ?? {};
+  throw queryError(result.error.issues, spec, (result.data ?? {}) as Record<string, unknown>);
+}
+
+/** A query as Hono's validator hands it over: one value as a string, a repeated one as an array. */
+export function queryValue(params: URLSearchParams): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const key of new Set(params.keys())) {
+    const values = params.getAll(key);
+    // defineProperty, not assignment: a key "__proto__" must stay a key (an unknown one), not a prototype.
+    Object.defineProperty(out, key, {
+      value: values.length === 1 ? values[0] : values,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
   }
-  const out: Record<string, unknown> = {};
-  for (const name of names) {
-    const def = spec[name];
-    const raw = params.get(name);
-    if (raw === null || raw.trim() === "") {
-      if (def.required) throw new ValidationError(name, `parameter "${name}" is required`, def.allowed);
-      out[name] = def.fallback;
-      continue;
-    }
-    const result = def.schema.safeParse(raw.trim());
-    if (!result.success) {
-      const message = result.error.issues[0]?.message ?? "invalid value";
-      throw new ValidationError(name, `${name}: ${message}`, def.allowed);
-    }
-    out[name] = result.data;
-  }
-  return out as QueryOf<S>;
+  return out;
 }
 
 function truncate(text: string, max = 40): string {
   return text.length > max ? `${text.slice(0, max)}…` : text;
 }
-
 // ---------------------------------------------------------------------------------------------------------------
-// Building blocks.
+// Building blocks. Each returns the schema with the document's view of it, from the same bounds.
 
 const DECIMAL = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
 
 /** ψ is meaningful in [-1, 1]; a little beyond extrapolates, further only makes noise. */
 export const PSI_RANGE = [-2, 2] as const;
 
-function integerSchema(min: number, max: number, what: string): z.ZodType<number> {
-  return z.string()
+type Parsed<T> = Pick<ParamDef<T>, "schema" | "openapi">;
+
+function integerParam(min: number, max: number, what: string): Parsed<number> {
+  const schema = z.string()
     .regex(/^\d{1,10}$/, { error: `must be a whole number from ${min} to ${max}` })
     .transform(Number)
     .pipe(
@@ -91,6 +209,7 @@ function integerSchema(min: number, max: number, what: string): z.ZodType<number
         error: `${what} must be at most ${max}`,
       }),
     );
+  return { schema, openapi: { type: "integer", minimum: min, maximum: max } };
 }
 
 function numberSchema(min: number, max: number, what: string): z.ZodType<number> {
@@ -105,20 +224,61 @@ function numberSchema(min: number, max: number, what: string): z.ZodType<number>
     );
 }
 
-function seedListSchema(maxCount: number): z.ZodType<number[]> {
-  return z.string().max(2000, { error: "the seed list is too long" }).transform((text, ctx) => {
-    try {
-      return parseSeeds(text, maxCount);
-    } catch (e) {
-      ctx.addIssue({ code: "custom", message: (e as Error).message });
-      return z.NEVER;
-    }
-  });
+function numberParam(min: number, max: number, what: string): Parsed<number> {
+  return { schema: numberSchema(min, max, what), openapi: { type: "number", minimum: min, maximum: max } };
 }
 
-function numberListSchema(min: number, max: number, maxCount: number, what: string): z.ZodType<number[]> {
+/** Longest seed list text. */
+const SEED_LIST_CHARS = 2000;
+
+/**
+ * A regular expression (source) for the decimal integers 0..max, leading zeros allowed up to max's digit count:
+ * JSON Schema has no bound on the numbers inside a list, so the pattern carries it. Built digit by digit: for
+ * each position, a smaller digit there followed by anything, or max's digit and on to the next position.
+ */
+export function atMostPattern(max: number): string {
+  const digits = String(max);
+  const alternatives = digits.length > 1 ? [`\\d{1,${digits.length - 1}}`] : [];
+  for (let i = 0; i < digits.length; i++) {
+    const d = Number(digits[i]);
+    const rest = digits.length - i - 1;
+    if (d > 0) alternatives.push(`${digits.slice(0, i)}[0-${d - 1}]${rest ? `\\d{${rest}}` : ""}`);
+  }
+  alternatives.push(digits);
+  return `(${alternatives.join("|")})`;
+}
+
+/**
+ * What a seed list looks like: seeds 0..2^32 − 1, ranges low-high. A range running backwards and the count after
+ * expanding ranges are checked by parseSeeds; the 400's description names them.
+ */
+const SEED_ITEM = atMostPattern(MAX_SEED);
+const SEED_RANGE = String.raw`${SEED_ITEM}(\s*-\s*${SEED_ITEM})?`;
+const SEED_LIST_PATTERN = String.raw`^\s*${SEED_RANGE}(\s*,\s*${SEED_RANGE})*\s*$`;
+
+function seedListParam(maxCount: number): Parsed<number[]> {
+  const schema = z.string().max(SEED_LIST_CHARS, { error: "the seed list is too long" }).transform(
+    (text, ctx) => {
+      try {
+        return parseSeeds(text, maxCount);
+      } catch (e) {
+        ctx.addIssue({ code: "custom", message: (e as Error).message });
+        return z.NEVER;
+      }
+    },
+  );
+  return { schema, openapi: { type: "string", pattern: SEED_LIST_PATTERN, maxLength: SEED_LIST_CHARS } };
+}
+
+/**
+ * One number of a ψ list as the document writes it: plain decimals within [-2, 2]. The server also reads
+ * exponents ("5e-1"); the pattern names the plain form every client writes.
+ */
+const PSI_ITEM_PATTERN = String.raw`[+-]?(([01](\.\d{0,8})?)|(2(\.0{0,8})?)|(\.\d{1,8}))`;
+
+function numberListParam(min: number, max: number, maxCount: number, what: string): Parsed<number[]> {
   const item = numberSchema(min, max, what);
-  return z.string().max(1000, { error: "the list is too long" }).transform((text, ctx) => {
+  const schema = z.string().max(1000, { error: "the list is too long" }).transform((text, ctx) => {
     const items = text.split(",").map((s) => s.trim());
     if (items.length > maxCount) {
       ctx.addIssue({
@@ -138,18 +298,45 @@ function numberListSchema(min: number, max: number, maxCount: number, what: stri
     }
     return values;
   });
+  if (min !== PSI_RANGE[0] || max !== PSI_RANGE[1]) {
+    throw new Error("the ψ list pattern is written for [-2, 2]");
+  }
+  const pattern = String.raw`^\s*${PSI_ITEM_PATTERN}(\s*,\s*${PSI_ITEM_PATTERN}){0,${maxCount - 1}}\s*$`;
+  return { schema, openapi: { type: "string", pattern, maxLength: 1000 } };
+}
+
+function stylerangesParam(): Parsed<string> {
+  const schema = z.string().max(500, { error: "the range list is too long" }).refine(
+    (text) => text.split(",").every(isStyleRangeSyntax),
+    { error: `each item must be ${STYLE_RANGE_SYNTAX}` },
+  );
+  const item = STYLE_RANGE_ITEM_PATTERN;
+  const pattern = String.raw`^\s*${item}(\s*,\s*${item})*\s*$`;
+  return { schema, openapi: { type: "string", pattern, maxLength: 500 } };
 }
 
 function enumSchema<const T extends readonly [string, ...string[]]>(values: T): z.ZodType<T[number]> {
   return z.enum(values, { error: `must be one of ${values.join(", ")}` });
 }
 
-const booleanSchema: z.ZodType<boolean> = z.enum(["1", "0", "true", "false", "yes", "no"], {
+const BOOLEAN_WORDS = ["1", "0", "true", "false", "yes", "no"] as const;
+
+const booleanSchema: z.ZodType<boolean> = z.enum(BOOLEAN_WORDS, {
   error: "must be 1 or 0 (true or false)",
 }).transform((v) => ["1", "true", "yes"].includes(v));
 
 // ---------------------------------------------------------------------------------------------------------------
 // Parameters shared by the routes.
+
+/** A parsed building block with an example (and anything else) added to its document view. */
+function documented<T>(parsed: Parsed<T>, extra: Record<string, unknown>): Parsed<T> {
+  return { schema: parsed.schema, openapi: { ...parsed.openapi, ...extra } };
+}
+
+/** An example list that fits the configured limit (the document's examples must be accepted as they are). */
+function examples(values: number[], limit: number): string {
+  return values.slice(0, limit).join(",");
+}
 
 /** The parameters of every route, built for the configured limits. */
 export function paramDefs(limits: Limits) {
@@ -159,105 +346,102 @@ export function paramDefs(limits: Limits) {
       schema: z.string().regex(MODEL_NAME_PATTERN, { error: "is not a model name" }),
       allowed: "a model name listed by /api/models",
       description: "Model to use (default: the embedded default model).",
-      openapi: { type: "string", example: "reference-r32" },
+      openapi: { example: "reference-r32" },
     } satisfies ParamDef<string>,
     seed: {
-      schema: integerSchema(0, MAX_SEED, "seed"),
+      ...documented(integerParam(0, MAX_SEED, "seed"), { example: 730 }),
       allowed: `an integer from 0 to ${MAX_SEED}`,
       description:
         "numpy RandomState seed of the latent z (the same seed names the same tile as in the papers).",
-      openapi: { type: "integer", minimum: 0, maximum: MAX_SEED, example: 730 },
       required: true,
     } satisfies ParamDef<number>,
     psi: {
-      schema: numberSchema(PSI_RANGE[0], PSI_RANGE[1], "psi"),
+      ...documented(numberParam(PSI_RANGE[0], PSI_RANGE[1], "psi"), { default: 1, example: 0.7 }),
       allowed: `a number from ${PSI_RANGE[0]} to ${PSI_RANGE[1]} (1 = no truncation, 0 = the average tile)`,
       description: "Truncation ψ: w = avg + ψ (w − avg) on the first `cutoff` style layers.",
-      openapi: { type: "number", minimum: PSI_RANGE[0], maximum: PSI_RANGE[1], default: 1, example: 0.7 },
       fallback: 1,
     } satisfies ParamDef<number>,
     depth: {
-      schema: integerSchema(0, 16, "depth"),
+      ...documented(integerParam(0, MAX_DEPTH, "depth"), { example: 3 }),
       allowed: "an integer from 0 (4 px) to the model's last depth (see /api/models)",
-      description: "Output depth: 0 = 4 px, each depth doubles the size (default: full resolution).",
-      openapi: { type: "integer", minimum: 0, example: 3 },
+      description: "Output depth: 0 = 4 px, each depth doubles the size (default: full resolution). " +
+        "A depth the chosen model lacks is a 400.",
     } satisfies ParamDef<number>,
     cutoff: {
-      schema: integerSchema(0, 64, "cutoff"),
+      ...documented(integerParam(0, MAX_CUTOFF, "cutoff"), { example: 8 }),
       allowed: "an integer from 0 to the model's style layer count (see /api/models)",
-      description: "Style layers truncated, from the coarsest (default: the model's truncation_cutoff).",
-      openapi: { type: "integer", minimum: 0, example: 8 },
+      description: "Style layers truncated, from the coarsest (default: the model's truncation_cutoff). " +
+        "More than the chosen model's style layers is a 400.",
     } satisfies ParamDef<number>,
     noise: {
       schema: enumSchema(NOISE_MODES as unknown as readonly [NoiseMode, ...NoiseMode[]]),
       allowed: [...NOISE_MODES],
       description:
         "Noise inputs: const (the model's fixed maps, cacheable), none, or random (new each time, not cached).",
-      openapi: { type: "string", enum: [...NOISE_MODES], default: "const" },
+      openapi: {},
       fallback: "const",
     } satisfies ParamDef<NoiseMode>,
     size: {
-      schema: integerSchema(1, limits.maxSize, "size"),
+      ...documented(integerParam(1, limits.maxSize, "size"), { example: Math.min(256, limits.maxSize) }),
       allowed: `an integer from 1 to ${limits.maxSize}`,
       description: "Resample the tile to size × size pixels (nearest neighbour up, box average down).",
-      openapi: { type: "integer", minimum: 1, maximum: limits.maxSize, example: 256 },
     } satisfies ParamDef<number>,
     tile: {
-      schema: integerSchema(4, limits.maxSize, "tile"),
+      ...documented(integerParam(4, limits.maxSize, "tile"), { example: Math.min(128, limits.maxSize) }),
       allowed: `an integer from 4 to ${limits.maxSize}`,
       description:
         "Side of each tile in the figure, in pixels (default: the generated size; 64 px at least when labelled).",
-      openapi: { type: "integer", minimum: 4, maximum: limits.maxSize, example: 128 },
     } satisfies ParamDef<number>,
     labels: {
       schema: booleanSchema,
       allowed: ["1", "0", "true", "false"],
       description:
         "Draw labels (seeds, ψ, layer ranges with metres, a scale bar) when the server has a font.",
-      openapi: { type: "string", enum: ["1", "0", "true", "false"], default: "0" },
+      openapi: { type: "string", enum: [...BOOLEAN_WORDS], default: "0" },
       fallback: false,
     } satisfies ParamDef<boolean>,
     gridSeeds: {
-      schema: seedListSchema(limits.maxCells),
+      ...documented(seedListParam(limits.maxCells), { example: `0-${Math.min(63, limits.maxCells - 1)}` }),
       allowed: `${seedAllowed}; at most ${limits.maxCells} seeds`,
       description: "Seeds of the tiles, in reading order.",
-      openapi: { type: "string", example: "0-63" },
       required: true,
     } satisfies ParamDef<number[]>,
     figureSeeds: {
-      schema: seedListSchema(limits.maxSeeds),
+      ...documented(seedListParam(limits.maxSeeds), { example: examples([91, 388], limits.maxSeeds) }),
       allowed: `${seedAllowed}; at most ${limits.maxSeeds} seeds`,
       description: "Seeds, one per row.",
-      openapi: { type: "string", example: "91,388" },
       required: true,
     } satisfies ParamDef<number[]>,
     cols: {
-      schema: integerSchema(1, limits.maxCells, "cols"),
+      ...documented(integerParam(1, limits.maxCells, "cols"), { example: Math.min(8, limits.maxCells) }),
       allowed: `an integer from 1 to ${limits.maxCells}`,
       description: "Tiles per row (default: a square-ish grid).",
-      openapi: { type: "integer", minimum: 1, maximum: limits.maxCells, example: 8 },
     } satisfies ParamDef<number>,
     psis: {
-      schema: numberListSchema(PSI_RANGE[0], PSI_RANGE[1], limits.maxPsis, "psi"),
+      ...documented(numberListParam(PSI_RANGE[0], PSI_RANGE[1], limits.maxPsis, "psi"), {
+        example: examples([-1, -0.5, 0, 0.5, 1], limits.maxPsis),
+      }),
       allowed: `1 to ${limits.maxPsis} comma-separated numbers from ${PSI_RANGE[0]} to ${PSI_RANGE[1]}`,
       description: "ψ of each column.",
-      openapi: { type: "string", example: "-1,-0.5,0,0.5,1" },
       required: true,
     } satisfies ParamDef<number[]>,
     ranges: {
-      schema: z.string().max(500, { error: "the range list is too long" }).refine(
-        (text) => text.split(",").every(isStyleRangeSyntax),
-        { error: `each item must be ${STYLE_RANGE_SYNTAX}` },
-      ),
+      ...documented(stylerangesParam(), { example: "0-3,4-7" }),
       allowed: `comma-separated, one per destination (or one for all): ${STYLE_RANGE_SYNTAX}`,
       description:
-        "Style layers each destination row takes from the sources, as layers or as ground resolution.",
-      openapi: { type: "string", example: "0-3,4-7" },
+        "Style layers each destination row takes from the sources, as layers or as ground resolution. " +
+        "Ranges are resolved against the chosen model: layers or resolutions it lacks, or a range running " +
+        "backwards, are a 400.",
       required: true,
     } satisfies ParamDef<string>,
   };
 }
 
+/** Largest depth any model may have (4 · 2^16 px); the chosen model's own last depth is checked in plans.ts. */
+export const MAX_DEPTH = 16;
+
+/** Largest cutoff read (above two style layers per depth); the chosen model's count is checked in plans.ts. */
+export const MAX_CUTOFF = 64;
 /** Query spec of each route. */
 export function querySpecs(limits: Limits) {
   const p = paramDefs(limits);
@@ -273,7 +457,7 @@ export function querySpecs(limits: Limits) {
     schema: enumSchema(formats),
     allowed: [...formats],
     description,
-    openapi: { type: "string", enum: [...formats], default: formats[0] },
+    openapi: {},
     fallback: formats[0],
   });
   return {
@@ -311,12 +495,12 @@ export function querySpecs(limits: Limits) {
       src: {
         ...p.figureSeeds,
         description: "Source seeds (the first row): whose styles are copied.",
-        openapi: { type: "string", example: "730,904" },
+        openapi: { ...p.figureSeeds.openapi, example: examples([730, 904], limits.maxSeeds) },
       },
       dst: {
         ...p.figureSeeds,
         description: "Destination seeds (the first column): which receive them.",
-        openapi: { type: "string", example: "387,190" },
+        openapi: { ...p.figureSeeds.openapi, example: examples([387, 190], limits.maxSeeds) },
       },
       ranges: p.ranges,
       src_psi: { ...p.psi, description: "Truncation ψ of the sources." },

@@ -17,7 +17,10 @@ import { DISCRIMINATOR_OPTIONS, GENERATOR_OPTIONS, STRUCTURE } from "../networks
 const powerOfTwo = z.number().int().refine(
   (v) => v >= 4 && Number.isInteger(Math.log2(v)),
   "must be a power of two ≥ 4",
-);
+).meta({
+  // JSON Schema cannot say "power of two": the API's body schema lists them, up to 4 · 2^16.
+  enum: Array.from({ length: 17 }, (_, i) => 4 * 2 ** i),
+});
 const perDepth = <T extends z.ZodType>(entry: T) => z.array(entry).min(1);
 
 /** Adam's settings (official StyleGAN: β1 0, β2 0.99, ε 1e-8, lr 0.001). */
@@ -53,7 +56,9 @@ const DATASET = z.strictObject({
   classes: z.array(z.int().min(0).max(255)).refine(
     (codes) => new Set(codes).size === codes.length,
     "must not repeat a class code",
-  ).default([]).describe("Land cover: the class codes (0–255), one channel each."),
+  ).meta({ uniqueItems: true }).default([]).describe(
+    "Land cover: the class codes (0–255), one channel each.",
+  ),
   class_names: z.array(z.string()).default([]).describe("Land cover: class names, for legends (optional)."),
   palette: z.array(z.string().regex(/^#[0-9a-fA-F]{6}$/, 'colours are "#rrggbb"')).default([]).describe(
     'Land cover: a colour "#rrggbb" per class (empty: the file\'s colour map, else a qualitative palette).',

@@ -44,9 +44,18 @@ export class StyleRangeError extends Error {
   }
 }
 
-const LAYER_RANGE = /^(\d{1,4})(?:\s*-\s*(\d{1,4}))?$/;
-const NUMBER = String.raw`(\d{1,7}(?:\.\d{1,6})?)\s*(m|km)`;
-const METRE_RANGE = new RegExp(`^${NUMBER}(?:\\s*-\\s*${NUMBER})?$`, "i");
+const LAYER_ITEM = String.raw`(\d{1,4})(?:\s*-\s*(\d{1,4}))?`;
+// Units in either case, spelled out rather than by the `i` flag: the source is also a JSON-schema pattern.
+const NUMBER = String.raw`(\d{1,7}(?:\.\d{1,6})?)\s*([mM]|[kK][mM])`;
+const METRE_ITEM = String.raw`${NUMBER}(?:\s*-\s*${NUMBER})?`;
+const LAYER_RANGE = new RegExp(`^${LAYER_ITEM}$`);
+const METRE_RANGE = new RegExp(`^${METRE_ITEM}$`);
+
+/**
+ * One item of a style-range list as a regular-expression source without anchors or flags (the API documents the
+ * `ranges` parameter with it).
+ */
+export const STYLE_RANGE_ITEM_PATTERN = `(?:${LAYER_ITEM}|${METRE_ITEM})`;
 
 /** Whether `text` is written as a range at all (checked before any model is known). */
 export function isStyleRangeSyntax(text: string): boolean {

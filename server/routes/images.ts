@@ -1,10 +1,11 @@
 /**
- * Image routes: `/generate`, `/grid`, `/truncation`, `/mixing`. Each handler validates its query, takes the model,
- * plans (model-dependent checks) and answers through the queue.
+ * Image routes: `/generate`, `/grid`, `/truncation`, `/mixing`. Each route's query is checked by its declaration
+ * (api_routes.ts); the handler takes the model, plans (model-dependent checks) and answers through the queue.
  *
  * @module
  */
-import { type Context, Hono } from "hono";
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { apiRoutes, serve, validQuery } from "../api_routes.ts";
 import {
   mixingDescription,
   type PlanContext,
@@ -16,32 +17,33 @@ import {
 } from "../plans.ts";
 import { respondWithImage } from "../respond.ts";
 import type { Services } from "../services.ts";
-import { parseQuery, querySpecs } from "../validation.ts";
+import { querySpecs } from "../validation.ts";
 
 /** The image routes of an app. */
-export function imageRoutes(services: Services): Hono {
-  const app = new Hono();
+export function imageRoutes(services: Services): OpenAPIHono {
+  const app = new OpenAPIHono();
+  const routes = apiRoutes(services.config.limits);
   const specs = querySpecs(services.config.limits);
   const ctx: PlanContext = { limits: services.config.limits, font: services.font };
   const { models } = services;
 
-  app.get("/generate", async (c) => {
-    const q = parseQuery(params(c), specs.generate);
+  serve(app, routes.generate, async (c) => {
+    const q = validQuery(c, specs.generate);
     return await models.use(q.model, (model) => respondWithImage(c, services, planTile(model, q)));
   });
 
-  app.get("/grid", async (c) => {
-    const q = parseQuery(params(c), specs.grid);
+  serve(app, routes.grid, async (c) => {
+    const q = validQuery(c, specs.grid);
     return await models.use(q.model, (model) => respondWithImage(c, services, planGrid(model, q, ctx)));
   });
 
-  app.get("/truncation", async (c) => {
-    const q = parseQuery(params(c), specs.truncation);
+  serve(app, routes.truncation, async (c) => {
+    const q = validQuery(c, specs.truncation);
     return await models.use(q.model, (model) => respondWithImage(c, services, planTruncation(model, q, ctx)));
   });
 
-  app.get("/mixing", async (c) => {
-    const q = parseQuery(params(c), specs.mixing);
+  serve(app, routes.mixing, async (c) => {
+    const q = validQuery(c, specs.mixing);
     return await models.use(q.model, async (model) => {
       const plan = planMixing(model, q, ctx);
       if (q.format !== "json") return await respondWithImage(c, services, plan);
@@ -52,8 +54,4 @@ export function imageRoutes(services: Services): Hono {
   });
 
   return app;
-}
-
-function params(c: Context): URLSearchParams {
-  return new URL(c.req.url).searchParams;
 }

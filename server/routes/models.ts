@@ -1,36 +1,25 @@
 /**
- * Model routes: `/api/models` and `/api/models/{name}`.
+ * Model routes: `/api/models` and `/api/models/{name}` (query and name checked by their declarations).
  *
  * @module
  */
-import { Hono } from "hono";
-import { MODEL_NAME_PATTERN } from "../models.ts";
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { apiRoutes, serve, validParams } from "../api_routes.ts";
 import type { Services } from "../services.ts";
-import { ValidationError } from "../errors.ts";
-import { parseQuery } from "../validation.ts";
 
 /** The model routes of an app. */
-export function modelRoutes(services: Services): Hono {
-  const app = new Hono();
+export function modelRoutes(services: Services): OpenAPIHono {
+  const app = new OpenAPIHono();
+  const routes = apiRoutes(services.config.limits);
   const { models } = services;
 
-  app.get("/api/models", async (c) => {
-    parseQuery(new URL(c.req.url).searchParams, {});
-    return c.json({ default: models.defaultName, models: await models.list() });
-  });
+  serve(
+    app,
+    routes.models,
+    async (c) => c.json({ default: models.defaultName, models: await models.list() }),
+  );
 
-  app.get("/api/models/:name", async (c) => {
-    parseQuery(new URL(c.req.url).searchParams, {});
-    const name = c.req.param("name");
-    if (!MODEL_NAME_PATTERN.test(name)) {
-      throw new ValidationError(
-        "name",
-        `"${name.slice(0, 40)}" is not a model name`,
-        "a model name listed by /api/models",
-      );
-    }
-    return c.json(await models.describe(name));
-  });
+  serve(app, routes.model, async (c) => c.json(await models.describe(validParams(c).name)));
 
   return app;
 }

@@ -9,7 +9,8 @@ import { type Context, Hono } from "hono";
 import { extname, join } from "node:path";
 import { NotFoundError } from "../errors.ts";
 import { ifNoneMatchHits, requestKey } from "../http_cache.ts";
-import { exampleUrl, openApiDocument } from "../openapi.ts";
+import { exampleUrl } from "../docs_page.ts";
+import { openApiDocument } from "../openapi.ts";
 import { isInside } from "../security.ts";
 import type { Services } from "../services.ts";
 

@@ -6,38 +6,30 @@
  *
  * @module
  */
-import { type Context, Hono } from "hono";
+import { OpenAPIHono } from "@hono/zod-openapi";
+import type { Context, MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { streamSSE } from "hono/streaming";
 import { join } from "node:path";
+import { apiRoutes, serve, validParams } from "../api_routes.ts";
 import { ApiError, ConflictError, NotFoundError, ValidationError } from "../errors.ts";
 import { requireToken } from "../security.ts";
 import type { Services } from "../services.ts";
 import type { TrainingJob } from "../training/jobs.ts";
+import { JOB_ID_PATTERN, MAX_BODY_BYTES } from "../training/names.ts";
 import { parseTrainRequest } from "../training/request.ts";
-import { parseQuery } from "../validation.ts";
-
-/** Largest accepted request body. */
-const MAX_BODY_BYTES = 64 * 1024;
-
-/** What a job id looks like. */
-const JOB_ID_PATTERN = /^[A-Za-z0-9-]{1,64}$/;
-
-/** What a sample grid's file name looks like (the loop writes `gen_{depth}_{epoch}_{batch}.png`). */
-const SAMPLE_FILE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}\.png$/;
 
 /** Seconds between keep-alive comments on an idle event stream. */
 const KEEP_ALIVE_MS = 15_000;
 
-/** The training routes (to mount at `/api/train`). */
-export function trainRoutes(services: Services): Hono {
-  const app = new Hono();
+/** The training routes (their declarations carry the full paths, under `/api/train`). */
+export function trainRoutes(services: Services): OpenAPIHono {
+  const app = new OpenAPIHono();
+  const routes = apiRoutes(services.config.limits);
   const { training } = services;
-  app.use("*", requireToken(services.config.token));
-  app.use("*", async (c, next) => {
-    parseQuery(new URL(c.req.url).searchParams, {}); // no route takes query parameters
-    await next();
-  });
+  // Before anything else on these paths (a wrong method or an unknown job included): the token.
+  app.use("/api/train", requireToken(services.config.token));
+  app.use("/api/train/*", requireToken(services.config.token));
 
   // Only POST reads a body (limiting the others would copy their empty bodies for nothing).
   const limit = bodyLimit({
@@ -47,7 +39,8 @@ export function trainRoutes(services: Services): Hono {
     },
   });
 
-  app.post("/", limit, async (c) => {
+  app.post("/api/train", limit, requireJson);
+  serve(app, routes.startTraining, async (c) => {
     const request = await parseTrainRequest(
       await jsonBody(c),
       services.config.dataRoot,
@@ -61,30 +54,27 @@ export function trainRoutes(services: Services): Hono {
     return c.json(status, 202);
   });
 
-  app.get("/", (c) => c.json({ jobs: training.list() }));
+  serve(app, routes.listTraining, (c) => c.json({ jobs: training.list() }));
 
-  app.get("/:id", (c) => c.json(jobOf(c).status()));
+  serve(app, routes.trainingJob, (c) => c.json(jobOf(c).status()));
 
-  app.delete("/:id", async (c) => c.json(await training.cancel(jobOf(c).id)));
+  serve(app, routes.stopTraining, async (c) => c.json(await training.cancel(jobOf(c).id)));
 
-  app.post("/:id/resume", async (c) => {
+  serve(app, routes.resumeTraining, async (c) => {
     const status = await training.resume(jobOf(c).id);
     c.header("Location", `/api/train/${status.id}`);
     return c.json(status, 202);
   });
 
-  app.get("/:id/events", (c) => {
+  serve(app, routes.trainingEvents, (c) => {
     const job = jobOf(c);
     const after = lastEventId(c.req.header("Last-Event-ID"));
     return streamSSE(c, (stream) => followJob(job, after, stream));
   });
 
-  app.get("/:id/samples/:file", async (c) => {
+  serve(app, routes.trainingSample, async (c) => {
     const job = jobOf(c);
-    const file = c.req.param("file");
-    if (!SAMPLE_FILE_PATTERN.test(file)) {
-      throw new ValidationError("file", "not a sample file name", "a file name from the job's sample URLs");
-    }
+    const file = validParams(c).file;
     let bytes: Uint8Array;
     try {
       const path = join(job.samplesDir, file);
@@ -107,6 +97,20 @@ export function trainRoutes(services: Services): Hono {
     return training.get(id);
   }
 }
+
+/** A body must say it is JSON (a form or text/plain is not parsed as one: 415). */
+const requireJson: MiddlewareHandler = async (c, next) => {
+  const type = c.req.header("Content-Type") ?? "";
+  if (!/^application\/([\w.-]+\+)?json\s*(;|$)/i.test(type.trim())) {
+    throw new ApiError(
+      415,
+      type ? `the body is ${type.split(";")[0].trim()}, not JSON` : "the body has no Content-Type; send JSON",
+      "Content-Type",
+      ["application/json"],
+    );
+  }
+  await next();
+};
 
 async function jsonBody(c: Context): Promise<unknown> {
   try {

@@ -313,10 +313,15 @@ Deno.test("model, documentation and static routes", async (t) => {
       },
     );
 
-    await t.step("unknown routes and methods are JSON 404s", async () => {
-      assertError(await request(`${url}/nope`), 404);
-      assertError(await request(`${url}/generate?seed=1`, { method: "DELETE" }), 404);
-    });
+    await t.step(
+      "unknown routes are JSON 404s; a wrong method is a JSON 405 with Allow (issue 16)",
+      async () => {
+        assertError(await request(`${url}/nope`), 404);
+        const wrong = await request(`${url}/generate?seed=1`, { method: "DELETE" });
+        assertError(wrong, 405);
+        assert.equal(wrong.headers.get("allow"), "GET, HEAD");
+      },
+    );
   } finally {
     await server.close();
     await Deno.remove(staticDir, { recursive: true });

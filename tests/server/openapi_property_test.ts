@@ -1,0 +1,140 @@
+/**
+ * Property-based: requests drawn from /openapi.json itself (each parameter from its documented schema: integers
+ * and numbers within their bounds, enums, strings from their patterns or their examples; optional parameters
+ * present or not). Every such request must be accepted, except the refusals the document's 400 description names
+ * (what depends on the chosen model or on several parameters together), and every 4xx must be one the operation
+ * lists. Seeded (FC_SEED), so a failure replays; sized to stay well under 30 s.
+ */
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { MAX_SEED } from "../../model/seeds.ts";
+import { atMostPattern } from "../../server/validation.ts";
+import { type ErrorJson, request, startServer } from "./helpers.ts";
+
+type Json = Record<string, unknown>;
+
+const SEED = Number(Deno.env.get("FC_SEED") ?? 20261201);
+const RUNS_PER_ROUTE = 100;
+
+/** A parameter's value, as text, drawn from its documented schema. */
+function valueOf(schema: Json): fc.Arbitrary<string> {
+  if (Array.isArray(schema.enum)) return fc.constantFrom(...schema.enum.map(String));
+  if (schema.type === "integer") {
+    return fc.integer({ min: schema.minimum as number, max: schema.maximum as number }).map(String);
+  }
+  if (schema.type === "number") {
+    return fc.double({
+      min: schema.minimum as number,
+      max: schema.maximum as number,
+      noNaN: true,
+      noDefaultInfinity: true,
+    }).map(String);
+  }
+  assert.equal(schema.type, "string", JSON.stringify(schema));
+  assert.ok(
+    typeof schema.pattern === "string",
+    `a string parameter has a pattern: ${JSON.stringify(schema)}`,
+  );
+  const drawn = fc.stringMatching(new RegExp(schema.pattern as string))
+    .filter((s) => s.length <= ((schema.maxLength as number | undefined) ?? Infinity));
+  return schema.example === undefined ? drawn : fc.oneof(fc.constant(String(schema.example)), drawn);
+}
+
+/** A URL of an operation: path parameters filled, query parameters drawn, optional ones present or not. */
+function urlOf(path: string, parameters: Json[]): fc.Arbitrary<string> {
+  const path_ = parameters.filter((p) => p.in === "path");
+  const query = parameters.filter((p) => p.in === "query");
+  const pathValues = fc.tuple(...path_.map((p) => valueOf(p.schema as Json)));
+  const queryValues = fc.tuple(
+    ...query.map((p) =>
+      p.required ? valueOf(p.schema as Json) : fc.option(valueOf(p.schema as Json), { nil: undefined })
+    ),
+  );
+  return fc.tuple(pathValues, queryValues).map(([pv, qv]) => {
+    let url = path;
+    path_.forEach((p, i) => url = url.replace(`{${p.name}}`, encodeURIComponent(pv[i])));
+    const pairs = query.flatMap((p, i) =>
+      qv[i] === undefined ? [] : [`${p.name}=${encodeURIComponent(qv[i] as string)}`]
+    );
+    return pairs.length ? `${url}?${pairs.join("&")}` : url;
+  });
+}
+
+/**
+ * The refusals of schema-valid requests that the 400 description names. Anything else (a schema error: those
+ * start with "field: ", except the seed-list limits named here) fails the test.
+ */
+function isDocumentedRefusal(error: ErrorJson): boolean {
+  const { field, error: message } = error;
+  if (field === "depth") return /^depth \d+ does not exist in the /.test(message);
+  if (field === "cutoff") return /^cutoff \d+ is more than the \d+ style layers/.test(message);
+  if (field === "ranges") return !message.startsWith("ranges:"); // resolved against the model
+  if (field === "format") return /records no ground resolution/.test(message);
+  if (/more than the limit of \d+/.test(message)) return true; // tiles or pixels of a figure
+  if (field === "seeds" || field === "src" || field === "dst") {
+    return /expands to more than \d+ seeds|is below \d+/.test(message);
+  }
+  return false;
+}
+
+Deno.test(`requests drawn from /openapi.json are accepted or refused as documented (seed ${SEED})`, async () => {
+  const server = await startServer({
+    config: { limits: { maxSeeds: 4, maxPsis: 4, maxCells: 16, maxSize: 64, maxFigurePixels: 256 * 256 } },
+  });
+  try {
+    const doc = (await request(`${server.url}/openapi.json`)).json as Json;
+    const paths = doc.paths as Record<string, Record<string, Json>>;
+    const tally: Record<string, number> = {};
+    const refusals: Record<string, number> = {};
+    const routes = ["/generate", "/grid", "/truncation", "/mixing", "/api/models", "/api/models/{name}"];
+    for (const path of routes) {
+      const operation = paths[path].get;
+      const listed = Object.keys(operation.responses as Json);
+      await fc.assert(
+        fc.asyncProperty(urlOf(path, (operation.parameters as Json[] | undefined) ?? []), async (url) => {
+          const res = await request(server.url + url);
+          const key = `${path} ${res.status}`;
+          tally[key] = (tally[key] ?? 0) + 1;
+          assert.ok(listed.includes(String(res.status)), `${url}: ${res.status} is not listed (${listed})`);
+          if (res.status === 200 || res.status === 503) return;
+          const error = res.json as ErrorJson;
+          if (res.status === 404) {
+            // An unknown model is the only 404 of these routes.
+            assert.equal(error.field, "model", `${url}: ${JSON.stringify(error)}`);
+            return;
+          }
+          assert.equal(res.status, 400, `${url}: ${JSON.stringify(error)}`);
+          assert.ok(
+            isDocumentedRefusal(error),
+            `${url}: a schema-valid request refused: ${JSON.stringify(error)}`,
+          );
+        }),
+        { numRuns: RUNS_PER_ROUTE, seed: SEED },
+      );
+    }
+    console.log(tally, refusals);
+    // Not vacuous: every route served some drawn requests (most refusals are a depth, cutoff or range the
+    // small reference model lacks, or a model name drawn from the pattern that no model has).
+    for (const path of routes) assert.ok((tally[`${path} 200`] ?? 0) > 0, `${path} served some requests`);
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("atMostPattern matches exactly the integers 0..max (boundaries and random draws)", () => {
+  for (const max of [0, 7, 10, 99, 100, 255, 4096, MAX_SEED]) {
+    const pattern = new RegExp(`^${atMostPattern(max)}$`);
+    const width = String(max).length;
+    for (const n of [0, 1, max - 1, max, max + 1, max * 10, 10 ** width]) {
+      if (n < 0) continue;
+      assert.equal(pattern.test(String(n)), n <= max, `${n} against max ${max}`);
+    }
+    assert.equal(pattern.test(String(max).padStart(width, "0")), true);
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: Math.min(max * 3 + 10, Number.MAX_SAFE_INTEGER) }), (n) => {
+        assert.equal(pattern.test(String(n)), n <= max, `${n} against max ${max}`);
+      }),
+      { seed: SEED, numRuns: 500 },
+    );
+  }
+});

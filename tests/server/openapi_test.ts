@@ -1,0 +1,254 @@
+/**
+ * /openapi.json against an independent validator (@readme/openapi-parser), and the document against the server:
+ * every answer of a range of real requests (one or more per route, good and bad) has a status the operation
+ * lists, a content type that status lists, and a JSON body that validates (ajv, JSON Schema 2020-12) against
+ * the documented schema; and the same for a real tiny training job.
+ */
+import assert from "node:assert/strict";
+import { validate } from "@readme/openapi-parser";
+import { Ajv2020 } from "ajv/dist/2020.js";
+import { join } from "node:path";
+import { UCMERCED_DIR } from "../support/paths.ts";
+import { type Fetched, request, startServer, type TestServer } from "./helpers.ts";
+
+type Json = Record<string, unknown>;
+
+const TOKEN = "s3cret";
+const AUTH = { Authorization: `Bearer ${TOKEN}` };
+
+Deno.test("/openapi.json is a valid OpenAPI 3.1 document (@readme/openapi-parser)", async () => {
+  const server = await startServer();
+  try {
+    const doc = (await request(`${server.url}/openapi.json`)).json as Json;
+    assert.equal(doc.openapi, "3.1.0");
+    // validate() dereferences in place: give it a copy.
+    const result = await validate(structuredClone(doc) as never);
+    assert.ok(result.valid, result.valid ? "" : JSON.stringify(result.errors, null, 1).slice(0, 3000));
+  } finally {
+    await server.close();
+  }
+});
+
+/** One request and the operation of the document it exercises. */
+interface Probe {
+  path: string;
+  method: string;
+  url: string;
+  init?: RequestInit;
+}
+
+const get = (path: string, url: string, headers: Record<string, string> = {}): Probe => ({
+  path,
+  method: "get",
+  url,
+  init: { headers },
+});
+
+function probes(): Probe[] {
+  const json = { "Content-Type": "application/json", ...AUTH };
+  return [
+    get("/generate", "/generate?seed=730&psi=0.7"),
+    get("/generate", "/generate?seed=730&format=jpeg&size=16"),
+    get("/generate", "/generate?seed=730&format=tiff"),
+    get("/generate", "/generate?seed=730&noise=random"),
+    get("/generate", "/generate?seed=x"),
+    get("/generate", "/generate?seed=1&depth=9"),
+    get("/generate", "/generate?seed=1&model=nope"),
+    get("/grid", "/grid?seeds=0-3&cols=2"),
+    get("/grid", "/grid?seeds=0-3&format=gif"),
+    get("/truncation", "/truncation?seeds=1,2&psis=-1,0,1&format=jpeg"),
+    get("/truncation", "/truncation?seeds=1"),
+    get("/mixing", "/mixing?src=1,2&dst=3&ranges=0-3"),
+    get("/mixing", "/mixing?src=1,2&dst=3,4&ranges=0-3,4-7&format=json"),
+    get("/mixing", "/mixing?src=1&dst=2&ranges=0-99"),
+    get("/api/models", "/api/models"),
+    get("/api/models", "/api/models?x=1"),
+    get("/api/models/{name}", "/api/models/reference-r32"),
+    get("/api/models/{name}", "/api/models/nope"),
+    get("/api/models/{name}", `/api/models/${encodeURIComponent("../x")}`),
+    get("/api/train", "/api/train", AUTH),
+    get("/api/train", "/api/train"),
+    get("/api/train", "/api/train?x=1", AUTH),
+    {
+      path: "/api/train",
+      method: "post",
+      url: "/api/train",
+      init: { method: "POST", headers: json, body: "[1]" },
+    },
+    {
+      path: "/api/train",
+      method: "post",
+      url: "/api/train",
+      init: { method: "POST", headers: { ...AUTH, "Content-Type": "text/plain" }, body: "{}" },
+    },
+    {
+      path: "/api/train",
+      method: "post",
+      url: "/api/train",
+      init: { method: "POST", headers: json, body: JSON.stringify({ pad: "x".repeat(70_000) }) },
+    },
+    get("/api/train/{id}", "/api/train/some-id", AUTH),
+    {
+      path: "/api/train/{id}",
+      method: "delete",
+      url: "/api/train/some-id",
+      init: { method: "DELETE", headers: AUTH },
+    },
+    {
+      path: "/api/train/{id}/resume",
+      method: "post",
+      url: "/api/train/some-id/resume",
+      init: { method: "POST", headers: AUTH },
+    },
+    get("/api/train/{id}/events", "/api/train/some-id/events", AUTH),
+    get("/api/train/{id}/samples/{file}", "/api/train/some-id/samples/gen_0_1_2.png", AUTH),
+    get("/api/train/{id}/samples/{file}", "/api/train/some-id/samples/x.txt", AUTH),
+    get("/openapi.json", "/openapi.json"),
+    get("/docs", "/docs"),
+    get("/docs/assets/{file}", "/docs/assets/swagger-ui.css"),
+    get("/docs/assets/{file}", "/docs/assets/swagger-ui-bundle.js"),
+    get("/docs/assets/{file}", "/docs/assets/swagger-ui-bundle.js", { "If-None-Match": "*" }),
+    get("/docs/assets/{file}", "/docs/assets/index.html"),
+    get("/", "/"),
+    get("/widgets/{file}", "/widgets/sgan-widgets.js"),
+    get("/widgets/{file}", "/widgets/nope.js"),
+  ];
+}
+
+/** A `$ref` of the document, resolved. */
+function resolve(doc: Json, value: Json): Json {
+  const ref = value.$ref as string | undefined;
+  if (!ref) return value;
+  return ref.slice(2).split("/").reduce((node: Json, key) => node[key] as Json, doc);
+}
+
+/** The document's validators: `check(path, method, answer)` asserts the answer is one the operation lists. */
+function documentChecker(doc: Json) {
+  const ajv = new Ajv2020({ strict: false, validateFormats: false });
+  ajv.addSchema({ $id: "doc", components: doc.components as Json }, "doc");
+  const paths = doc.paths as Record<string, Record<string, Json>>;
+  return (path: string, method: string, res: Fetched, label: string) => {
+    const operation = paths[path]?.[method];
+    assert.ok(operation, `${label}: ${path} ${method} is documented`);
+    const responses = operation.responses as Record<string, Json>;
+    assert.ok(
+      responses[String(res.status)],
+      `${label}: ${res.status} is listed (${Object.keys(responses)}): ${
+        new TextDecoder().decode(res.body).slice(0, 200)
+      }`,
+    );
+    const documented = resolve(doc, responses[String(res.status)]);
+    const content = documented.content as Record<string, Json> | undefined;
+    const type = (res.headers.get("content-type") ?? "").split(";")[0].trim();
+    if (!content) {
+      assert.equal(res.body.length, 0, `${label}: ${res.status} documents no body`);
+      return;
+    }
+    assert.ok(content[type], `${label}: ${type} is listed for ${res.status} (${Object.keys(content)})`);
+    const schema = content[type].schema as Json | undefined;
+    if (type === "application/json" && schema) {
+      const check = ajv.compile(
+        JSON.parse(JSON.stringify(schema).replaceAll('"#/components/', '"doc#/components/')),
+      );
+      assert.ok(
+        check(res.json),
+        `${label}: body matches the schema: ${JSON.stringify(check.errors)?.slice(0, 600)}`,
+      );
+    }
+  };
+}
+
+Deno.test("every answer is one the document lists: status, content type, body schema", async () => {
+  const server: TestServer = await startServer({ config: { token: TOKEN } });
+  try {
+    const doc = (await request(`${server.url}/openapi.json`)).json as Json;
+    const check = documentChecker(doc);
+    const paths = doc.paths as Record<string, Record<string, Json>>;
+    const exercised = new Set<string>();
+    for (const probe of probes()) {
+      const label = `${probe.method.toUpperCase()} ${probe.url.slice(0, 80)}`;
+      exercised.add(`${probe.method} ${probe.path}`);
+      check(probe.path, probe.method, await request(server.url + probe.url, probe.init), label);
+    }
+    // Every documented operation was tried (the job routes answer their 404 here; a real job's answers are
+    // checked below).
+    const operations = Object.entries(paths).flatMap(([path, ops]) =>
+      Object.keys(ops).map((m) => `${m} ${path}`)
+    );
+    assert.deepEqual(operations.filter((o) => !exercised.has(o)), []);
+  } finally {
+    await server.close();
+  }
+});
+
+/** A configuration that trains 4 → 16 px in seconds (as tests/server/train_jobs_test.ts). */
+const TINY_JOB = {
+  backend: "wasm",
+  dataset: { img_dir: "list.txt", folder: false, resolution: 16 },
+  model: {
+    gen: {
+      latent_size: 16,
+      dlatent_size: 16,
+      mapping_fmaps: 16,
+      mapping_layers: 2,
+      fmap_base: 64,
+      fmap_max: 16,
+    },
+    dis: { fmap_base: 64, fmap_max: 16 },
+  },
+  sched: { epochs: [1, 1, 1], batch_sizes: [8, 8, 8], fade_in_percentage: [50, 50, 50] },
+  log_every: 1,
+  sample_every: 2,
+};
+
+Deno.test("a real training job's answers are the documented ones (202, job, list, events, sample, 409)", async () => {
+  const base = await Deno.makeTempDir({ prefix: "sgan-openapi-job-" });
+  const root = join(base, "data");
+  await Deno.mkdir(join(root, "images"), { recursive: true });
+  const lines = (await Deno.readTextFile(`${UCMERCED_DIR}/train.txt`)).split("\n").filter(Boolean);
+  const names = await Promise.all(
+    lines.slice(0, 8).map(async (line, i) => {
+      await Deno.copyFile(`${UCMERCED_DIR}/${line}`, join(root, "images", `t${i}.jpg`));
+      return `images/t${i}.jpg`;
+    }),
+  );
+  await Deno.writeTextFile(join(root, "list.txt"), names.join("\n") + "\n");
+  const server = await startServer({ config: { token: TOKEN, dataRoot: root, runsDir: join(base, "runs") } });
+  try {
+    const check = documentChecker((await request(`${server.url}/openapi.json`)).json as Json);
+    const json = { ...AUTH, "Content-Type": "application/json" };
+    const post = () =>
+      request(`${server.url}/api/train`, { method: "POST", headers: json, body: JSON.stringify(TINY_JOB) });
+    const started = await post();
+    assert.equal(started.status, 202, JSON.stringify(started.json));
+    check("/api/train", "post", started, "POST /api/train");
+    const id = (started.json as { id: string }).id;
+    const busy = await post();
+    assert.equal(busy.status, 409);
+    check("/api/train", "post", busy, "POST /api/train while busy");
+    check("/api/train/{id}", "get", await request(`${server.url}/api/train/${id}`, { headers: AUTH }), "job");
+    // The stream ends after the job's final state.
+    const events = await request(`${server.url}/api/train/${id}/events`, { headers: AUTH });
+    check("/api/train/{id}/events", "get", events, "events");
+    assert.match(new TextDecoder().decode(events.body), /event: state\ndata: \{"state":"done"/);
+    const done = await request(`${server.url}/api/train/${id}`, { headers: AUTH });
+    check("/api/train/{id}", "get", done, "finished job");
+    const sample = (done.json as { latest_sample: string }).latest_sample;
+    check(
+      "/api/train/{id}/samples/{file}",
+      "get",
+      await request(server.url + sample, { headers: AUTH }),
+      "sample",
+    );
+    check("/api/train", "get", await request(`${server.url}/api/train`, { headers: AUTH }), "job list");
+    const stop = await request(`${server.url}/api/train/${id}`, { method: "DELETE", headers: AUTH });
+    assert.equal(stop.status, 409, "a finished job cannot be stopped");
+    check("/api/train/{id}", "delete", stop, "DELETE finished job");
+    const resume = await request(`${server.url}/api/train/${id}/resume`, { method: "POST", headers: AUTH });
+    assert.equal(resume.status, 409, "a finished job cannot be resumed");
+    check("/api/train/{id}/resume", "post", resume, "resume finished job");
+  } finally {
+    await server.close();
+    await Deno.remove(base, { recursive: true });
+  }
+});
