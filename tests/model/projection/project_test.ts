@@ -131,6 +131,7 @@ Deno.test("project: the discriminator term uses D's features and needs D; bad ta
     );
     assert.ok(r.finalLosses.discriminator > 0 && Number.isFinite(r.finalLosses.discriminator));
     r.reconstruction.dispose();
+    const before = tf.memory().numTensors;
     await assert.rejects(
       project(G, target, { steps: 3, loss: { discriminator: 1 } }),
       /needs discriminator weights/,
