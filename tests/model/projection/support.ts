@@ -12,8 +12,22 @@ export const TINY_G = {
   fmap_max: 16,
 };
 
+/**
+ * The tiny generator with its initial weights redrawn from seeded normals of the same mean and spread (the
+ * networks' own initialisation is unseeded), so every run projects the same problem.
+ */
 export function tinyGenerator(): Generator {
   const G = new Generator(TINY_G);
+  for (const [i, p] of G.params.entries().entries()) {
+    if (!p.trainable) continue;
+    tf.tidy(() => {
+      const { mean, variance } = tf.moments(p.variable);
+      const std = Math.sqrt(variance.dataSync()[0]);
+      if (std > 0) {
+        p.variable.assign(tf.randomNormal(p.variable.shape, mean.dataSync()[0], std, "float32", 100 + i));
+      }
+    });
+  }
   G.truncation.avgLatent.assign(
     tf.tidy(() => tf.mean(G.gMapping.mapOne(tf.randomNormal([2000, 16], 0, 1, "float32", 5)), 0)),
   );
