@@ -216,7 +216,7 @@ async function tiffTarget(
         name,
         "no-data",
         `${name}: ${
-          (100 * missing / (plan.window.width * plan.window.height)).toPrecision(3)
+          threeDigits(100 * missing / (plan.window.width * plan.window.height))
         } % of the pixels used ` +
           "are NoData (NaN or GDAL_NODATA); projection needs a complete tile",
       );
@@ -310,12 +310,12 @@ function finish(
       throw new TargetError(
         name,
         "upsampling",
-        `${name}: the tile would be ${side} px upsampled ×${(res / side).toPrecision(3)} to ${res} px ` +
+        `${name}: the tile would be ${side} px upsampled ×${threeDigits(res / side)} to ${res} px ` +
           `(at most ×${maxUp}); give a larger image or a finer one`,
       );
     }
     raster = bilinearResize(cropped, res, res);
-    method = `bilinear upsampling ×${(res / side).toPrecision(3)}`;
+    method = `bilinear upsampling ×${threeDigits(res / side)}`;
   } else {
     raster = cropped;
     method = "no resampling";
@@ -323,9 +323,11 @@ function finish(
   const gsdM = plan.sourceGsd !== null ? plan.sourceGsd * side / res : null;
   const parts: string[] = [];
   if (plan.sourceGsd !== null) {
-    parts.push(`${metres(plan.sourceGsd)} m/px → ${metres(gsdM!)} m/px, ${side} → ${res} px (${method})`);
+    parts.push(
+      `${threeDigits(plan.sourceGsd)} m/px → ${threeDigits(gsdM!)} m/px, ${side} → ${res} px (${method})`,
+    );
   } else {
-    const assumed = options.modelGsdM ? `, taken as the model's ${metres(options.modelGsdM)} m/px` : "";
+    const assumed = options.modelGsdM ? `, taken as the model's ${threeDigits(options.modelGsdM)} m/px` : "";
     parts.push(`ground resolution unknown${assumed}; ${side} → ${res} px (${method})`);
   }
   if (side < size.width || side < size.height) {
@@ -333,8 +335,8 @@ function finish(
   }
   if (gsdM !== null && options.modelGsdM && Math.abs(gsdM / options.modelGsdM - 1) > 0.02) {
     parts.push(
-      `the image covers ${metres(side * plan.sourceGsd!)} m, the model's tile ${
-        metres(res * options.modelGsdM)
+      `the image covers ${threeDigits(side * plan.sourceGsd!)} m, the model's tile ${
+        threeDigits(res * options.modelGsdM)
       } m`,
     );
   }
@@ -347,8 +349,8 @@ function finish(
   };
 }
 
-/** A metre value with 3 significant digits and no trailing zeros (0.6, 1.22, 78). */
-export function metres(value: number): string {
+/** A number with 3 significant digits and no trailing zeros (0.6, 1.22, 78, ×1.6). */
+export function threeDigits(value: number): string {
   return String(Number(value.toPrecision(3)));
 }
 
