@@ -11,8 +11,11 @@ async function setup() {
   Deno.env.set("SGAN_BLAS", "0"); // XNNPACK's kernels: deterministic whatever the batch
   await initBackend("wasm", { quiet: true });
   const G = tinyGenerator();
-  // The target: G's own image of a known w (seed 730, untruncated), with the model's constant noise.
-  const wTrue = G.mapping(latentBatch(G, [730]), 1);
+  // The target: G's own image of a known w, with the model's constant noise. The w is seed 730's truncated halfway
+  // toward the centre on every layer (a typical tile): the untruncated one lies in a basin that the optimisation
+  // reaches or misses with the last bits of the arithmetic (OpenBLAS at one thread or two), which a test must not
+  // depend on. Checked with seeds 730, 904 and 387, on XNNPACK and on OpenBLAS at one and two threads.
+  const wTrue = G.mapping(latentBatch(G, [730]), 0.5, G.numLayers);
   const target = G.gSynthesis.apply(wTrue, { noise: "const" });
   return { G, wTrue, target };
 }

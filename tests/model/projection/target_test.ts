@@ -156,6 +156,52 @@ Deno.test("loadTarget: bad input is refused with the file's name and nothing dec
         /bomb\.png is 30000 × 30000 px \(900 M pixels\), over the limit of 40 M/,
       );
     });
+    await t.step(
+      "a decompression bomb as a JPEG: its start-of-frame marker announces 30,000 × 30,000",
+      async () => {
+        // SOI, an APP0 segment of 16 bytes, then SOF0: length 17, precision 8, height 30000, width 30000, 3 components.
+        const app0 = [
+          0xff,
+          0xe0,
+          0x00,
+          0x10,
+          ...new TextEncoder().encode("JFIF\0"),
+          1,
+          1,
+          0,
+          0,
+          1,
+          0,
+          1,
+          0,
+          0,
+        ];
+        const sof0 = [
+          0xff,
+          0xc0,
+          0x00,
+          0x11,
+          8,
+          0x75,
+          0x30,
+          0x75,
+          0x30,
+          3,
+          1,
+          0x11,
+          0,
+          2,
+          0x11,
+          1,
+          3,
+          0x11,
+          1,
+        ];
+        const bomb = join(dir, "bomb.jpg");
+        await Deno.writeFile(bomb, Uint8Array.from([0xff, 0xd8, ...app0, ...sof0, 0xff, 0xd9]));
+        await refused(loadTarget(bomb, MODEL), "too-large", /bomb\.jpg is 30000 × 30000 px \(900 M pixels\)/);
+      },
+    );
     await t.step("a GeoTIFF in degrees without a ground resolution; given one, it is used", async () => {
       const path = join(dir, "wgs84.tif");
       await writeTiff(path, {
