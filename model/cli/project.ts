@@ -1,0 +1,141 @@
+/**
+ * `deno task project --image FILE [--steps N] [--checkpoint G] [--discriminator D] [--wplus] [--noise-reg]
+ *   [--loss l2|l1|laplacian|mix|mix+d] [--gsd M] [--seed S] [--backend B] --out DIR`
+ *
+ * Projects a real tile (PNG, JPEG or GeoTIFF) into the model's W space (model/projection) and writes into DIR:
+ * w.json (the w, or W+), reconstruction.png (+ reconstruction.tif at the same place for a GeoTIFF target),
+ * target.png (the target as the model saw it) and report.json; one line on stdout. Every flag and the target
+ * are checked before anything is written.
+ */
+import cliProgress from "cli-progress";
+import { initBackend, requestedBackend } from "../backend/select.ts";
+import { loadDiscriminator, loadGenerator } from "../checkpoint/checkpoint.ts";
+import { DEFAULT_MODEL } from "../pretrained/registry.ts";
+import { LOSS_PRESETS } from "../projection/losses.ts";
+import { writeProjection } from "../projection/outputs.ts";
+import { project, PROJECTION_DEFAULTS } from "../projection/project.ts";
+import { loadTarget, TargetError, targetTensor } from "../projection/target.ts";
+import { integerFlag, numberFlag, parseFlags, runCommand, UsageError } from "./common.ts";
+
+const USAGE = "usage: deno task project --image FILE [--steps 500] [--checkpoint G] [--discriminator D] " +
+  "[--wplus] [--noise-reg] [--loss " + Object.keys(LOSS_PRESETS).join("|") +
+  "] [--gsd M_PER_PX] [--seed 0] " +
+  "[--backend auto|tensorflow|webgpu|wasm|cpu] --out DIR";
+
+await runCommand(async () => {
+  const { values } = parseFlags(Deno.args, {
+    image: { type: "string" },
+    steps: { type: "string" },
+    checkpoint: { type: "string" },
+    discriminator: { type: "string" },
+    wplus: { type: "boolean" },
+    "noise-reg": { type: "boolean" },
+    loss: { type: "string" },
+    gsd: { type: "string" },
+    seed: { type: "string" },
+    backend: { type: "string" },
+    out: { type: "string" },
+    help: { type: "boolean", short: "h" },
+  }, USAGE);
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
+  if (!values.image) throw new UsageError(`--image is required\n${USAGE}`);
+  if (!values.out) throw new UsageError(`--out is required\n${USAGE}`);
+  const steps = integerFlag("steps", values.steps, 1, 100_000) ?? PROJECTION_DEFAULTS.steps;
+  const seed = integerFlag("seed", values.seed, 0, 0xffffffff) ?? 0;
+  const sourceGsdM = numberFlag("gsd", values.gsd);
+  if (sourceGsdM !== undefined && !(sourceGsdM > 0)) {
+    throw new UsageError(`--gsd must be a positive ground resolution in m/px, got '${values.gsd}'`);
+  }
+  const lossName = values.loss ?? (values.discriminator ? "mix+d" : "mix");
+  const loss = LOSS_PRESETS[lossName];
+  if (!loss) {
+    throw new UsageError(`--loss must be one of ${Object.keys(LOSS_PRESETS).join(", ")}, got '${lossName}'`);
+  }
+  if (loss.discriminator && !values.discriminator) {
+    throw new UsageError(
+      `--loss ${lossName} needs --discriminator FILE: the embedded default model ships its generator only`,
+    );
+  }
+
+  const backend = await initBackend(requestedBackend(values.backend));
+  const checkpoint = values.checkpoint ?? DEFAULT_MODEL.file;
+  const { network: G, metadata } = await loadGenerator(checkpoint);
+  const D = values.discriminator ? (await loadDiscriminator(values.discriminator)).network : undefined;
+  if (
+    D && (D.options.resolution !== G.options.resolution || D.options.num_channels !== G.options.num_channels)
+  ) {
+    throw new UsageError(
+      `--discriminator ${values.discriminator} is for ${D.options.resolution} px, ${D.options.num_channels}-channel ` +
+        `images; the generator makes ${G.options.resolution} px, ${G.options.num_channels}-channel ones`,
+    );
+  }
+  const gsd = Number(metadata.gsd_m);
+  let target;
+  try {
+    target = await loadTarget(values.image, {
+      resolution: G.options.resolution,
+      channels: G.options.num_channels,
+      modelGsdM: gsd > 0 ? gsd : undefined,
+      sourceGsdM,
+    });
+  } catch (error) {
+    if (error instanceof TargetError) throw new UsageError(error.message);
+    throw error;
+  }
+  console.error(`target: ${target.description}`);
+
+  const tty = Deno.stderr.isTerminal();
+  const bar = tty
+    ? new cliProgress.SingleBar({
+      format: "projecting |{bar}| {value}/{total} steps · loss {loss} · lr {lr} · ETA {eta_formatted}",
+      hideCursor: true,
+      clearOnComplete: true,
+    }, cliProgress.Presets.shades_classic)
+    : undefined;
+  bar?.start(steps, 0, { loss: "-", lr: "-" });
+  const targetImages = targetTensor(target.raster);
+  let result;
+  try {
+    result = await project(
+      G,
+      targetImages,
+      {
+        steps,
+        seed,
+        loss,
+        wPlus: values.wplus ?? false,
+        optimizeNoise: values["noise-reg"] ?? false,
+      },
+      (p) => bar?.update(p.step, { loss: p.losses.total.toPrecision(4), lr: p.learningRate.toPrecision(3) }),
+      D,
+    );
+  } finally {
+    bar?.stop();
+    targetImages.dispose();
+  }
+  const written = await writeProjection(values.out, target, result, {
+    image: values.image,
+    checkpoint,
+    discriminator: values.discriminator ?? null,
+    backend: backend.name,
+    loss: lossName,
+    loss_weights: loss,
+    noise_reg: values["noise-reg"] ?? false,
+    seed,
+  });
+  result.reconstruction.dispose();
+  const losses = Object.entries(result.finalLosses).map(([k, v]) => `${k} ${v.toPrecision(4)}`).join(", ");
+  console.log(
+    `projected ${values.image} (${target.description}): ${steps} steps in ${
+      result.seconds.toFixed(1)
+    } s on ` +
+      `${backend.name}, PSNR ${written.psnr.toFixed(2)} dB, ${losses} → ${values.out}/ (${
+        written.files.join(", ")
+      })`,
+  );
+  G.dispose();
+  D?.dispose();
+});
