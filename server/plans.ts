@@ -26,7 +26,7 @@ import { type Encoded, encodeFigure, encodeTile } from "./encode.ts";
 import { ValidationError } from "./errors.ts";
 import type { LoadedModel } from "./models.ts";
 import type { SynthesisJob } from "./queue.ts";
-import type { QueryOf, QuerySpecs } from "./validation.ts";
+import type { DepthView, QueryOf, QuerySpecs } from "./validation.ts";
 
 /** Bump when drawing or encoding changes, so cached responses elsewhere are not reused. */
 export const RENDER_VERSION = 1;
@@ -75,12 +75,27 @@ export function planTile(model: LoadedModel, q: GenerateQuery): ImagePlan {
   const side = q.size ?? pixelsAt(depth);
   const metresPerPixel = gsd === null ? null : (model.info.resolution * gsd) / side;
   const cell: StyleCell = { seed: q.seed, psi: q.psi, cutoff };
+  const view = depthView(model, depth, q.view);
   return {
-    job: { model, depth, noise: q.noise, cells: [cell] },
-    identity: identityOf(model, q.noise, ["generate", q.seed, q.psi, cutoff, depth, q.format, side]),
-    headers: describe(model, depth, metresPerPixel),
-    filename: `${model.info.name}-seed${q.seed}-psi${q.psi}-depth${depth}`,
-    encode: async ([tile]) => await encodeTile(resizeRaster(tile, side), q.format, metresPerPixel),
+    job: { model, depth: view.renderDepth, noise: q.noise, cells: [cell] },
+    identity: identityOf(model, q.noise, [
+      "generate",
+      q.seed,
+      q.psi,
+      cutoff,
+      depth,
+      view.name,
+      q.format,
+      side,
+    ]),
+    headers: describe(model, depth, metresPerPixel, view.name),
+    filename: `${model.info.name}-seed${q.seed}-psi${q.psi}-depth${depth}${
+      view.name === "raw" ? "-raw" : ""
+    }`,
+    encode: async (tiles) => {
+      const [tile] = view.apply(tiles);
+      return await encodeTile(resizeRaster(tile, side), q.format, metresPerPixel);
+    },
   };
 }
 
@@ -92,8 +107,9 @@ export function planGrid(model: LoadedModel, q: GridQuery, ctx: PlanContext): Im
   const spec = { seeds: q.seeds, psi: q.psi, cutoff, cols };
   const rows = Math.ceil(q.seeds.length / cols);
   const style = figureStyle(model, depth, q, ctx, rows, cols);
+  const view = depthView(model, depth, q.view);
   return {
-    job: { model, depth, noise: q.noise, cells: sampleGridCells(spec) },
+    job: { model, depth: view.renderDepth, noise: q.noise, cells: sampleGridCells(spec) },
     identity: identityOf(model, q.noise, [
       "grid",
       q.seeds,
@@ -101,13 +117,14 @@ export function planGrid(model: LoadedModel, q: GridQuery, ctx: PlanContext): Im
       cutoff,
       cols,
       depth,
+      view.name,
       q.format,
       style.tileSize,
       style.font?.id ?? null,
     ]),
-    headers: describe(model, depth, tileMetres(model, style)),
+    headers: describe(model, depth, tileMetres(model, style), view.name),
     filename: `${model.info.name}-grid-psi${q.psi}`,
-    encode: async (tiles) => await encodeFigure(drawSampleGrid(tiles, spec, style), q.format),
+    encode: async (tiles) => await encodeFigure(drawSampleGrid(view.apply(tiles), spec, style), q.format),
   };
 }
 
@@ -126,21 +143,24 @@ export function planTruncation(model: LoadedModel, q: TruncationQuery, ctx: Plan
   }
   const spec = { seeds: q.seeds, psis: q.psis, cutoff };
   const style = figureStyle(model, depth, q, ctx, q.seeds.length, q.psis.length);
+  const view = depthView(model, depth, q.view);
   return {
-    job: { model, depth, noise: q.noise, cells: truncationCells(spec) },
+    job: { model, depth: view.renderDepth, noise: q.noise, cells: truncationCells(spec) },
     identity: identityOf(model, q.noise, [
       "truncation",
       q.seeds,
       q.psis,
       cutoff,
       depth,
+      view.name,
       q.format,
       style.tileSize,
       style.font?.id ?? null,
     ]),
-    headers: describe(model, depth, tileMetres(model, style)),
+    headers: describe(model, depth, tileMetres(model, style), view.name),
     filename: `${model.info.name}-truncation`,
-    encode: async (tiles) => await encodeFigure(drawTruncationFigure(tiles, spec, style), q.format),
+    encode: async (tiles) =>
+      await encodeFigure(drawTruncationFigure(view.apply(tiles), spec, style), q.format),
   };
 }
 
@@ -148,6 +168,7 @@ export function planTruncation(model: LoadedModel, q: TruncationQuery, ctx: Plan
 export interface MixingPlan extends ImagePlan {
   spec: MixingFigureSpec;
   depth: number;
+  view: DepthView;
 }
 
 /** GET /mixing: the first row the sources, the first column the destinations. */
@@ -174,10 +195,12 @@ export function planMixing(model: LoadedModel, q: MixingQuery, ctx: PlanContext)
   // The JSON variant draws nothing, so the canvas limit does not apply to it.
   const style = figureStyle(model, depth, q, ctx, q.dst.length + 1, q.src.length + 1, q.format !== "json");
   const format = q.format === "json" ? "png" : q.format;
+  const view = depthView(model, depth, q.view);
   return {
     spec,
     depth,
-    job: { model, depth, noise: q.noise, cells: mixingCellInfo(spec).map((c) => c.cell) },
+    view: view.name,
+    job: { model, depth: view.renderDepth, noise: q.noise, cells: mixingCellInfo(spec).map((c) => c.cell) },
     identity: identityOf(model, q.noise, [
       "mixing",
       q.src,
@@ -187,16 +210,17 @@ export function planMixing(model: LoadedModel, q: MixingQuery, ctx: PlanContext)
       q.dst_psi,
       cutoff,
       depth,
+      view.name,
       format,
       style.tileSize,
       style.font?.id ?? null,
     ]),
     headers: {
-      ...describe(model, depth, tileMetres(model, style)),
+      ...describe(model, depth, tileMetres(model, style), view.name),
       "X-Style-Layers": styleLayersHeader(ranges),
     },
     filename: `${model.info.name}-mixing`,
-    encode: async (tiles) => await encodeFigure(drawMixingFigure(tiles, spec, style), format),
+    encode: async (tiles) => await encodeFigure(drawMixingFigure(view.apply(tiles), spec, style), format),
   };
 }
 
@@ -207,6 +231,7 @@ export function mixingDescription(model: LoadedModel, plan: MixingPlan) {
   return {
     model: model.info.name,
     depth,
+    view: plan.view,
     pixels: pixelsAt(depth),
     metres_per_pixel: gsd === null ? null : groundResolutionAt(depth, model.info.resolution, gsd),
     cutoff: spec.cutoff,
@@ -329,10 +354,37 @@ function identityOf(model: LoadedModel, noise: NoiseMode, values: unknown[]): un
   return [RENDER_VERSION, model.info.name, model.fingerprint, tf.getBackend(), path, noise, ...values];
 }
 
-function describe(model: LoadedModel, depth: number, metresPerPixel: number | null): Record<string, string> {
+/** How a depth is rendered for a view, and what is done to the tiles afterwards. */
+interface DepthViewPlan {
+  name: DepthView;
+  /** The depth the generator runs to. */
+  renderDepth: number;
+  /** Tiles as generated → tiles as shown. */
+  apply(tiles: Raster8[]): Raster8[];
+}
+
+/**
+ * `ground`: the generator runs to its last depth and each tile is area-averaged to 4·2^depth px (every output
+ * pixel the mean of the 2^(last−depth) square block it covers); `raw`: the depth's own to_rgb head. At the last
+ * depth both are the same image.
+ */
+function depthView(model: LoadedModel, depth: number, view: DepthView): DepthViewPlan {
+  const last = model.info.depths - 1;
+  if (view === "raw" || depth === last) return { name: view, renderDepth: depth, apply: (tiles) => tiles };
+  const side = pixelsAt(depth);
+  return { name: view, renderDepth: last, apply: (tiles) => tiles.map((tile) => resizeRaster(tile, side)) };
+}
+
+function describe(
+  model: LoadedModel,
+  depth: number,
+  metresPerPixel: number | null,
+  view: DepthView,
+): Record<string, string> {
   const headers: Record<string, string> = {
     "X-Sgan-Model": model.info.name,
     "X-Sgan-Depth": String(depth),
+    "X-Sgan-View": view,
     "X-Sgan-Tile-Pixels": String(pixelsAt(depth)),
   };
   if (metresPerPixel !== null) headers["X-Metres-Per-Pixel"] = String(+metresPerPixel.toPrecision(6));
