@@ -1,6 +1,7 @@
 /**
  * A model as `/api/models/{name}` describes it, and the words the widgets make of its scale table: metres per
- * pixel, tile extent, range labels such as "layers 0–5 · 19.5–4.9 m/px: block layout and open space", and the
+ * pixel, tile extent, range labels such as "layers 0–3 · 19.5–9.8 m/px: large buildings and open spaces to
+ * buildings and roads", and the
  * length of a scale bar. Every metre comes from the server's table; none is typed in. Pure: no DOM, no fetch.
  *
  * @module
@@ -19,7 +20,7 @@ export interface ScaleEntry {
   style_layers: [number, number];
   /** Smallest ground feature this depth can hold (two pixels), metres. */
   smallest_feature_m: number | null;
-  /** What typically appears at that size ("block layout and open space: street grid, parks, large roofs"). */
+  /** What typically appears at that size ("block layout: street grid, squares, sports grounds"). */
   holds: string | null;
 }
 
@@ -60,7 +61,7 @@ export function formatResolutionRange([coarse, fine]: readonly [number, number])
     : `${formatMetres(coarse)}–${formatMetres(fine)}/px`;
 }
 
-/** The headline of a scale row's `holds` ("block layout and open space"), or null. */
+/** The headline of a scale row's `holds` ("block layout"), or null. */
 export function featureHeadline(holds: string | null | undefined): string | null {
   if (!holds) return null;
   return holds.split(":")[0].trim() || null;
@@ -72,8 +73,9 @@ export function formatLayerWords([first, last]: readonly [number, number]): stri
 }
 
 /**
- * A style range in both vocabularies: "layers 0–5 · 19.5–4.9 m/px: block layout and open space". The feature
- * words are those of the coarsest depth in the range, which decides what the range carries over.
+ * A style range in both vocabularies, with what the whole range holds: "layers 0–5 · 19.5–4.9 m/px: large
+ * buildings and open spaces to small buildings" (from the coarsest depth's line to the finest's; one line for a
+ * single depth).
  */
 export function rangeLabel(
   range: { layers: readonly [number, number]; depths: readonly [number, number] },
@@ -84,7 +86,11 @@ export function rangeLabel(
   const fine = scale[range.depths[1]];
   if (!coarse || !fine || coarse.metres_per_pixel === null || fine.metres_per_pixel === null) return layers;
   const metres = formatResolutionRange([coarse.metres_per_pixel, fine.metres_per_pixel]);
-  const words = featureHeadline(coarse.holds);
+  const coarseWords = featureHeadline(coarse.holds);
+  const fineWords = featureHeadline(fine.holds);
+  const words = coarseWords && fineWords && coarseWords !== fineWords
+    ? `${coarseWords} to ${fineWords}`
+    : coarseWords ?? fineWords;
   return `${layers} · ${metres}${words ? `: ${words}` : ""}`;
 }
 

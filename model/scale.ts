@@ -47,13 +47,29 @@ export function pixelsAt(depth: number): number {
   return 4 * 2 ** depth;
 }
 
+/**
+ * What features of a given size are in aerial imagery, one line per octave: consecutive depths halve the
+ * smallest feature, so each depth of a model gets its own line ("headline: examples"; a guide, not a
+ * measurement). Sizes are the smallest feature a depth holds (two pixels).
+ */
+const FEATURE_GUIDE: readonly [minSizeM: number, holds: string][] = [
+  [800, "regional pattern: towns, forests, lakes"],
+  [400, "land-use pattern: fields, water bodies, built-up vs open land"],
+  [200, "district layout: neighbourhoods, large fields, rivers"],
+  [100, "block pattern: blocks, main roads, parks"],
+  [50, "block layout: street grid, squares, sports grounds"],
+  [25, "large buildings and open spaces: big roofs, car parks, courts"],
+  [12.5, "buildings and roads: single roofs, road lanes, tree clusters"],
+  [6.25, "small buildings: houses, courtyards, rows of trees"],
+  [3.125, "houses and trees: roof shapes, single trees, gardens"],
+  [1.5625, "cars and markings: cars, single trees, road markings"],
+  [0.78125, "fine texture: roof detail, foliage, pavement"],
+];
+
 /** A plain-language guide to what features of a given size are in aerial imagery. */
 export function featureGuide(sizeM: number): string {
-  if (sizeM >= 100) return "district layout: fields, water, built-up vs open land";
-  if (sizeM >= 30) return "block layout and open space: street grid, parks, large roofs";
-  if (sizeM >= 8) return "buildings, road lanes, tree clusters, courts";
-  if (sizeM >= 2) return "houses, cars, single trees, road markings";
-  return "fine texture: roof detail, foliage, pavement";
+  for (const [minSize, holds] of FEATURE_GUIDE) if (sizeM >= minSize) return holds;
+  return "finest texture: paving joints, leaves, roof materials";
 }
 
 /** The whole scale table of a model. */
