@@ -28,6 +28,15 @@ export const NOISE_MODES = ["const", "random", "none"] as const;
 /** A noise mode. */
 export type NoiseMode = (typeof NOISE_MODES)[number];
 
+/**
+ * What a depth below the last shows (`view` of the image routes): `ground`, the tile as seen at that depth's
+ * ground resolution (the server's default), or `raw`, the depth's own to_rgb head (research).
+ */
+export const VIEWS = ["ground", "raw"] as const;
+
+/** A {@link VIEWS} value. */
+export type View = (typeof VIEWS)[number];
+
 /** How the seeds may be written, for messages. */
 export const SEED_SYNTAX =
   `integers 0-${MAX_SEED}, comma-separated, ranges as low-high (e.g. "730,904" or "0-7")`;
@@ -36,6 +45,36 @@ export const SEED_SYNTAX =
 export const RANGE_SYNTAX =
   'a style-layer range "first-last" (e.g. "0-5" or "8") or a ground-resolution range ' +
   'in metres per pixel, coarse to fine (e.g. "256m-32m", "2m", "1.2km-300m")';
+
+/**
+ * What each setting is called where users see it (the widgets' labels), by attribute name and by the
+ * server's query name: messages use these words, never `src-psi` or `dst`.
+ */
+export const SETTING_LABELS: Readonly<Record<string, string>> = {
+  seed: "Seed",
+  seeds: "Seeds",
+  src: "Source seeds",
+  dst: "Destination seeds",
+  psi: "ψ",
+  psis: "ψ columns",
+  "src-psi": "Source ψ",
+  src_psi: "Source ψ",
+  "dst-psi": "Destination ψ",
+  dst_psi: "Destination ψ",
+  ranges: "Style layers",
+  depth: "Depth",
+  view: "View",
+  model: "Model",
+  noise: "Noise",
+  cutoff: "Truncation cutoff",
+  tile: "Tile size",
+};
+
+/** The label users see for a setting (its attribute or query name when there is none). */
+export function settingLabel(field: string | null | undefined): string {
+  if (!field) return "";
+  return SETTING_LABELS[field] ?? field;
+}
 
 /** A property value as an attribute gives it, or as script sets it. */
 export type NumberLike = number | string | null | undefined;
@@ -99,18 +138,22 @@ export const listConverter = {
 /** One seed: an integer from 0 to {@link MAX_SEED}. */
 export function parseSeed(value: NumberLike, field = "seed"): number {
   const allowed = `an integer from 0 to ${MAX_SEED}`;
-  if (isAbsent(value)) throw new SettingError(field, `${field} is required`, allowed);
+  if (isAbsent(value)) throw new SettingError(field, `${settingLabel(field)} is required`, allowed);
   const text = String(value).trim();
   if (!/^\d{1,10}$/.test(text)) {
     throw new SettingError(
       field,
-      `${field} "${clip(text)}" is not a whole number from 0 to ${MAX_SEED}`,
+      `${settingLabel(field)} "${clip(text)}" is not a whole number from 0 to ${MAX_SEED}`,
       allowed,
     );
   }
   const seed = Number(text);
   if (seed > MAX_SEED) {
-    throw new SettingError(field, `${field} ${text} is larger than ${MAX_SEED} (2^32 - 1)`, allowed);
+    throw new SettingError(
+      field,
+      `${settingLabel(field)} ${text} is larger than ${MAX_SEED} (2^32 - 1)`,
+      allowed,
+    );
   }
   return seed;
 }
@@ -118,17 +161,23 @@ export function parseSeed(value: NumberLike, field = "seed"): number {
 /** A seed list such as `730,904` or `0-7` (what `seeds`, `src` and `dst` take), expanded. */
 export function parseSeedList(value: ListLike, field = "seeds", maxCount = MAX_LIST_ITEMS): number[] {
   const text = listText(value);
-  if (text === "") throw new SettingError(field, `no seeds given in ${field}`, SEED_SYNTAX);
+  if (text === "") throw new SettingError(field, `${settingLabel(field)}: no seeds given`, SEED_SYNTAX);
   const seeds: number[] = [];
   for (const raw of text.split(",")) {
     const item = raw.trim();
-    if (item === "") throw new SettingError(field, `empty item in ${field} "${clip(text)}"`, SEED_SYNTAX);
+    if (item === "") {
+      throw new SettingError(field, `${settingLabel(field)}: empty item in "${clip(text)}"`, SEED_SYNTAX);
+    }
     const match = SEED_ITEM.exec(item);
     if (!match) {
       const why = /^-\s*\d+$/.test(item)
         ? "negative seeds are not allowed"
         : "not an integer or a low-high range";
-      throw new SettingError(field, `invalid seed "${clip(item)}" in ${field}: ${why}`, SEED_SYNTAX);
+      throw new SettingError(
+        field,
+        `${settingLabel(field)}: invalid seed "${clip(item)}": ${why}`,
+        SEED_SYNTAX,
+      );
     }
     const low = Number(match[1]);
     const high = match[2] === undefined ? low : Number(match[2]);
@@ -136,7 +185,7 @@ export function parseSeedList(value: ListLike, field = "seeds", maxCount = MAX_L
       if (n > MAX_SEED) {
         throw new SettingError(
           field,
-          `invalid seed "${clip(item)}" in ${field}: ${n} is larger than ${MAX_SEED}`,
+          `${settingLabel(field)}: invalid seed "${clip(item)}": ${n} is larger than ${MAX_SEED}`,
           SEED_SYNTAX,
         );
       }
@@ -144,7 +193,7 @@ export function parseSeedList(value: ListLike, field = "seeds", maxCount = MAX_L
     if (high < low) {
       throw new SettingError(
         field,
-        `invalid seed range "${item}" in ${field}: ${high} is below ${low}`,
+        `${settingLabel(field)}: invalid seed range "${item}": ${high} is below ${low}`,
         SEED_SYNTAX,
       );
     }
@@ -152,7 +201,7 @@ export function parseSeedList(value: ListLike, field = "seeds", maxCount = MAX_L
     if (seeds.length + high - low + 1 > maxCount) {
       throw new SettingError(
         field,
-        `${field} expands to more than ${maxCount} seeds`,
+        `${settingLabel(field)}: expands to more than ${maxCount} seeds`,
         `at most ${maxCount} seeds`,
       );
     }
@@ -168,10 +217,16 @@ export function parsePsi(value: NumberLike, field = "psi", fallback = 1): number
   const allowed = `a number from ${PSI_RANGE[0]} to ${
     PSI_RANGE[1]
   } (1 = no truncation, 0 = the average tile)`;
-  if (!DECIMAL.test(text)) throw new SettingError(field, `${field} "${clip(text)}" is not a number`, allowed);
+  if (!DECIMAL.test(text)) {
+    throw new SettingError(field, `${settingLabel(field)} "${clip(text)}" is not a number`, allowed);
+  }
   const psi = Number(text);
   if (psi < PSI_RANGE[0] || psi > PSI_RANGE[1]) {
-    throw new SettingError(field, `${field} ${text} is outside ${PSI_RANGE[0]} to ${PSI_RANGE[1]}`, allowed);
+    throw new SettingError(
+      field,
+      `${settingLabel(field)} ${text} is outside ${PSI_RANGE[0]} to ${PSI_RANGE[1]}`,
+      allowed,
+    );
   }
   return psi;
 }
@@ -180,10 +235,10 @@ export function parsePsi(value: NumberLike, field = "psi", fallback = 1): number
 export function parsePsiList(value: ListLike, field = "psis"): number[] {
   const text = listText(value);
   const allowed = `comma-separated numbers from ${PSI_RANGE[0]} to ${PSI_RANGE[1]}`;
-  if (text === "") throw new SettingError(field, `no ψ values given in ${field}`, allowed);
+  if (text === "") throw new SettingError(field, `${settingLabel(field)}: no ψ values given`, allowed);
   const items = text.split(",");
   if (items.length > MAX_LIST_ITEMS) {
-    throw new SettingError(field, `${field} has more than ${MAX_LIST_ITEMS} values`, allowed);
+    throw new SettingError(field, `${settingLabel(field)}: more than ${MAX_LIST_ITEMS} values`, allowed);
   }
   return items.map((item) => parsePsi(item.trim() === "" ? "(empty)" : item, field));
 }
@@ -195,7 +250,7 @@ export function parseDepth(value: NumberLike, field = "depth"): number | undefin
   if (!/^\d{1,2}$/.test(text)) {
     throw new SettingError(
       field,
-      `${field} "${clip(text)}" is not a whole number`,
+      `${settingLabel(field)} "${clip(text)}" is not a whole number`,
       "an integer from 0 (4 px) to the model's last depth",
     );
   }
@@ -207,9 +262,23 @@ export function parseNoise(value: string | null | undefined): NoiseMode | undefi
   if (isAbsent(value)) return undefined;
   const text = String(value).trim();
   if (!(NOISE_MODES as readonly string[]).includes(text)) {
-    throw new SettingError("noise", `noise "${clip(text)}" is not a noise mode`, NOISE_MODES.join(", "));
+    throw new SettingError(
+      "noise",
+      `${settingLabel("noise")} "${clip(text)}" is not a noise mode`,
+      NOISE_MODES.join(", "),
+    );
   }
   return text as NoiseMode;
+}
+
+/** An optional view (`ground` or `raw`). */
+export function parseView(value: string | null | undefined, field = "view"): View | undefined {
+  if (isAbsent(value)) return undefined;
+  const text = String(value).trim();
+  if (!(VIEWS as readonly string[]).includes(text)) {
+    throw new SettingError(field, `${settingLabel(field)} "${clip(text)}" is not a view`, VIEWS.join(", "));
+  }
+  return text as View;
 }
 
 /** An optional model name (a file stem on the server). */
@@ -219,7 +288,7 @@ export function parseModelName(value: string | null | undefined): string | undef
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(text)) {
     throw new SettingError(
       "model",
-      `"${clip(text)}" is not a model name`,
+      `${settingLabel("model")} "${clip(text)}" is not a model name`,
       "a model name listed by /api/models",
     );
   }
@@ -229,14 +298,20 @@ export function parseModelName(value: string | null | undefined): string | undef
 /** The items of a `ranges` list, each checked for syntax only (no model needed). */
 export function splitRanges(value: ListLike, field = "ranges"): string[] {
   const text = listText(value);
-  if (text === "") throw new SettingError(field, `no style ranges given in ${field}`, RANGE_SYNTAX);
+  if (text === "") {
+    throw new SettingError(field, `${settingLabel(field)}: no style ranges given`, RANGE_SYNTAX);
+  }
   const items = text.split(",").map((item) => item.trim());
   if (items.length > MAX_LIST_ITEMS) {
-    throw new SettingError(field, `${field} has more than ${MAX_LIST_ITEMS} ranges`, RANGE_SYNTAX);
+    throw new SettingError(field, `${settingLabel(field)}: more than ${MAX_LIST_ITEMS} ranges`, RANGE_SYNTAX);
   }
   for (const item of items) {
     if (!LAYER_RANGE.test(item) && !METRE_RANGE.test(item)) {
-      throw new SettingError(field, `"${clip(item)}" is not a style range`, RANGE_SYNTAX);
+      throw new SettingError(
+        field,
+        `${settingLabel(field)}: "${clip(item)}" is not a style range`,
+        RANGE_SYNTAX,
+      );
     }
   }
   return items;
@@ -256,12 +331,16 @@ export function resolveRange(text: string, scale: readonly ScaleEntry[], field =
     const first = Number(layerMatch[1]);
     const last = layerMatch[2] === undefined ? first : Number(layerMatch[2]);
     if (last < first) {
-      throw new SettingError(field, `style range "${t}" runs backwards (${last} < ${first})`, allowed);
+      throw new SettingError(
+        field,
+        `${settingLabel(field)}: style range "${t}" runs backwards (${last} < ${first})`,
+        allowed,
+      );
     }
     if (last > lastLayer) {
       throw new SettingError(
         field,
-        `style range "${t}" goes past the last style layer ${lastLayer} of this ${
+        `${settingLabel(field)}: style range "${t}" goes past the last style layer ${lastLayer} of this ${
           scale[lastDepth].pixels
         } px model`,
         allowed,
@@ -270,11 +349,13 @@ export function resolveRange(text: string, scale: readonly ScaleEntry[], field =
     return withMetres(t, [first, last], [first >> 1, last >> 1], scale);
   }
   const metreMatch = METRE_RANGE.exec(t);
-  if (!metreMatch) throw new SettingError(field, `"${clip(t)}" is not a style range`, allowed);
+  if (!metreMatch) {
+    throw new SettingError(field, `${settingLabel(field)}: "${clip(t)}" is not a style range`, allowed);
+  }
   if (scale.some((row) => row.metres_per_pixel === null)) {
     throw new SettingError(
       field,
-      `style range "${t}" is in metres but this model has no ground resolution`,
+      `${settingLabel(field)}: style range "${t}" is in metres but this model has no ground resolution`,
       `style layers 0-${lastLayer}`,
     );
   }
@@ -287,7 +368,7 @@ export function resolveRange(text: string, scale: readonly ScaleEntry[], field =
   if (depths.length === 0) {
     throw new SettingError(
       field,
-      `style range "${t}" contains none of this model's ground resolutions`,
+      `${settingLabel(field)}: style range "${t}" contains none of this model's ground resolutions`,
       `ranges covering some of: ${scale.map((r) => `${r.metres_per_pixel} m (depth ${r.depth})`).join(", ")}`,
     );
   }
@@ -307,7 +388,9 @@ export function resolveRanges(
   if (ranges.length !== rows) {
     throw new SettingError(
       field,
-      `${ranges.length} ranges for ${rows} destinations: give one range per destination row, or one for all`,
+      `${
+        settingLabel(field)
+      }: ${ranges.length} ranges for ${rows} destinations: give one range per destination row, or one for all`,
       `1 or ${rows} comma-separated ranges`,
     );
   }

@@ -16,7 +16,13 @@ export function modelRoutes(services: Services): Hono {
 
   app.get("/api/models", async (c) => {
     parseQuery(new URL(c.req.url).searchParams, {});
-    return c.json({ default: models.defaultName, models: await models.list() });
+    // The figure limits let a widget refuse a too-large figure before it draws a control per row.
+    const { maxSeeds, maxPsis, maxCells } = services.config.limits;
+    return c.json({
+      default: models.defaultName,
+      models: await models.list(),
+      limits: { max_seeds: maxSeeds, max_psis: maxPsis, max_cells: maxCells },
+    });
   });
 
   app.get("/api/models/:name", async (c) => {

@@ -284,6 +284,12 @@ Deno.test("model, documentation and static routes", async (t) => {
       const body = list.json as { default: string; models: { name: string }[] };
       assert.equal(body.default, "reference-r32");
       assert.deepEqual(body.models.map((m) => m.name), ["reference-r32"]);
+      // The figure limits, the documented defaults (SGAN_MAX_SEEDS, SGAN_MAX_PSIS, SGAN_MAX_CELLS).
+      assert.deepEqual((list.json as { limits: unknown }).limits, {
+        max_seeds: 32,
+        max_psis: 16,
+        max_cells: 256,
+      });
       const one = await request(`${url}/api/models/reference-r32`);
       const info = one.json as Record<string, unknown> & { scale: Record<string, unknown>[] };
       assert.equal(info.resolution, 32);
