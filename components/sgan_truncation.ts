@@ -8,7 +8,8 @@
  */
 import { css, html, LitElement, nothing, type PropertyValues, type TemplateResult } from "lit";
 import { styleMap } from "lit/directives/style-map.js";
-import { apiUrl, problemField } from "./api.ts";
+import { Task, TaskStatus } from "@lit/task";
+import { apiUrl, fetchServerLimits, problemField, type ServerLimits } from "./api.ts";
 import { FigureController, type FigureRequest, problemOf } from "./figure_controller.ts";
 import { formatMetres, formatPsi, scaleBarFor, scaleRowAt } from "./model_info.ts";
 import { modelInfoTask } from "./model_task.ts";
@@ -26,6 +27,7 @@ import {
   psiExtent,
   scalePsis,
   SettingError,
+  settingLabel,
 } from "./params.ts";
 import { baseStyles, plateStyles } from "./styles.ts";
 import {
@@ -112,6 +114,10 @@ export class SganTruncation extends LitElement {
   ];
 
   readonly #model = modelInfoTask(this, () => [this.api, this.model]);
+  readonly #limits = new Task(this, {
+    args: () => [this.api] as [string | undefined],
+    task: async ([api], { signal }) => await fetchServerLimits(api, signal),
+  });
   readonly #figure = new FigureController<TruncationMeta>(this, () => this.#request());
   #changes = new SettingsChangeEvents(this, SETTINGS);
 
@@ -120,7 +126,7 @@ export class SganTruncation extends LitElement {
    * `await el.ready` before printing or taking a screenshot.
    */
   get ready(): Promise<void> {
-    return whenSettled(this, () => [this.#figure.task, this.#model]);
+    return whenSettled(this, () => [this.#figure.task, this.#model, this.#limits as unknown as Task]);
   }
 
   /** The current settings, as JSON-ready data. */
@@ -257,11 +263,13 @@ export class SganTruncation extends LitElement {
   #request(): FigureRequest<TruncationMeta> {
     try {
       const view = parseView(this.view);
+      const limits = this.#limits.status === TaskStatus.COMPLETE ? this.#limits.value ?? null : null;
       const meta = {
-        seeds: parseSeedList(this.seeds),
+        seeds: parseSeedList(this.seeds, "seeds", limits?.max_seeds),
         psis: parsePsiList(this.psis ?? DEFAULT_PSIS),
         raw: view === "raw",
       };
+      if (limits) checkFigureSize(meta.seeds.length, meta.psis.length, limits);
       const url = apiUrl(this.api, "/truncation", {
         seeds: compactList(this.seeds),
         psis: formatList(meta.psis),
@@ -269,11 +277,35 @@ export class SganTruncation extends LitElement {
         depth: parseDepth(this.depth),
         view,
       });
-      return { url, problem: null, meta };
+      // Until the server's limits are known the figure's size cannot be checked: wait rather than ask.
+      const waiting = this.#limits.status === TaskStatus.INITIAL ||
+        this.#limits.status === TaskStatus.PENDING;
+      return { url, problem: null, meta, waiting };
     } catch (e) {
       if (!(e instanceof SettingError)) throw e;
       return { url: "", problem: problemOf(e), meta: { seeds: [], psis: [], raw: false } };
     }
+  }
+}
+
+/** ψ columns and tiles against the server's limits, in the server's words (server/validation.ts, plans.ts). */
+function checkFigureSize(seeds: number, psis: number, limits: ServerLimits): void {
+  if (psis > limits.max_psis) {
+    throw new SettingError(
+      "psis",
+      `${settingLabel("psis")}: at most ${limits.max_psis} values are allowed, got ${psis}`,
+      `1 to ${limits.max_psis} comma-separated numbers`,
+    );
+  }
+  const cells = seeds * psis;
+  if (cells > limits.max_cells) {
+    throw new SettingError(
+      "psis",
+      `${
+        settingLabel("psis")
+      }: the figure would have ${seeds} × ${psis} = ${cells} tiles, more than the limit of ${limits.max_cells}`,
+      `seeds × psis ≤ ${limits.max_cells}`,
+    );
   }
 }
 
