@@ -6,6 +6,8 @@
  *
  * @module
  */
+import { formatMetres } from "../model/shared/rules.ts";
+
 /** One row of a model's scale table; the metre fields are null when the model records no ground resolution. */
 export interface ScaleEntry {
   /** Generator depth (0 = 4 px). */
@@ -47,17 +49,17 @@ export function isModelInfo(value: unknown): value is ModelInfo {
     v.scale.every((row) => typeof row.depth === "number" && Array.isArray(row.style_layers));
 }
 
-/** Metres compactly, as the server's figures write them: 0.3 m, 2.4 m, 19.5 m, 78 m, 1.2 km. */
-export function formatMetres(m: number): string {
-  return `${metresNumber(m)} ${m >= 1000 ? "km" : "m"}`;
-}
+/** Metres compactly, as the server's figures write them (0.3 m, 2.4 m, 19.5 m, 78 m, 1.2 km): the server's rule. */
+export { formatMetres };
 
 /** A range of ground resolutions, coarse first: "19.5–4.9 m/px" (one value when both ends agree). */
 export function formatResolutionRange([coarse, fine]: readonly [number, number]): string {
   if (coarse === fine) return `${formatMetres(coarse)}/px`;
   const sameUnit = (coarse >= 1000) === (fine >= 1000);
+  // "19.5–4.9 m/px": the unit once, after both numbers.
+  const number = (m: number) => formatMetres(m).replace(/ k?m$/, "");
   return sameUnit
-    ? `${metresNumber(coarse)}–${metresNumber(fine)} ${fine >= 1000 ? "km" : "m"}/px`
+    ? `${number(coarse)}–${number(fine)} ${fine >= 1000 ? "km" : "m"}/px`
     : `${formatMetres(coarse)}–${formatMetres(fine)}/px`;
 }
 
@@ -154,10 +156,4 @@ export function groundCaption(row: ScaleEntry, pixels = row.pixels): string {
 /** ψ for labels: a real minus sign, no trailing zeros. */
 export function formatPsi(psi: number): string {
   return psi < 0 ? `−${-psi}` : String(psi);
-}
-
-function metresNumber(m: number): string {
-  if (m >= 1000) return String(+(m / 1000).toPrecision(3));
-  if (m >= 10) return String(+m.toFixed(1));
-  return String(+m.toPrecision(2));
 }

@@ -418,7 +418,7 @@ Deno.test({
           assert.equal(psiState["dst-psi"], "false");
           assert.equal(psiState["src"], "false");
           const many = await waitForError(page, "#many-dst");
-          assert.match(many, /^Destination seeds: expands to more than 32 seeds/, many);
+          assert.match(many, /^Destination seeds: seed list "0-40" expands to more than 32 seeds/, many);
           const menus = await page.$eval(
             "#many-dst",
             (el) => el.shadowRoot!.querySelectorAll("select").length,

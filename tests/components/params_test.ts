@@ -66,7 +66,7 @@ Deno.test("parseSeedList: items and low-high ranges, as the server reads them", 
   assert.deepEqual(parseSeedList("5 - 6"), [5, 6]);
   assert.deepEqual(parseSeedList([1, 2]), [1, 2]);
   rejects(() => parseSeedList(""), "seeds", /no seeds/);
-  rejects(() => parseSeedList(undefined, "src"), "src", /^Source seeds: no seeds given$/);
+  rejects(() => parseSeedList(undefined, "src"), "src", /^Source seeds: no seeds given: seeds are integers/);
   rejects(() => parseSeedList("1,,2", "dst"), "dst", /empty item/);
   rejects(() => parseSeedList("1,x"), "seeds", /invalid seed "x".*not an integer/);
   rejects(() => parseSeedList("-3"), "seeds", /negative seeds are not allowed/);
