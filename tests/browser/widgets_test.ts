@@ -436,6 +436,32 @@ Deno.test({
         },
       );
 
+      await t.step("depth shows the ground view; view=raw is the head itself, labelled as such", async () => {
+        await page.evaluate(() => {
+          document.body.insertAdjacentHTML(
+            "beforeend",
+            `<sgan-image id="ground-1" seed="730" psi="0.7" depth="1"></sgan-image>
+             <sgan-image id="raw-1" seed="730" psi="0.7" depth="1" view="raw"></sgan-image>`,
+          );
+        });
+        await waitForImage(page, "#ground-1");
+        await waitForImage(page, "#raw-1");
+        const fetched = (await fetchesOf(page, "seed=730&psi=0.7&depth=1")).map((f) => f.url);
+        assert.ok(fetched.some((u) => u.endsWith("depth=1")), fetched.join(" "));
+        assert.ok(fetched.some((u) => u.endsWith("depth=1&view=raw")), fetched.join(" "));
+        const caption = (host: string) =>
+          page.$eval(
+            host,
+            (el) => el.shadowRoot!.querySelector("figcaption")!.textContent!.replace(/\s+/g, " "),
+          );
+        assert.doesNotMatch(await caption("#ground-1"), /Raw/);
+        assert.match(await caption("#raw-1"), /Raw to_rgb head of depth 1 \(research view/);
+        assert.notEqual(await imagePixels(page, "#raw-1"), await imagePixels(page, "#ground-1"));
+        await page.evaluate(() => {
+          for (const id of ["ground-1", "raw-1"]) document.getElementById(id)!.remove();
+        });
+      });
+
       await t.step("every figure carries an always-visible 'generated' marker", async () => {
         for (const host of ["#demo-image", "#demo-truncation", "#demo-mixer"]) {
           const marker = await shadowHandle(page, host, '[part~="generated"]');
