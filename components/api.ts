@@ -5,7 +5,7 @@
  * @module
  */
 import { isModelInfo, type ModelInfo } from "./model_info.ts";
-import { SettingError } from "./params.ts";
+import { SettingError, settingLabel } from "./params.ts";
 
 /** Query values; undefined and null are left out. */
 export type QueryValues = Record<string, string | number | boolean | null | undefined>;
@@ -55,6 +55,23 @@ export class ApiProblem extends Error {
   }
 }
 
+/**
+ * Whether asking again can help: a server that could not be reached, or one that failed or was busy (5xx,
+ * 503). A bad setting, a 400 or a 404 gives the same answer every time, so no "Try again" is offered for them.
+ */
+export function isRetryable(problem: unknown): boolean {
+  if (!(problem instanceof ApiProblem)) return false;
+  if (problem.kind === "unreachable") return true;
+  return problem.kind === "http" && (problem.options.status ?? 0) >= 500;
+}
+
+/** The attribute or query parameter a problem is about (for `aria-invalid`), or null. */
+export function problemField(problem: unknown): string | null {
+  if (problem instanceof SettingError) return problem.field;
+  if (problem instanceof ApiProblem) return problem.options.field ?? null;
+  return null;
+}
+
 /** A problem in words, for the error state: one headline and an optional line of detail. */
 export interface ProblemWords {
   headline: string;
@@ -93,7 +110,7 @@ export function explainProblem(problem: unknown): ProblemWords {
       }
       const prefix = status >= 500 ? `The server failed (HTTP ${status}): ` : "";
       return {
-        headline: capitalise(`${prefix}${problem.message}`),
+        headline: capitalise(`${prefix}${withLabel(problem.message, problem.options.field)}`),
         detail: allowed ? `Allowed: ${allowed}.` : null,
       };
     }
@@ -220,6 +237,50 @@ export function fetchModelInfo(
 /** Forget the cached model descriptions (tests; a page that knows the server changed). */
 export function clearModelCache(): void {
   modelCache.clear();
+  limitsCache.clear();
+}
+
+/** The server's figure limits (`limits` of `/api/models`). */
+export interface ServerLimits {
+  /** Seeds per seed list (`seeds`, `src`, `dst`). */
+  max_seeds: number;
+  /** ψ values per truncation figure. */
+  max_psis: number;
+  /** Tiles per figure. */
+  max_cells: number;
+}
+
+const limitsCache = new Map<string, Promise<ServerLimits | null>>();
+
+/**
+ * The server's figure limits, so that a widget refuses a figure the server would refuse before drawing a
+ * control per row; null from a server that does not publish them. Shared per server like the descriptions.
+ */
+export function fetchServerLimits(
+  api: string | null | undefined,
+  signal?: AbortSignal,
+  fetchFn: FetchFunction = fetch,
+): Promise<ServerLimits | null> {
+  const key = (api ?? "").trim();
+  let shared = limitsCache.get(key);
+  if (!shared) {
+    shared = fetchJson(apiUrl(api, "/api/models"), undefined, fetchFn).then((list) =>
+      limitsOf((list as { limits?: unknown })?.limits)
+    );
+    limitsCache.set(key, shared);
+    shared.catch(() => {
+      if (limitsCache.get(key) === shared) limitsCache.delete(key);
+    });
+  }
+  return untilAborted(shared, signal);
+}
+
+function limitsOf(value: unknown): ServerLimits | null {
+  const v = value as ServerLimits | null | undefined;
+  const ok = (n: unknown) => typeof n === "number" && Number.isInteger(n) && n > 0;
+  return v && ok(v.max_seeds) && ok(v.max_psis) && ok(v.max_cells)
+    ? { max_seeds: v.max_seeds, max_psis: v.max_psis, max_cells: v.max_cells }
+    : null;
 }
 
 async function loadModelInfo(
@@ -237,7 +298,11 @@ async function loadModelInfo(
   const list = await fetchJson(apiUrl(api, "/api/models"), undefined, fetchFn) as {
     default?: unknown;
     models?: unknown;
+    limits?: unknown;
   };
+  // The same answer carries the limits: no second request for them.
+  const key = (api ?? "").trim();
+  if (!limitsCache.has(key)) limitsCache.set(key, Promise.resolve(limitsOf(list?.limits)));
   const models = Array.isArray(list?.models) ? list.models : [];
   const info = models.find((m: { name?: unknown }) => m?.name === list.default) ?? models[0];
   if (!isModelInfo(info)) {
@@ -298,6 +363,19 @@ function serverOf(url: string): string {
   } catch {
     return "this page's origin";
   }
+}
+
+/**
+ * The server's message with the setting named as the widget's label names it: "dst: …" becomes
+ * "Destination seeds: …", "depth 9 …" becomes "Depth 9 …", and a message that names no setting gets the label
+ * in front.
+ */
+function withLabel(message: string, field: string | null | undefined): string {
+  if (!field) return message;
+  const label = settingLabel(field);
+  if (message.startsWith(`${field}:`)) return `${label}${message.slice(field.length)}`;
+  if (message.startsWith(`${field} `)) return `${label}${message.slice(field.length)}`;
+  return `${label}: ${message}`;
 }
 
 function formatAllowed(allowed: string | readonly (string | number)[] | null | undefined): string | null {

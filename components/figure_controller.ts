@@ -8,7 +8,7 @@
  */
 import { Task, TaskStatus } from "@lit/task";
 import type { ReactiveController, ReactiveControllerHost } from "lit";
-import { ApiProblem, delay, fetchImage, type ImageHeaders } from "./api.ts";
+import { ApiProblem, delay, fetchImage, type ImageHeaders, untilAborted } from "./api.ts";
 import type { SettingError } from "./params.ts";
 
 /** What a widget asks for; compared by value, so it must be plain data. */
@@ -19,6 +19,11 @@ export interface FigureRequest<M> {
   problem: { field: string; message: string; allowed: string } | null;
   /** What the figure shows (seeds, ψ, ranges), kept with it so that labels always match the pixels. */
   meta: M;
+  /**
+   * Not ready to ask yet (e.g. the server's limits have not arrived, so the size cannot be checked): the
+   * figure stays "loading" until the request changes, and nothing is sent.
+   */
+  waiting?: boolean;
 }
 
 /** A figure on screen. */
@@ -83,6 +88,11 @@ export class FigureController<M> implements ReactiveController {
     return this.#task.status === TaskStatus.ERROR ? this.#task.error : undefined;
   }
 
+  /** The `@lit/task` behind the figure (for {@link whenSettled}). */
+  get task(): Task {
+    return this.#task as unknown as Task;
+  }
+
   /** Ask again with the same request (the error state's retry button). */
   retry(): void {
     this.#task.run();
@@ -101,6 +111,8 @@ export class FigureController<M> implements ReactiveController {
 
   async #fetch(req: FigureRequest<M>, signal: AbortSignal): Promise<Omit<Figure<M>, "src">> {
     if (req.problem) throw new ApiProblem("setting", req.problem.message, req.problem);
+    // Superseded (aborted) by the request that has what was missing.
+    if (req.waiting) await untilAborted(new Promise<never>(() => {}), signal);
     if (!req.url) throw new ApiProblem("setting", "nothing to show yet", { allowed: null });
     // Sliders and typing change the request many times a second: wait for a pause, and let the next change
     // abort this run (Task aborts the signal) before anything is sent.

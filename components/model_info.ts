@@ -1,10 +1,13 @@
 /**
  * A model as `/api/models/{name}` describes it, and the words the widgets make of its scale table: metres per
- * pixel, tile extent, range labels such as "layers 0–5 · 19.5–4.9 m/px: block layout and open space", and the
+ * pixel, tile extent, range labels such as "layers 0–3 · 19.5–9.8 m/px: large buildings and open spaces to
+ * buildings and roads", and the
  * length of a scale bar. Every metre comes from the server's table; none is typed in. Pure: no DOM, no fetch.
  *
  * @module
  */
+import { formatMetres } from "../model/shared/rules.ts";
+
 /** One row of a model's scale table; the metre fields are null when the model records no ground resolution. */
 export interface ScaleEntry {
   /** Generator depth (0 = 4 px). */
@@ -19,7 +22,7 @@ export interface ScaleEntry {
   style_layers: [number, number];
   /** Smallest ground feature this depth can hold (two pixels), metres. */
   smallest_feature_m: number | null;
-  /** What typically appears at that size ("block layout and open space: street grid, parks, large roofs"). */
+  /** What typically appears at that size ("block layout: street grid, squares, sports grounds"). */
   holds: string | null;
 }
 
@@ -46,21 +49,21 @@ export function isModelInfo(value: unknown): value is ModelInfo {
     v.scale.every((row) => typeof row.depth === "number" && Array.isArray(row.style_layers));
 }
 
-/** Metres compactly, as the server's figures write them: 0.3 m, 2.4 m, 19.5 m, 78 m, 1.2 km. */
-export function formatMetres(m: number): string {
-  return `${metresNumber(m)} ${m >= 1000 ? "km" : "m"}`;
-}
+/** Metres compactly, as the server's figures write them (0.3 m, 2.4 m, 19.5 m, 78 m, 1.2 km): the server's rule. */
+export { formatMetres };
 
 /** A range of ground resolutions, coarse first: "19.5–4.9 m/px" (one value when both ends agree). */
 export function formatResolutionRange([coarse, fine]: readonly [number, number]): string {
   if (coarse === fine) return `${formatMetres(coarse)}/px`;
   const sameUnit = (coarse >= 1000) === (fine >= 1000);
+  // "19.5–4.9 m/px": the unit once, after both numbers.
+  const number = (m: number) => formatMetres(m).replace(/ k?m$/, "");
   return sameUnit
-    ? `${metresNumber(coarse)}–${metresNumber(fine)} ${fine >= 1000 ? "km" : "m"}/px`
+    ? `${number(coarse)}–${number(fine)} ${fine >= 1000 ? "km" : "m"}/px`
     : `${formatMetres(coarse)}–${formatMetres(fine)}/px`;
 }
 
-/** The headline of a scale row's `holds` ("block layout and open space"), or null. */
+/** The headline of a scale row's `holds` ("block layout"), or null. */
 export function featureHeadline(holds: string | null | undefined): string | null {
   if (!holds) return null;
   return holds.split(":")[0].trim() || null;
@@ -72,8 +75,9 @@ export function formatLayerWords([first, last]: readonly [number, number]): stri
 }
 
 /**
- * A style range in both vocabularies: "layers 0–5 · 19.5–4.9 m/px: block layout and open space". The feature
- * words are those of the coarsest depth in the range, which decides what the range carries over.
+ * A style range in both vocabularies, with what the whole range holds: "layers 0–5 · 19.5–4.9 m/px: large
+ * buildings and open spaces to small buildings" (from the coarsest depth's line to the finest's; one line for a
+ * single depth).
  */
 export function rangeLabel(
   range: { layers: readonly [number, number]; depths: readonly [number, number] },
@@ -84,7 +88,11 @@ export function rangeLabel(
   const fine = scale[range.depths[1]];
   if (!coarse || !fine || coarse.metres_per_pixel === null || fine.metres_per_pixel === null) return layers;
   const metres = formatResolutionRange([coarse.metres_per_pixel, fine.metres_per_pixel]);
-  const words = featureHeadline(coarse.holds);
+  const coarseWords = featureHeadline(coarse.holds);
+  const fineWords = featureHeadline(fine.holds);
+  const words = coarseWords && fineWords && coarseWords !== fineWords
+    ? `${coarseWords} to ${fineWords}`
+    : coarseWords ?? fineWords;
   return `${layers} · ${metres}${words ? `: ${words}` : ""}`;
 }
 
@@ -148,10 +156,4 @@ export function groundCaption(row: ScaleEntry, pixels = row.pixels): string {
 /** ψ for labels: a real minus sign, no trailing zeros. */
 export function formatPsi(psi: number): string {
   return psi < 0 ? `−${-psi}` : String(psi);
-}
-
-function metresNumber(m: number): string {
-  if (m >= 1000) return String(+(m / 1000).toPrecision(3));
-  if (m >= 10) return String(+m.toFixed(1));
-  return String(+m.toPrecision(2));
 }

@@ -1,17 +1,26 @@
 /**
  * The widgets' settings, from attribute text (or property values) to checked values. Pure: no DOM, no fetch.
  *
- * What needs no model is checked here with the server's wording (seed syntax, ψ bounds, range syntax), so a
- * typo shows at once without a round trip; limits the server configures (seeds per figure, tiles per figure)
- * are left to the server, whose 400 the widget shows. Style ranges are checked against the model's scale
- * table from `/api/models` once it has arrived.
+ * Seed lists and style ranges are parsed by the server's own rules (`model/shared/rules.ts`, bundled with the
+ * widgets), so a typo is refused at once, without a round trip, in the server's words, prefixed by the label the
+ * user sees ("Destination seeds: …"). Style ranges are checked against the model from `/api/models` once it has
+ * arrived; the server's figure limits once `/api/models` has told them.
  *
  * @module
  */
+import {
+  isStyleRangeSyntax,
+  MAX_SEED,
+  parseLayerSpan,
+  parseSeeds,
+  parseStyleRange,
+  SEED_SYNTAX,
+  STYLE_RANGE_SYNTAX,
+  StyleRangeError,
+} from "../model/shared/rules.ts";
 import type { ScaleEntry } from "./model_info.ts";
 
-/** Largest seed: numpy's `RandomState(int)` takes 32-bit seeds. */
-export const MAX_SEED = 0xffffffff;
+export { MAX_SEED, SEED_SYNTAX };
 
 /** ψ the server accepts (1 = no truncation, 0 = the average tile, < 0 its opposite). */
 export const PSI_RANGE = [-2, 2] as const;
@@ -28,14 +37,47 @@ export const NOISE_MODES = ["const", "random", "none"] as const;
 /** A noise mode. */
 export type NoiseMode = (typeof NOISE_MODES)[number];
 
-/** How the seeds may be written, for messages. */
-export const SEED_SYNTAX =
-  `integers 0-${MAX_SEED}, comma-separated, ranges as low-high (e.g. "730,904" or "0-7")`;
+/**
+ * What a depth below the last shows (`view` of the image routes): `ground`, the tile as seen at that depth's
+ * ground resolution (the server's default), or `raw`, the depth's own to_rgb head (research).
+ */
+export const VIEWS = ["ground", "raw"] as const;
 
-/** How a style range may be written, for messages. */
-export const RANGE_SYNTAX =
-  'a style-layer range "first-last" (e.g. "0-5" or "8") or a ground-resolution range ' +
-  'in metres per pixel, coarse to fine (e.g. "256m-32m", "2m", "1.2km-300m")';
+/** A {@link VIEWS} value. */
+export type View = (typeof VIEWS)[number];
+
+/** How a style range may be written, for messages (the server's wording). */
+export const RANGE_SYNTAX: string = STYLE_RANGE_SYNTAX;
+
+/**
+ * What each setting is called where users see it (the widgets' labels), by attribute name and by the
+ * server's query name: messages use these words, never `src-psi` or `dst`.
+ */
+export const SETTING_LABELS: Readonly<Record<string, string>> = {
+  seed: "Seed",
+  seeds: "Seeds",
+  src: "Source seeds",
+  dst: "Destination seeds",
+  psi: "ψ",
+  psis: "ψ columns",
+  "src-psi": "Source ψ",
+  src_psi: "Source ψ",
+  "dst-psi": "Destination ψ",
+  dst_psi: "Destination ψ",
+  ranges: "Style layers",
+  depth: "Depth",
+  view: "View",
+  model: "Model",
+  noise: "Noise",
+  cutoff: "Truncation cutoff",
+  tile: "Tile size",
+};
+
+/** The label users see for a setting (its attribute or query name when there is none). */
+export function settingLabel(field: string | null | undefined): string {
+  if (!field) return "";
+  return SETTING_LABELS[field] ?? field;
+}
 
 /** A property value as an attribute gives it, or as script sets it. */
 export type NumberLike = number | string | null | undefined;
@@ -64,12 +106,6 @@ export interface ResolvedRange {
 }
 
 const DECIMAL = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
-const SEED_ITEM = /^(\d+)(?:\s*-\s*(\d+))?$/;
-const LAYER_RANGE = /^(\d{1,4})(?:\s*-\s*(\d{1,4}))?$/;
-const METRES = String.raw`(\d{1,7}(?:\.\d{1,6})?)\s*(m|km)`;
-const METRE_RANGE = new RegExp(`^${METRES}(?:\\s*-\\s*${METRES})?$`, "i");
-/** Relative slack on metre bounds, as on the server: "2.4m" matches 2.4384 m/px. */
-const METRES_TOLERANCE = 0.05;
 
 /**
  * Lit converter for numeric attributes: a clean number becomes a number, anything else stays text so that the
@@ -99,66 +135,39 @@ export const listConverter = {
 /** One seed: an integer from 0 to {@link MAX_SEED}. */
 export function parseSeed(value: NumberLike, field = "seed"): number {
   const allowed = `an integer from 0 to ${MAX_SEED}`;
-  if (isAbsent(value)) throw new SettingError(field, `${field} is required`, allowed);
+  if (isAbsent(value)) throw new SettingError(field, `${settingLabel(field)} is required`, allowed);
   const text = String(value).trim();
   if (!/^\d{1,10}$/.test(text)) {
     throw new SettingError(
       field,
-      `${field} "${clip(text)}" is not a whole number from 0 to ${MAX_SEED}`,
+      `${settingLabel(field)} "${clip(text)}" is not a whole number from 0 to ${MAX_SEED}`,
       allowed,
     );
   }
   const seed = Number(text);
   if (seed > MAX_SEED) {
-    throw new SettingError(field, `${field} ${text} is larger than ${MAX_SEED} (2^32 - 1)`, allowed);
+    throw new SettingError(
+      field,
+      `${settingLabel(field)} ${text} is larger than ${MAX_SEED} (2^32 - 1)`,
+      allowed,
+    );
   }
   return seed;
 }
 
-/** A seed list such as `730,904` or `0-7` (what `seeds`, `src` and `dst` take), expanded. */
+/**
+ * A seed list such as `730,904` or `0-7` (what `seeds`, `src` and `dst` take), expanded by the server's own
+ * rule, at most `maxCount` seeds (the server's limit once known).
+ */
 export function parseSeedList(value: ListLike, field = "seeds", maxCount = MAX_LIST_ITEMS): number[] {
-  const text = listText(value);
-  if (text === "") throw new SettingError(field, `no seeds given in ${field}`, SEED_SYNTAX);
-  const seeds: number[] = [];
-  for (const raw of text.split(",")) {
-    const item = raw.trim();
-    if (item === "") throw new SettingError(field, `empty item in ${field} "${clip(text)}"`, SEED_SYNTAX);
-    const match = SEED_ITEM.exec(item);
-    if (!match) {
-      const why = /^-\s*\d+$/.test(item)
-        ? "negative seeds are not allowed"
-        : "not an integer or a low-high range";
-      throw new SettingError(field, `invalid seed "${clip(item)}" in ${field}: ${why}`, SEED_SYNTAX);
-    }
-    const low = Number(match[1]);
-    const high = match[2] === undefined ? low : Number(match[2]);
-    for (const n of [low, high]) {
-      if (n > MAX_SEED) {
-        throw new SettingError(
-          field,
-          `invalid seed "${clip(item)}" in ${field}: ${n} is larger than ${MAX_SEED}`,
-          SEED_SYNTAX,
-        );
-      }
-    }
-    if (high < low) {
-      throw new SettingError(
-        field,
-        `invalid seed range "${item}" in ${field}: ${high} is below ${low}`,
-        SEED_SYNTAX,
-      );
-    }
-    // Checked before expanding, so an enormous range fails at once.
-    if (seeds.length + high - low + 1 > maxCount) {
-      throw new SettingError(
-        field,
-        `${field} expands to more than ${maxCount} seeds`,
-        `at most ${maxCount} seeds`,
-      );
-    }
-    for (let seed = low; seed <= high; seed++) seeds.push(seed);
+  try {
+    return parseSeeds(listText(value), maxCount);
+  } catch (e) {
+    const allowed = /expands to more than/.test((e as Error).message)
+      ? `at most ${maxCount} seeds`
+      : SEED_SYNTAX;
+    throw new SettingError(field, `${settingLabel(field)}: ${(e as Error).message}`, allowed);
   }
-  return seeds;
 }
 
 /** ψ: a number in {@link PSI_RANGE}; absent gives `fallback`. */
@@ -168,10 +177,16 @@ export function parsePsi(value: NumberLike, field = "psi", fallback = 1): number
   const allowed = `a number from ${PSI_RANGE[0]} to ${
     PSI_RANGE[1]
   } (1 = no truncation, 0 = the average tile)`;
-  if (!DECIMAL.test(text)) throw new SettingError(field, `${field} "${clip(text)}" is not a number`, allowed);
+  if (!DECIMAL.test(text)) {
+    throw new SettingError(field, `${settingLabel(field)} "${clip(text)}" is not a number`, allowed);
+  }
   const psi = Number(text);
   if (psi < PSI_RANGE[0] || psi > PSI_RANGE[1]) {
-    throw new SettingError(field, `${field} ${text} is outside ${PSI_RANGE[0]} to ${PSI_RANGE[1]}`, allowed);
+    throw new SettingError(
+      field,
+      `${settingLabel(field)} ${text} is outside ${PSI_RANGE[0]} to ${PSI_RANGE[1]}`,
+      allowed,
+    );
   }
   return psi;
 }
@@ -180,10 +195,10 @@ export function parsePsi(value: NumberLike, field = "psi", fallback = 1): number
 export function parsePsiList(value: ListLike, field = "psis"): number[] {
   const text = listText(value);
   const allowed = `comma-separated numbers from ${PSI_RANGE[0]} to ${PSI_RANGE[1]}`;
-  if (text === "") throw new SettingError(field, `no ψ values given in ${field}`, allowed);
+  if (text === "") throw new SettingError(field, `${settingLabel(field)}: no ψ values given`, allowed);
   const items = text.split(",");
   if (items.length > MAX_LIST_ITEMS) {
-    throw new SettingError(field, `${field} has more than ${MAX_LIST_ITEMS} values`, allowed);
+    throw new SettingError(field, `${settingLabel(field)}: more than ${MAX_LIST_ITEMS} values`, allowed);
   }
   return items.map((item) => parsePsi(item.trim() === "" ? "(empty)" : item, field));
 }
@@ -195,7 +210,7 @@ export function parseDepth(value: NumberLike, field = "depth"): number | undefin
   if (!/^\d{1,2}$/.test(text)) {
     throw new SettingError(
       field,
-      `${field} "${clip(text)}" is not a whole number`,
+      `${settingLabel(field)} "${clip(text)}" is not a whole number`,
       "an integer from 0 (4 px) to the model's last depth",
     );
   }
@@ -207,9 +222,23 @@ export function parseNoise(value: string | null | undefined): NoiseMode | undefi
   if (isAbsent(value)) return undefined;
   const text = String(value).trim();
   if (!(NOISE_MODES as readonly string[]).includes(text)) {
-    throw new SettingError("noise", `noise "${clip(text)}" is not a noise mode`, NOISE_MODES.join(", "));
+    throw new SettingError(
+      "noise",
+      `${settingLabel("noise")} "${clip(text)}" is not a noise mode`,
+      NOISE_MODES.join(", "),
+    );
   }
   return text as NoiseMode;
+}
+
+/** An optional view (`ground` or `raw`). */
+export function parseView(value: string | null | undefined, field = "view"): View | undefined {
+  if (isAbsent(value)) return undefined;
+  const text = String(value).trim();
+  if (!(VIEWS as readonly string[]).includes(text)) {
+    throw new SettingError(field, `${settingLabel(field)} "${clip(text)}" is not a view`, VIEWS.join(", "));
+  }
+  return text as View;
 }
 
 /** An optional model name (a file stem on the server). */
@@ -219,7 +248,7 @@ export function parseModelName(value: string | null | undefined): string | undef
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(text)) {
     throw new SettingError(
       "model",
-      `"${clip(text)}" is not a model name`,
+      `${settingLabel("model")} "${clip(text)}" is not a model name`,
       "a model name listed by /api/models",
     );
   }
@@ -229,70 +258,44 @@ export function parseModelName(value: string | null | undefined): string | undef
 /** The items of a `ranges` list, each checked for syntax only (no model needed). */
 export function splitRanges(value: ListLike, field = "ranges"): string[] {
   const text = listText(value);
-  if (text === "") throw new SettingError(field, `no style ranges given in ${field}`, RANGE_SYNTAX);
+  if (text === "") {
+    throw new SettingError(field, `${settingLabel(field)}: no style ranges given`, RANGE_SYNTAX);
+  }
   const items = text.split(",").map((item) => item.trim());
   if (items.length > MAX_LIST_ITEMS) {
-    throw new SettingError(field, `${field} has more than ${MAX_LIST_ITEMS} ranges`, RANGE_SYNTAX);
+    throw new SettingError(field, `${settingLabel(field)}: more than ${MAX_LIST_ITEMS} ranges`, RANGE_SYNTAX);
   }
   for (const item of items) {
-    if (!LAYER_RANGE.test(item) && !METRE_RANGE.test(item)) {
-      throw new SettingError(field, `"${clip(item)}" is not a style range`, RANGE_SYNTAX);
+    if (!isStyleRangeSyntax(item)) {
+      throw new SettingError(
+        field,
+        `${settingLabel(field)}: "${clip(item)}" is not a style range`,
+        RANGE_SYNTAX,
+      );
     }
   }
   return items;
 }
 
 /**
- * Resolve one range (`0-5`, `8`, `256m-32m`, `2m`) against a model's scale table, as the server does: layers
- * must exist; metres select the depths whose metres per pixel fall inside the range.
+ * Resolve one range (`0-5`, `8`, `256m-32m`, `2m`) against a model's scale table by the server's own rule
+ * (the table's last row is the model's resolution and ground resolution): layers must exist; metres select the
+ * depths whose metres per pixel fall inside the range.
  */
 export function resolveRange(text: string, scale: readonly ScaleEntry[], field = "ranges"): ResolvedRange {
-  const t = text.trim();
-  const lastDepth = scale.length - 1;
-  const lastLayer = 2 * lastDepth + 1;
-  const allowed = `style layers 0-${lastLayer} (2 per depth, depths 0-${lastDepth}), or ${RANGE_SYNTAX}`;
-  const layerMatch = LAYER_RANGE.exec(t);
-  if (layerMatch) {
-    const first = Number(layerMatch[1]);
-    const last = layerMatch[2] === undefined ? first : Number(layerMatch[2]);
-    if (last < first) {
-      throw new SettingError(field, `style range "${t}" runs backwards (${last} < ${first})`, allowed);
-    }
-    if (last > lastLayer) {
-      throw new SettingError(
-        field,
-        `style range "${t}" goes past the last style layer ${lastLayer} of this ${
-          scale[lastDepth].pixels
-        } px model`,
-        allowed,
-      );
-    }
-    return withMetres(t, [first, last], [first >> 1, last >> 1], scale);
+  const full = scale[scale.length - 1];
+  try {
+    const range = parseStyleRange(text, { resolution: full.pixels, gsdM: full.metres_per_pixel });
+    return {
+      text: range.text,
+      layers: range.layers,
+      depths: range.depths,
+      metresPerPixel: range.metresPerPixel ?? null,
+    };
+  } catch (e) {
+    if (!(e instanceof StyleRangeError)) throw e;
+    throw new SettingError(field, `${settingLabel(field)}: ${e.message}`, e.allowed);
   }
-  const metreMatch = METRE_RANGE.exec(t);
-  if (!metreMatch) throw new SettingError(field, `"${clip(t)}" is not a style range`, allowed);
-  if (scale.some((row) => row.metres_per_pixel === null)) {
-    throw new SettingError(
-      field,
-      `style range "${t}" is in metres but this model has no ground resolution`,
-      `style layers 0-${lastLayer}`,
-    );
-  }
-  const a = metres(metreMatch[1], metreMatch[2]);
-  const b = metreMatch[3] === undefined ? a : metres(metreMatch[3], metreMatch[4]);
-  const low = Math.min(a, b) / (1 + METRES_TOLERANCE);
-  const high = Math.max(a, b) * (1 + METRES_TOLERANCE);
-  const depths = scale.filter((row) => row.metres_per_pixel! >= low && row.metres_per_pixel! <= high)
-    .map((row) => row.depth);
-  if (depths.length === 0) {
-    throw new SettingError(
-      field,
-      `style range "${t}" contains none of this model's ground resolutions`,
-      `ranges covering some of: ${scale.map((r) => `${r.metres_per_pixel} m (depth ${r.depth})`).join(", ")}`,
-    );
-  }
-  const [first, last] = [depths[0], depths[depths.length - 1]];
-  return withMetres(t, [2 * first, 2 * last + 1], [first, last], scale);
 }
 
 /** Resolve a `ranges` list for `rows` destination rows: one range per row, or one for all. */
@@ -307,7 +310,9 @@ export function resolveRanges(
   if (ranges.length !== rows) {
     throw new SettingError(
       field,
-      `${ranges.length} ranges for ${rows} destinations: give one range per destination row, or one for all`,
+      `${
+        settingLabel(field)
+      }: ${ranges.length} ranges for ${rows} destinations: give one range per destination row, or one for all`,
       `1 or ${rows} comma-separated ranges`,
     );
   }
@@ -364,29 +369,11 @@ export function parseStyleLayersHeader(header: string | null): [number, number][
   if (!header) return null;
   const out: [number, number][] = [];
   for (const item of header.split(",")) {
-    const match = LAYER_RANGE.exec(item.trim());
-    if (!match) return null;
-    const first = Number(match[1]);
-    out.push([first, match[2] === undefined ? first : Number(match[2])]);
+    const span = parseLayerSpan(item);
+    if (!span) return null;
+    out.push(span);
   }
   return out;
-}
-
-function withMetres(
-  text: string,
-  layers: [number, number],
-  depths: [number, number],
-  scale: readonly ScaleEntry[],
-): ResolvedRange {
-  const [coarse, fine] = [
-    scale[depths[0]]?.metres_per_pixel ?? null,
-    scale[depths[1]]?.metres_per_pixel ?? null,
-  ];
-  return { text, layers, depths, metresPerPixel: coarse === null || fine === null ? null : [coarse, fine] };
-}
-
-function metres(value: string, unit: string): number {
-  return Number(value) * (unit.toLowerCase() === "km" ? 1000 : 1);
 }
 
 function listText(value: ListLike): string {

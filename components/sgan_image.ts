@@ -1,7 +1,9 @@
 /// <reference lib="dom" />
 /**
  * `<sgan-image seed="730" psi="0.7">`: one generated tile with its ground scale in a caption (metres per
- * pixel, tile extent) and a scale bar drawn over it.
+ * pixel, tile extent), a scale bar drawn over it and a "generated" marker that is always shown. `depth` shows
+ * the tile at that depth's ground resolution; `view="raw"` shows that depth's own to_rgb head instead, labelled
+ * as such (for research).
  *
  * @module
  */
@@ -19,11 +21,20 @@ import {
   parseNoise,
   parsePsi,
   parseSeed,
+  parseView,
   SettingError,
+  type View,
 } from "./params.ts";
 import { baseStyles } from "./styles.ts";
-import { problemTemplate, statusTemplate } from "./templates.ts";
+import {
+  generatedMarker,
+  placeholderTemplate,
+  problemTemplate,
+  statusTemplate,
+  viewNote,
+} from "./templates.ts";
 import { SettingsChangeEvents } from "./change_events.ts";
+import { whenSettled } from "./ready.ts";
 
 /** The settings of an `<sgan-image>` (the `sgan-change` event's detail). */
 export interface ImageSettings {
@@ -33,6 +44,7 @@ export interface ImageSettings {
   seed: number | string | null;
   psi: number | string | null;
   depth: number | string | null;
+  view: string | null;
   noise: string | null;
   /** The image URL these settings ask for (null while a setting is invalid). */
   url: string | null;
@@ -42,10 +54,11 @@ interface ImageMeta {
   seed: number;
   psi: number;
   depth: number | undefined;
+  view: View | undefined;
   noise: NoiseMode | undefined;
 }
 
-const SETTINGS = ["api", "model", "seed", "psi", "depth", "noise"] as const;
+const SETTINGS = ["api", "model", "seed", "psi", "depth", "view", "noise"] as const;
 
 /** One generated tile with its ground scale. */
 export class SganImage extends LitElement {
@@ -55,6 +68,7 @@ export class SganImage extends LitElement {
     psi: { converter: numericConverter, reflect: true },
     model: { type: String, reflect: true },
     depth: { converter: numericConverter, reflect: true },
+    view: { type: String, reflect: true },
     noise: { type: String, reflect: true },
   };
 
@@ -66,8 +80,10 @@ export class SganImage extends LitElement {
   declare psi: number | string | undefined;
   /** Model name (default: the server's default model). */
   declare model: string | undefined;
-  /** Depth to render (0 = 4 px; default: full resolution). */
+  /** Depth to render (0 = 4 px; default: full resolution): the tile as seen at that depth's ground resolution. */
   declare depth: number | string | undefined;
+  /** `ground` (default) or `raw`: the depth's own to_rgb head, for research (labelled as such). */
+  declare view: string | undefined;
   /** Noise inputs: const (default), random or none. */
   declare noise: string | undefined;
 
@@ -76,8 +92,12 @@ export class SganImage extends LitElement {
     css`
       .frame {
         position: relative;
-        width: var(--sgan-tile-size, 256px);
-        height: var(--sgan-tile-size, 256px);
+        /* Never wider than the report's column: the tile scales down on a phone. */
+        width: min(var(--sgan-tile-size, 256px), 100%);
+        aspect-ratio: 1;
+      }
+      figure {
+        max-width: 100%;
       }
       figcaption {
         max-width: max(var(--sgan-tile-size, 256px), 16em);
@@ -119,6 +139,14 @@ export class SganImage extends LitElement {
   readonly #figure = new FigureController<ImageMeta>(this, () => this.#request());
   #changes = new SettingsChangeEvents(this, SETTINGS);
 
+  /**
+   * Resolves when the tile for the current settings is shown and decoded, or its error is (never rejects):
+   * `await el.ready` before printing or taking a screenshot.
+   */
+  get ready(): Promise<void> {
+    return whenSettled(this, () => [this.#figure.task, this.#model]);
+  }
+
   /** The current settings, as JSON-ready data. */
   get settings(): ImageSettings {
     const request = this.#request();
@@ -129,6 +157,7 @@ export class SganImage extends LitElement {
       seed: this.seed ?? null,
       psi: this.psi ?? null,
       depth: this.depth ?? null,
+      view: this.view ?? null,
       noise: this.noise ?? null,
       url: request.url || null,
     };
@@ -161,12 +190,14 @@ export class SganImage extends LitElement {
     const what = meta ? `Seed ${meta.seed} · ψ ${formatPsi(meta.psi)}` : "";
     const scale = row ? groundCaption(row, figure?.headers.tilePixels ?? row.pixels) : "";
     const model = info ? ` · ${info.name}` : "";
+    const raw = meta?.view === "raw" ? viewNote(depth) : "";
     return html`
       <figure part="figure" aria-busy=${this.#figure.loading ? "true" : "false"}>
         <div class="frame">
           ${figure
-            ? html`<img part="image" src=${figure.src} alt=${alt}>`
-            : html`<div class="placeholder" aria-hidden="true">…</div>`}
+            ? html`<img part="image" src=${figure.src} alt=${`${alt}${raw ? `; ${raw}` : ""}`}>`
+            : placeholderTemplate(this.#placeholderWords())}
+          ${generatedMarker()}
           ${figure && bar
             ? html`
               <div class="scale-bar" part="scale-bar" style=${styleMap({ width: `${bar.fraction * 100}%` })}
@@ -175,11 +206,21 @@ export class SganImage extends LitElement {
             `
             : nothing}
         </div>
-        <figcaption part="caption">${what}${what && scale ? " — " : ""}${scale}${figure
-          ? model
-          : ""}</figcaption>
+        <figcaption part="caption">${what}${what && scale ? " — " : ""}${scale}${figure ? model : ""}${raw
+          ? html`<br><strong part="view-note">${raw}</strong>`
+          : nothing}</figcaption>
       </figure>
     `;
+  }
+
+  /** What the placeholder says (and prints) while the tile is not there: the settings it will show. */
+  #placeholderWords(): string {
+    const parts = [`seed ${this.seed ?? "?"}`, `ψ ${this.psi ?? 1}`];
+    if (this.depth !== undefined) {
+      parts.push(`depth ${this.depth}${this.view === "raw" ? " (raw head)" : ""}`);
+    }
+    if (this.model) parts.push(`model ${this.model}`);
+    return `Generated tile not loaded yet: ${parts.join(", ")}`;
   }
 
   #request(): FigureRequest<ImageMeta> {
@@ -188,6 +229,7 @@ export class SganImage extends LitElement {
         seed: parseSeed(this.seed),
         psi: parsePsi(this.psi),
         depth: parseDepth(this.depth),
+        view: parseView(this.view),
         noise: parseNoise(this.noise),
       };
       const url = apiUrl(this.api, "/generate", {
@@ -195,6 +237,7 @@ export class SganImage extends LitElement {
         psi: meta.psi,
         model: parseModelName(this.model),
         depth: meta.depth,
+        view: meta.view,
         noise: meta.noise,
       });
       return { url, problem: null, meta };
@@ -203,7 +246,7 @@ export class SganImage extends LitElement {
       return {
         url: "",
         problem: problemOf(e),
-        meta: { seed: 0, psi: 1, depth: undefined, noise: undefined },
+        meta: { seed: 0, psi: 1, depth: undefined, view: undefined, noise: undefined },
       };
     }
   }

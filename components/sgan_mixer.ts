@@ -11,7 +11,16 @@
 import { css, html, LitElement, nothing, type PropertyValues, type TemplateResult } from "lit";
 import { live } from "lit/directives/live.js";
 import { styleMap } from "lit/directives/style-map.js";
-import { apiUrl, fetchImage, fetchJson, type QueryValues } from "./api.ts";
+import { Task, TaskStatus } from "@lit/task";
+import {
+  apiUrl,
+  fetchImage,
+  fetchJson,
+  fetchServerLimits,
+  problemField,
+  type QueryValues,
+  type ServerLimits,
+} from "./api.ts";
 import { absoluteUrl, safeFilename, saveBlob } from "./download.ts";
 import { FigureController, type FigureRequest, problemOf } from "./figure_controller.ts";
 import { depthAlignedRanges, formatPsi, type ModelInfo, rangeLabel } from "./model_info.ts";
@@ -27,14 +36,25 @@ import {
   parsePsi,
   parseSeedList,
   parseStyleLayersHeader,
+  parseView,
   resolveRange,
   resolveRanges,
   SettingError,
+  settingLabel,
   splitRanges,
 } from "./params.ts";
 import { baseStyles, plateStyles } from "./styles.ts";
-import { problemTemplate, statusTemplate } from "./templates.ts";
+import {
+  ERROR_ID,
+  generatedMarker,
+  invalidFor,
+  placeholderTemplate,
+  problemTemplate,
+  statusTemplate,
+  viewNote,
+} from "./templates.ts";
 import { SettingsChangeEvents } from "./change_events.ts";
+import { whenSettled } from "./ready.ts";
 
 /** Smallest tile side of the downloaded figure, so that its drawn labels are legible in a report. */
 export const DOWNLOAD_TILE = 128;
@@ -50,11 +70,13 @@ export interface MixerSettings {
   src_psi: number | string | null;
   dst_psi: number | string | null;
   depth: number | string | null;
+  view: string | null;
   /** The figure URL these settings ask for (null while a setting is invalid). */
   url: string | null;
 }
 
 interface MixerMeta {
+  raw: boolean;
   src: number[];
   dst: number[];
   srcPsi: number;
@@ -63,7 +85,7 @@ interface MixerMeta {
   ranges: string[];
 }
 
-const SETTINGS = ["api", "model", "src", "dst", "ranges", "srcPsi", "dstPsi", "depth"] as const;
+const SETTINGS = ["api", "model", "src", "dst", "ranges", "srcPsi", "dstPsi", "depth", "view"] as const;
 
 /** The depth-mixing figure with its controls. */
 export class SganMixer extends LitElement {
@@ -76,6 +98,7 @@ export class SganMixer extends LitElement {
     dstPsi: { attribute: "dst-psi", converter: numericConverter, reflect: true },
     model: { type: String, reflect: true },
     depth: { converter: numericConverter, reflect: true },
+    view: { type: String, reflect: true },
     _saving: { state: true },
     _saveProblem: { state: true },
   };
@@ -94,8 +117,10 @@ export class SganMixer extends LitElement {
   declare dstPsi: number | string | undefined;
   /** Model name (default: the server's default model). */
   declare model: string | undefined;
-  /** Depth to render (0 = 4 px; default: full resolution). */
+  /** Depth to render (0 = 4 px; default: full resolution): the tiles as seen at that depth's ground resolution. */
   declare depth: number | string | undefined;
+  /** `ground` (default) or `raw`: each depth's own to_rgb head, for research (labelled as such). */
+  declare view: string | undefined;
   declare _saving: "png" | "json" | null;
   declare _saveProblem: unknown;
 
@@ -110,15 +135,25 @@ export class SganMixer extends LitElement {
         margin: 0;
         display: grid;
         gap: 0.4em;
+        /* A fieldset is as wide as its widest option by default; on a phone it must fit the column. */
+        min-inline-size: 0;
+        max-width: 100%;
+      }
+      .field {
+        min-width: 0;
+        max-width: 100%;
       }
       input[type="number"] {
         width: 6em;
       }
       input[type="text"] {
         width: 12em;
+        max-width: 100%;
       }
       select {
+        width: 100%;
         max-width: 100%;
+        text-overflow: ellipsis;
       }
       .actions {
         display: flex;
@@ -135,8 +170,20 @@ export class SganMixer extends LitElement {
   ];
 
   readonly #model = modelInfoTask(this, () => [this.api, this.model]);
+  readonly #limits = new Task(this, {
+    args: () => [this.api] as [string | undefined],
+    task: async ([api], { signal }) => await fetchServerLimits(api, signal),
+  });
   readonly #figure = new FigureController<MixerMeta>(this, () => this.#request());
   #changes = new SettingsChangeEvents(this, SETTINGS);
+
+  /**
+   * Resolves when the figure for the current settings is shown and decoded, or its error is (never rejects):
+   * `await el.ready` before printing or taking a screenshot.
+   */
+  get ready(): Promise<void> {
+    return whenSettled(this, () => [this.#figure.task, this.#model, this.#limits as unknown as Task]);
+  }
 
   constructor() {
     super();
@@ -157,6 +204,7 @@ export class SganMixer extends LitElement {
       src_psi: this.srcPsi ?? null,
       dst_psi: this.dstPsi ?? null,
       depth: this.depth ?? null,
+      view: this.view ?? null,
       url: this.#request().url || null,
     };
   }
@@ -179,28 +227,33 @@ export class SganMixer extends LitElement {
   }
 
   #renderSeedControls(): TemplateResult {
+    const field = problemField(this.#figure.problem);
     return html`
       <div class="controls" part="controls">
         <div class="field">
           <label for="src" part="label">Source seeds (first row)</label>
           <input id="src" part="input" type="text" spellcheck="false" autocomplete="off"
             .value=${live(listText(this.src))} aria-describedby="seed-hint"
+            aria-invalid=${invalidFor(field, "src")} aria-errormessage=${ERROR_ID}
             @change=${(e: Event) => (this.src = inputValue(e))}>
         </div>
         <div class="field">
           <label for="dst" part="label">Destination seeds (first column)</label>
           <input id="dst" part="input" type="text" spellcheck="false" autocomplete="off"
-            .value=${live(listText(this.dst))} aria-describedby="seed-hint" @change=${this.#onDestinations}>
+            .value=${live(listText(this.dst))} aria-describedby="seed-hint" @change=${this.#onDestinations}
+            aria-invalid=${invalidFor(field, "dst")} aria-errormessage=${ERROR_ID}>
         </div>
         <div class="field">
           <label for="src-psi" part="label">Source ψ</label>
           <input id="src-psi" part="input" type="number" min="-2" max="2" step="0.1"
-            .value=${live(String(this.srcPsi ?? 1))} @input=${(e: Event) => this.#onPsi(e, "srcPsi")}>
+            .value=${live(String(this.srcPsi ?? 1))} @input=${(e: Event) => this.#onPsi(e, "srcPsi")}
+            aria-invalid=${invalidFor(field, "src-psi", "src_psi")} aria-errormessage=${ERROR_ID}>
         </div>
         <div class="field">
           <label for="dst-psi" part="label">Destination ψ</label>
           <input id="dst-psi" part="input" type="number" min="-2" max="2" step="0.1"
-            .value=${live(String(this.dstPsi ?? 1))} @input=${(e: Event) => this.#onPsi(e, "dstPsi")}>
+            .value=${live(String(this.dstPsi ?? 1))} @input=${(e: Event) => this.#onPsi(e, "dstPsi")}
+            aria-invalid=${invalidFor(field, "dst-psi", "dst_psi")} aria-errormessage=${ERROR_ID}>
         </div>
         <p id="seed-hint"
           class="caption">Seeds: comma-separated, ranges as low-high (e.g. 730,904 or 0-3); Enter applies.</p>
@@ -210,9 +263,15 @@ export class SganMixer extends LitElement {
 
   #renderRangeControls(): TemplateResult {
     const info = this.#model.value;
+    const field = problemField(this.#figure.problem);
     const items = tryOr(() => splitRanges(this.ranges), [] as string[]);
-    const dst = tryOr(() => parseSeedList(this.dst), [] as number[]);
-    const rows = Math.max(dst.length, items.length === 1 ? 1 : items.length, 1);
+    // One menu per destination, but only for a destination list within the server's limit: "0-40" must not
+    // draw 41 menus before the server refuses it (the error state says why instead).
+    const dst = tryOr(() => parseSeedList(this.dst, "dst", this.#maxSeeds()), [] as number[]);
+    const rows = Math.min(
+      Math.max(dst.length, items.length === 1 ? 1 : items.length, 1),
+      this.#maxSeeds(),
+    );
     return html`
       <fieldset part="controls">
         <legend part="label">Style layers each destination takes from the sources</legend>
@@ -223,6 +282,7 @@ export class SganMixer extends LitElement {
             <div class="field">
               <label for=${`range-${row}`} part="label">Row ${row + 1}${who}</label>
               <select id=${`range-${row}`} part="select" ?disabled=${!info}
+                aria-invalid=${invalidFor(field, "ranges")} aria-errormessage=${ERROR_ID}
                 @change=${(e: Event) => this.#onRange(row, rows, (e.target as HTMLSelectElement).value)}>
                 ${rangeOptions(current, info)}
               </select>
@@ -243,8 +303,13 @@ export class SganMixer extends LitElement {
       "--rows": String(meta.dst.length + 1),
     });
     const rowWords = meta.dst.map((_, row) => describeRow(meta.ranges[row], layers?.[row], info));
+    const raw = meta.raw
+      ? viewNote(figure?.headers.depth ?? tryOr(() => parseDepth(this.depth), undefined))
+      : "";
     const alt =
-      `Depth-mixing figure: sources ${meta.src.join(", ")} (first row, ψ ${formatPsi(meta.srcPsi)}), ` +
+      `Generated depth-mixing figure: sources ${meta.src.join(", ")} (first row, ψ ${
+        formatPsi(meta.srcPsi)
+      }), ` +
       `destinations ${meta.dst.join(", ")} (first column, ψ ${formatPsi(meta.dstPsi)}); ` +
       meta.dst.map((seed, row) => `row ${row + 1}, destination ${seed}, takes ${rowWords[row]}`).join("; ");
     return html`
@@ -271,11 +336,12 @@ export class SganMixer extends LitElement {
           </div>
           ${figure
             ? html`<img part="image" src=${figure.src} alt=${alt}>`
-            : html`<div class="placeholder" aria-hidden="true">…</div>`}
+            : placeholderTemplate(this.#placeholderWords())} ${generatedMarker()}
         </div>
         <figcaption part="legend">
           Each cell is its row's destination with that row's style layers taken from its column's source: coarse
           layers carry the layout, fine layers the texture.
+          ${raw ? html`<br><strong part="view-note">${raw}</strong>` : nothing}
         </figcaption>
       </figure>
     `;
@@ -346,6 +412,7 @@ export class SganMixer extends LitElement {
           label: describeRow(request.meta.ranges[row], layers?.[row], info),
         })),
         server: description,
+        generated: "Synthetic imagery made by a StyleGAN model, not photographs of real places.",
         saved_at: new Date().toISOString(),
       };
       const blob = new Blob([JSON.stringify(appendix, null, 2) + "\n"], { type: "application/json" });
@@ -372,17 +439,43 @@ export class SganMixer extends LitElement {
     return safeFilename(`${model}-mixing-src${meta.src.join(",")}-dst${meta.dst.join(",")}`);
   }
 
+  /** The server's seeds-per-list limit (until it is known, the most any control list may hold). */
+  #maxSeeds(): number {
+    return this.#limitsValue()?.max_seeds ?? MAX_ROWS_BEFORE_LIMITS;
+  }
+
+  #limitsPending(): boolean {
+    return this.#limits.status === TaskStatus.INITIAL || this.#limits.status === TaskStatus.PENDING;
+  }
+
+  #limitsValue(): ServerLimits | null {
+    return this.#limits.status === TaskStatus.COMPLETE ? this.#limits.value ?? null : null;
+  }
+
+  /** What the placeholder says (and prints) while the figure is not there: the settings it will show. */
+  #placeholderWords(): string {
+    return `Generated depth-mixing figure not loaded yet: sources ${listText(this.src) || "?"} (ψ ${
+      this.srcPsi ?? 1
+    }), destinations ${listText(this.dst) || "?"} (ψ ${this.dstPsi ?? 1}), style layers ${
+      listText(this.ranges) || "?"
+    }${this.depth === undefined ? "" : `, depth ${this.depth}`}`;
+  }
+
   #request(): MixerRequest {
     try {
-      const src = parseSeedList(this.src, "src");
-      const dst = parseSeedList(this.dst, "dst");
+      const limits = this.#limitsValue();
+      const src = parseSeedList(this.src, "src", this.#maxSeeds());
+      const dst = parseSeedList(this.dst, "dst", this.#maxSeeds());
+      if (limits) checkCells(src.length, dst.length, limits.max_cells);
       const items = splitRanges(this.ranges);
       // With the model's scale table, ranges are checked as the server would; until then, their count.
       const info = this.#model.value;
       const ranges = info
         ? resolveRanges(items.join(","), dst.length, info.scale).map((r) => r.text)
         : checkRangeCount(items, dst.length);
+      const view = parseView(this.view);
       const meta: MixerMeta = {
+        raw: view === "raw",
         src,
         dst,
         srcPsi: parsePsi(this.srcPsi, "src-psi"),
@@ -397,14 +490,17 @@ export class SganMixer extends LitElement {
         dst_psi: meta.dstPsi,
         model: parseModelName(this.model),
         depth: parseDepth(this.depth),
+        view,
       };
-      return { url: apiUrl(this.api, "/mixing", query), problem: null, meta, query };
+      // Until the server's limits are known the figure's size cannot be checked: wait rather than ask.
+      const waiting = this.#limitsPending();
+      return { url: apiUrl(this.api, "/mixing", query), problem: null, meta, query, waiting };
     } catch (e) {
       if (!(e instanceof SettingError)) throw e;
       return {
         url: "",
         problem: problemOf(e),
-        meta: { src: [], dst: [], srcPsi: 1, dstPsi: 1, ranges: [] },
+        meta: { raw: false, src: [], dst: [], srcPsi: 1, dstPsi: 1, ranges: [] },
         query: {},
       };
     }
@@ -457,12 +553,34 @@ function describeRow(
   return layers ? `layers ${formatLayers(layers)}` : range ?? "";
 }
 
+/**
+ * Most destination rows drawn before the server's limits have arrived: the server's default seed limit
+ * (SGAN_MAX_SEEDS); the real limit replaces it within one request.
+ */
+const MAX_ROWS_BEFORE_LIMITS = 32;
+
+/** The figure's tile count against the server's limit, with the server's words (server/plans.ts). */
+function checkCells(sources: number, destinations: number, maxCells: number): void {
+  const cells = (sources + 1) * (destinations + 1);
+  if (cells > maxCells) {
+    throw new SettingError(
+      "dst",
+      `${
+        settingLabel("dst")
+      }: the figure would have (${sources} + 1) × (${destinations} + 1) = ${cells} tiles, more than the limit of ${maxCells}`,
+      `(sources + 1) × (destinations + 1) ≤ ${maxCells}`,
+    );
+  }
+}
+
 function checkRangeCount(items: string[], rows: number): string[] {
   if (items.length === 1) return Array(rows).fill(items[0]);
   if (items.length !== rows) {
     throw new SettingError(
       "ranges",
-      `${items.length} ranges for ${rows} destinations: give one range per destination row, or one for all`,
+      `${
+        settingLabel("ranges")
+      }: ${items.length} ranges for ${rows} destinations: give one range per destination row, or one for all`,
       `1 or ${rows} comma-separated ranges`,
     );
   }

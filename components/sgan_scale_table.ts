@@ -12,6 +12,7 @@ import { problemTemplate, statusTemplate } from "./templates.ts";
 import { baseStyles } from "./styles.ts";
 import { TaskStatus } from "@lit/task";
 import { SettingsChangeEvents } from "./change_events.ts";
+import { whenSettled } from "./ready.ts";
 
 /** The settings of an `<sgan-scale-table>` (the `sgan-change` event's detail). */
 export interface ScaleTableSettings {
@@ -35,6 +36,11 @@ export class SganScaleTable extends LitElement {
   static override styles = [
     baseStyles,
     css`
+      /* On a phone the table scrolls inside itself; the page does not get wider. */
+      .table-scroll {
+        max-width: 100%;
+        overflow-x: auto;
+      }
       table {
         border-collapse: collapse;
         font-variant-numeric: tabular-nums;
@@ -54,6 +60,14 @@ export class SganScaleTable extends LitElement {
       td.number {
         text-align: end;
       }
+      /* Numbers stay on one line and the descriptions keep a readable width: a narrow column scrolls. */
+      th,
+      td.number {
+        white-space: nowrap;
+      }
+      td.holds {
+        min-width: 16em;
+      }
       thead th {
         border-bottom-width: 2px;
       }
@@ -62,6 +76,11 @@ export class SganScaleTable extends LitElement {
 
   readonly #model = modelInfoTask(this, () => [this.api, this.model]);
   #changes = new SettingsChangeEvents(this, ["api", "model"]);
+
+  /** Resolves when the table (or its error) is shown; never rejects. */
+  get ready(): Promise<void> {
+    return whenSettled(this, () => [this.#model]);
+  }
 
   /** The current settings, as JSON-ready data. */
   get settings(): ScaleTableSettings {
@@ -88,23 +107,24 @@ export class SganScaleTable extends LitElement {
     const extent = info.tile_extent_m === null ? "" : `, ${formatMetres(info.tile_extent_m)} across`;
     const metres = (m: number | null) => (m === null ? "—" : formatMetres(m));
     return html`
-      <table part="table">
-        <caption>
+      <div class="table-scroll" part="table-scroll" tabindex="0" role="region" aria-label="Scale table">
+        <table part="table">
+          <caption>
           Model ${info.name}: ${info
             .resolution} px tiles${extent}; each depth doubles the pixels and halves the
           metres per pixel
         </caption>
-        <thead>
-          <tr>
-            <th scope="col">Depth</th>
-            <th scope="col">Tile</th>
-            <th scope="col">Ground resolution</th>
-            <th scope="col">Style layers</th>
-            <th scope="col">Smallest feature</th>
-            <th scope="col">What that scale holds</th>
-          </tr>
-        </thead>
-        <tbody>
+          <thead>
+            <tr>
+              <th scope="col">Depth</th>
+              <th scope="col">Tile</th>
+              <th scope="col">Ground resolution</th>
+              <th scope="col">Style layers</th>
+              <th scope="col">Smallest feature</th>
+              <th scope="col">What that scale holds</th>
+            </tr>
+          </thead>
+          <tbody>
           ${info.scale.map((row) =>
             html`
               <tr>
@@ -115,12 +135,13 @@ export class SganScaleTable extends LitElement {
                   : `${metres(row.metres_per_pixel)}/px`}</td>
                 <td class="number">${row.style_layers[0]}–${row.style_layers[1]}</td>
                 <td class="number">${metres(row.smallest_feature_m)}</td>
-                <td>${row.holds ?? "—"}</td>
+                <td class="holds">${row.holds ?? "—"}</td>
               </tr>
             `
           )}
         </tbody>
-      </table>
+        </table>
+      </div>
     `;
   }
 }

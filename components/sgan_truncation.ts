@@ -1,16 +1,19 @@
 /// <reference lib="dom" />
 /**
  * `<sgan-truncation seeds="91,388" psis="-1,-0.5,0,0.5,1">`: the truncation figure (rows = seeds,
- * columns = ψ) with ψ labels, a one-line legend, and a slider for the largest |ψ| that scales every column
- * and regenerates the figure live.
+ * columns = ψ) with ψ labels, a one-line legend, a metre scale bar for one tile, a "generated" marker, and a
+ * slider for the largest |ψ| that scales every column and regenerates the figure live.
  *
  * @module
  */
-import { html, LitElement, nothing, type PropertyValues, type TemplateResult } from "lit";
+import { css, html, LitElement, nothing, type PropertyValues, type TemplateResult } from "lit";
 import { styleMap } from "lit/directives/style-map.js";
-import { apiUrl } from "./api.ts";
+import { Task, TaskStatus } from "@lit/task";
+import { apiUrl, fetchServerLimits, problemField, type ServerLimits } from "./api.ts";
 import { FigureController, type FigureRequest, problemOf } from "./figure_controller.ts";
-import { formatPsi } from "./model_info.ts";
+import { formatMetres, formatPsi, scaleBarFor, scaleRowAt } from "./model_info.ts";
+import { modelInfoTask } from "./model_task.ts";
+import { whenSettled } from "./ready.ts";
 import {
   compactList,
   formatList,
@@ -20,12 +23,22 @@ import {
   parseModelName,
   parsePsiList,
   parseSeedList,
+  parseView,
   psiExtent,
   scalePsis,
   SettingError,
+  settingLabel,
 } from "./params.ts";
 import { baseStyles, plateStyles } from "./styles.ts";
-import { problemTemplate, statusTemplate } from "./templates.ts";
+import {
+  ERROR_ID,
+  generatedMarker,
+  invalidFor,
+  placeholderTemplate,
+  problemTemplate,
+  statusTemplate,
+  viewNote,
+} from "./templates.ts";
 import { SettingsChangeEvents } from "./change_events.ts";
 
 /** The columns when `psis` is not set: from the opposite of the average landscape to no truncation. */
@@ -42,6 +55,7 @@ export interface TruncationSettings {
   seeds: string | null;
   psis: string;
   depth: number | string | null;
+  view: string | null;
   /** The figure URL these settings ask for (null while a setting is invalid). */
   url: string | null;
 }
@@ -49,9 +63,10 @@ export interface TruncationSettings {
 interface TruncationMeta {
   seeds: number[];
   psis: number[];
+  raw: boolean;
 }
 
-const SETTINGS = ["api", "model", "seeds", "psis", "depth"] as const;
+const SETTINGS = ["api", "model", "seeds", "psis", "depth", "view"] as const;
 
 /** The truncation figure with a live ψ slider. */
 export class SganTruncation extends LitElement {
@@ -61,6 +76,7 @@ export class SganTruncation extends LitElement {
     psis: { converter: listConverter, reflect: true },
     model: { type: String, reflect: true },
     depth: { converter: numericConverter, reflect: true },
+    view: { type: String, reflect: true },
   };
 
   /** Server address (origin, optionally with a path prefix); unset: this page's origin. */
@@ -71,13 +87,47 @@ export class SganTruncation extends LitElement {
   declare psis: string | readonly number[] | undefined;
   /** Model name (default: the server's default model). */
   declare model: string | undefined;
-  /** Depth to render (0 = 4 px; default: full resolution). */
+  /** Depth to render (0 = 4 px; default: full resolution): the tiles as seen at that depth's ground resolution. */
   declare depth: number | string | undefined;
+  /** `ground` (default) or `raw`: each depth's own to_rgb head, for research (labelled as such). */
+  declare view: string | undefined;
 
-  static override styles = [baseStyles, plateStyles];
+  static override styles = [
+    baseStyles,
+    plateStyles,
+    css`
+      .scale-line {
+        grid-column: 2;
+        grid-row: 3;
+        display: grid;
+        gap: 0.15em;
+        font-variant-numeric: tabular-nums;
+      }
+      .scale-line .bar {
+        height: 0.45em;
+        min-width: 2px;
+        background: var(--sgan-color, #1f2328);
+        print-color-adjust: exact;
+        -webkit-print-color-adjust: exact;
+      }
+    `,
+  ];
 
+  readonly #model = modelInfoTask(this, () => [this.api, this.model]);
+  readonly #limits = new Task(this, {
+    args: () => [this.api] as [string | undefined],
+    task: async ([api], { signal }) => await fetchServerLimits(api, signal),
+  });
   readonly #figure = new FigureController<TruncationMeta>(this, () => this.#request());
   #changes = new SettingsChangeEvents(this, SETTINGS);
+
+  /**
+   * Resolves when the figure for the current settings is shown and decoded, or its error is (never rejects):
+   * `await el.ready` before printing or taking a screenshot.
+   */
+  get ready(): Promise<void> {
+    return whenSettled(this, () => [this.#figure.task, this.#model, this.#limits as unknown as Task]);
+  }
 
   /** The current settings, as JSON-ready data. */
   get settings(): TruncationSettings {
@@ -88,6 +138,7 @@ export class SganTruncation extends LitElement {
       seeds: this.seeds === undefined ? null : String(this.seeds),
       psis: String(this.psis ?? DEFAULT_PSIS),
       depth: this.depth ?? null,
+      view: this.view ?? null,
       url: this.#request().url || null,
     };
   }
@@ -125,6 +176,8 @@ export class SganTruncation extends LitElement {
             step=${EXTENT_SLIDER.step}
             .value=${String(extent)}
             ?disabled=${psis === null}
+            aria-invalid=${invalidFor(problemField(this.#figure.problem), "psis")}
+            aria-errormessage=${ERROR_ID}
             aria-valuetext=${`largest |ψ| ${extent}; columns ψ = ${columns}`}
             aria-describedby="columns"
             @input=${this.#onSlide}
@@ -143,9 +196,14 @@ export class SganTruncation extends LitElement {
       "--columns": String(meta.psis.length || 1),
       "--rows": String(meta.seeds.length || 1),
     });
-    const alt = `Truncation figure: seeds ${meta.seeds.join(", ")} (rows) at ψ ${
+    const alt = `Generated truncation figure: seeds ${meta.seeds.join(", ")} (rows) at ψ ${
       meta.psis.map(formatPsi).join(", ")
     } (columns)`;
+    const info = this.#model.value;
+    const depth = figure?.headers.depth ?? tryOr(() => parseDepth(this.depth), undefined);
+    const row = info ? scaleRowAt(info.scale, depth) : undefined;
+    const bar = row ? scaleBarFor(row.tile_extent_m) : null;
+    const raw = meta.raw ? viewNote(depth) : "";
     return html`
       <figure part="figure" aria-busy=${this.#figure.loading ? "true" : "false"}>
         <div class="plate" style=${grid}>
@@ -157,10 +215,24 @@ export class SganTruncation extends LitElement {
           </div>
           ${figure
             ? html`<img part="image" src=${figure.src} alt=${alt}>`
-            : html`<div class="placeholder" aria-hidden="true">…</div>`}
+            : placeholderTemplate(this.#placeholderWords())} ${generatedMarker()}
+          ${bar && row
+            ? html`
+              <div class="scale-line" part="scale-bar">
+                <div class="bar" style=${styleMap({ width: `calc(100% / var(--columns) * ${bar.fraction})` })}
+                  role="img" aria-label=${`scale bar: ${bar.label}`}></div>
+                <span aria-hidden="true">${bar.label} · each tile ${formatMetres(
+                  row.tile_extent_m!,
+                )} across at ${formatMetres(
+                  row.tile_extent_m! / (figure?.headers.tilePixels ?? row.pixels),
+                )}/px</span>
+              </div>
+            `
+            : nothing}
         </div>
         <figcaption part="legend">
           ψ → 0 is the average landscape of the training data; ψ &lt; 0 its opposite; ψ = 1 is untruncated.
+          ${raw ? html`<br><strong part="view-note">${raw}</strong>` : nothing}
         </figcaption>
       </figure>
     `;
@@ -173,6 +245,13 @@ export class SganTruncation extends LitElement {
     this.psis = formatList(scalePsis(psis, extent));
   }
 
+  /** What the placeholder says (and prints) while the figure is not there: the settings it will show. */
+  #placeholderWords(): string {
+    return `Generated truncation figure not loaded yet: seeds ${this.seeds ?? "?"}, ψ ${
+      String(this.psis ?? DEFAULT_PSIS)
+    }${this.depth === undefined ? "" : `, depth ${this.depth}`}`;
+  }
+
   #psisOrNull(): number[] | null {
     try {
       return parsePsiList(this.psis ?? DEFAULT_PSIS);
@@ -183,18 +262,58 @@ export class SganTruncation extends LitElement {
 
   #request(): FigureRequest<TruncationMeta> {
     try {
-      const meta = { seeds: parseSeedList(this.seeds), psis: parsePsiList(this.psis ?? DEFAULT_PSIS) };
+      const view = parseView(this.view);
+      const limits = this.#limits.status === TaskStatus.COMPLETE ? this.#limits.value ?? null : null;
+      const meta = {
+        seeds: parseSeedList(this.seeds, "seeds", limits?.max_seeds),
+        psis: parsePsiList(this.psis ?? DEFAULT_PSIS),
+        raw: view === "raw",
+      };
+      if (limits) checkFigureSize(meta.seeds.length, meta.psis.length, limits);
       const url = apiUrl(this.api, "/truncation", {
         seeds: compactList(this.seeds),
         psis: formatList(meta.psis),
         model: parseModelName(this.model),
         depth: parseDepth(this.depth),
+        view,
       });
-      return { url, problem: null, meta };
+      // Until the server's limits are known the figure's size cannot be checked: wait rather than ask.
+      const waiting = this.#limits.status === TaskStatus.INITIAL ||
+        this.#limits.status === TaskStatus.PENDING;
+      return { url, problem: null, meta, waiting };
     } catch (e) {
       if (!(e instanceof SettingError)) throw e;
-      return { url: "", problem: problemOf(e), meta: { seeds: [], psis: [] } };
+      return { url: "", problem: problemOf(e), meta: { seeds: [], psis: [], raw: false } };
     }
+  }
+}
+
+/** ψ columns and tiles against the server's limits, in the server's words (server/validation.ts, plans.ts). */
+function checkFigureSize(seeds: number, psis: number, limits: ServerLimits): void {
+  if (psis > limits.max_psis) {
+    throw new SettingError(
+      "psis",
+      `${settingLabel("psis")}: at most ${limits.max_psis} values are allowed, got ${psis}`,
+      `1 to ${limits.max_psis} comma-separated numbers`,
+    );
+  }
+  const cells = seeds * psis;
+  if (cells > limits.max_cells) {
+    throw new SettingError(
+      "psis",
+      `${
+        settingLabel("psis")
+      }: the figure would have ${seeds} × ${psis} = ${cells} tiles, more than the limit of ${limits.max_cells}`,
+      `seeds × psis ≤ ${limits.max_cells}`,
+    );
+  }
+}
+
+function tryOr<T>(fn: () => T, fallback: T): T {
+  try {
+    return fn();
+  } catch {
+    return fallback;
   }
 }
 

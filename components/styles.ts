@@ -3,8 +3,8 @@
  *
  * | property | meaning | default |
  * | --- | --- | --- |
- * | `--sgan-font-family` | text font | system-ui, sans-serif |
- * | `--sgan-font-size` | base text size | 0.875rem |
+ * | `--sgan-font-family` | text font | inherit (the report's font) |
+ * | `--sgan-font-size` | base text size | inherit (the report's size) |
  * | `--sgan-color` | text colour | #1f2328 |
  * | `--sgan-muted-color` | captions and hints | #57606a |
  * | `--sgan-background` | panel background | transparent |
@@ -14,9 +14,10 @@
  * | `--sgan-error-color` / `--sgan-error-background` | error state | #a40e26 / #fff0f0 |
  * | `--sgan-tile-size` | shown side of one tile | 96px (sgan-image: 256px) |
  * | `--sgan-radius` | corner radius | 4px |
+ * | `--sgan-generated-color` / `--sgan-generated-background` | the "generated" marker | #fff / rgb(0 0 0 / 0.7) |
  *
  * Parts for `::part()`: `container`, `controls`, `label`, `input`, `slider`, `select`, `button`, `figure`,
- * `image`, `caption`, `legend`, `scale-bar`, `column-label`, `row-label`, `status`, `error`, `table`.
+ * `image`, `caption`, `legend`, `scale-bar`, `column-label`, `row-label`, `status`, `error`, `table`, `generated`, `placeholder`, `view-note`.
  *
  * @module
  */
@@ -27,9 +28,12 @@ export const baseStyles = css`
   :host {
     display: block;
     box-sizing: border-box;
-    font-family: var(--sgan-font-family, system-ui, -apple-system, "Segoe UI", sans-serif);
-    font-size: var(--sgan-font-size, 0.875rem);
+    /* The report's own font unless themed. */
+    font-family: var(--sgan-font-family, inherit);
+    font-size: var(--sgan-font-size, inherit);
     line-height: 1.4;
+    /* Never wider than the report's column (phones): figures scale down, tables scroll inside. */
+    max-width: 100%;
     color: var(--sgan-color, #1f2328);
     background: var(--sgan-background, transparent);
     /* A figure and its caption stay on one page in a PDF. */
@@ -45,14 +49,38 @@ export const baseStyles = css`
   }
   .container {
     display: grid;
+    grid-template-columns: minmax(0, 1fr);
     gap: 0.6em;
     justify-items: start;
+  }
+  .container > * {
+    max-width: 100%;
+    min-width: 0;
   }
   figure {
     margin: 0;
     display: grid;
     gap: 0.35em;
     justify-items: start;
+    position: relative;
+  }
+  .generated {
+    position: absolute;
+    top: 0.3em;
+    left: 0.3em;
+    z-index: 1;
+    padding: 0 0.35em;
+    border-radius: var(--sgan-radius, 4px);
+    font-size: 0.75em;
+    font-weight: 600;
+    letter-spacing: 0.04em;
+    text-transform: uppercase;
+    color: var(--sgan-generated-color, #fff);
+    background: var(--sgan-generated-background, rgb(0 0 0 / 0.7));
+    pointer-events: none;
+  }
+  .print-only {
+    display: none;
   }
   img {
     display: block;
@@ -139,6 +167,9 @@ export const baseStyles = css`
   .placeholder {
     display: grid;
     place-items: center;
+    text-align: center;
+    padding: 0.5em;
+    overflow: hidden;
     color: var(--sgan-muted-color, #57606a);
     border: 1px dashed var(--sgan-border-color, #8c959f);
   }
@@ -155,8 +186,19 @@ export const baseStyles = css`
     .controls,
     .actions,
     .status,
-    button {
+    button,
+    fieldset,
+    input,
+    select,
+    .screen-only {
       display: none !important;
+    }
+    .print-only {
+      display: block;
+    }
+    .generated {
+      print-color-adjust: exact;
+      -webkit-print-color-adjust: exact;
     }
     :host {
       color: #000;
@@ -176,10 +218,23 @@ export const baseStyles = css`
 export const plateStyles = css`
   .plate {
     display: grid;
-    grid-template-columns: auto auto;
+    /* The image column shrinks below its natural width when the container is narrower (phones). */
+    grid-template-columns: auto minmax(0, calc(var(--columns) * var(--sgan-tile-size, 96px)));
     grid-template-rows: auto auto;
     gap: 0.25em 0.5em;
     align-items: stretch;
+    max-width: 100%;
+    position: relative;
+  }
+  .plate .generated {
+    grid-column: 2;
+    grid-row: 2;
+    position: relative;
+    top: auto;
+    left: auto;
+    align-self: start;
+    justify-self: start;
+    margin: 0.3em;
   }
   .column-labels {
     grid-column: 2;
@@ -204,8 +259,20 @@ export const plateStyles = css`
   .plate .placeholder {
     grid-column: 2;
     grid-row: 2;
-    width: calc(var(--columns) * var(--sgan-tile-size, 96px));
-    height: calc(var(--rows) * var(--sgan-tile-size, 96px));
+    width: 100%;
+    height: auto;
+    aspect-ratio: var(--columns) / var(--rows);
+  }
+  .column-labels,
+  .row-labels {
+    min-width: 0;
+    overflow-wrap: anywhere;
+  }
+  @media (max-width: 480px) {
+    .row-labels {
+      max-width: 11ch;
+      font-size: 0.85em;
+    }
   }
   .row-label small {
     display: block;

@@ -6,78 +6,13 @@
  * Everything here is computed, never typed in.
  */
 
-/** One row of the depth ↔ pixels ↔ metres ↔ style layers table. */
-export interface ScaleRow {
-  /** Generator depth (0 = 4 px). */
-  depth: number;
-  /** Tile side in pixels at this depth. */
-  pixels: number;
-  /** Ground sample distance at this depth, metres per pixel. */
-  metres_per_pixel: number;
-  /** Tile side on the ground, metres (the same at every depth). */
-  tile_extent_m: number;
-  /** The two style layers that act at this depth. */
-  style_layers: [number, number];
-  /** Smallest ground feature this depth can represent (two pixels, Nyquist), metres. */
-  smallest_feature_m: number;
-  /** What typically appears at that size in aerial imagery (a guide, not a measurement). */
-  holds: string;
-}
-
-/** The deepest depth of a model of this resolution. */
-export function maxDepthOf(resolution: number): number {
-  const l = Math.log2(resolution);
-  if (!Number.isInteger(l) || l < 2) {
-    throw new RangeError(`resolution must be a power of two ≥ 4, got ${resolution}`);
-  }
-  return l - 2;
-}
-
-/** Ground resolution (m/px) at `depth` of a `resolution`-px model whose full resolution is `gsdM` m/px. */
-export function groundResolutionAt(depth: number, resolution: number, gsdM: number): number {
-  const maxDepth = maxDepthOf(resolution);
-  if (!Number.isInteger(depth) || depth < 0 || depth > maxDepth) {
-    throw new RangeError(`depth must be an integer in [0, ${maxDepth}], got ${depth}`);
-  }
-  return gsdM * 2 ** (maxDepth - depth);
-}
-
-/** Pixels per side at `depth`. */
-export function pixelsAt(depth: number): number {
-  return 4 * 2 ** depth;
-}
-
-/** A plain-language guide to what features of a given size are in aerial imagery. */
-export function featureGuide(sizeM: number): string {
-  if (sizeM >= 100) return "district layout: fields, water, built-up vs open land";
-  if (sizeM >= 30) return "block layout and open space: street grid, parks, large roofs";
-  if (sizeM >= 8) return "buildings, road lanes, tree clusters, courts";
-  if (sizeM >= 2) return "houses, cars, single trees, road markings";
-  return "fine texture: roof detail, foliage, pavement";
-}
-
-/** The whole scale table of a model. */
-export function scaleTable(resolution: number, gsdM: number): ScaleRow[] {
-  const maxDepth = maxDepthOf(resolution);
-  const rows: ScaleRow[] = [];
-  for (let depth = 0; depth <= maxDepth; depth++) {
-    const mpp = groundResolutionAt(depth, resolution, gsdM);
-    rows.push({
-      depth,
-      pixels: pixelsAt(depth),
-      metres_per_pixel: mpp,
-      tile_extent_m: resolution * gsdM,
-      style_layers: [2 * depth, 2 * depth + 1],
-      smallest_feature_m: 2 * mpp,
-      holds: featureGuide(2 * mpp),
-    });
-  }
-  return rows;
-}
-
-/** Format metres compactly (0.3 m, 19.5 m, 1.2 km). */
-export function formatMetres(m: number): string {
-  if (m >= 1000) return `${+(m / 1000).toPrecision(3)} km`;
-  if (m >= 10) return `${+m.toFixed(1)} m`;
-  return `${+m.toPrecision(2)} m`;
-}
+// The scale table is shared with the widgets (model/shared/rules.ts); re-exported so existing imports work.
+export {
+  featureGuide,
+  formatMetres,
+  groundResolutionAt,
+  maxDepthOf,
+  pixelsAt,
+  scaleTable,
+} from "./shared/rules.ts";
+export type { ScaleRow } from "./shared/rules.ts";

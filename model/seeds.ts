@@ -15,6 +15,10 @@
  *
  * @module
  */
+import { MAX_SEED } from "./shared/rules.ts";
+
+// Seed-list syntax is shared with the widgets (model/shared/rules.ts); re-exported so existing imports work.
+export { DEFAULT_MAX_SEEDS, MAX_SEED, parseSeeds, SEED_SYNTAX } from "./shared/rules.ts";
 
 /** Number of 32-bit words in the Mersenne Twister state. */
 const STATE_LENGTH = 624;
@@ -23,8 +27,6 @@ const MIDDLE_WORD = 397;
 const MATRIX_A = 0x9908b0df;
 const UPPER_MASK = 0x80000000;
 const LOWER_MASK = 0x7fffffff;
-/** Largest seed numpy's `RandomState(int)` accepts. */
-export const MAX_SEED = 0xffffffff;
 
 /**
  * The complete generator state as plain JSON-serialisable data, so a training run can checkpoint the
@@ -212,61 +214,4 @@ function checkLatentSize(latentSize: number): void {
   if (!Number.isInteger(latentSize) || latentSize <= 0) {
     throw new RangeError(`latentSize must be a positive integer, got ${latentSize}`);
   }
-}
-
-/** Default cap on how many seeds one list may expand to; stops `0-4294967295` from exhausting memory. */
-export const DEFAULT_MAX_SEEDS = 10_000;
-
-const SEED_SYNTAX = `seeds are integers from 0 to ${MAX_SEED}, separated by commas, ` +
-  `with ranges written low-high (e.g. "730,904", "0-99" or "1,5-7")`;
-
-/**
- * Parse a user's seed list such as `730,904`, `0-99` or `1, 5-7` into numbers, in the order written
- * (duplicates are kept: a figure may show the same seed twice). Whitespace around items and dashes is ignored.
- * @param text the list as typed on a command line or in a query string.
- * @param maxCount the most seeds the list may expand to (default {@link DEFAULT_MAX_SEEDS}).
- * @throws Error naming the offending item and the allowed syntax.
- */
-export function parseSeeds(text: string, maxCount: number = DEFAULT_MAX_SEEDS): number[] {
-  if (text.trim() === "") throw new Error(`no seeds given: ${SEED_SYNTAX}`);
-  const seeds: number[] = [];
-  for (const rawItem of text.split(",")) {
-    const item = rawItem.trim();
-    if (item === "") throw new Error(`empty item in seed list "${text}": ${SEED_SYNTAX}`);
-    const [low, high] = parseSeedItem(item);
-    const count = high - low + 1;
-    // Check before expanding, so an enormous range fails fast instead of allocating.
-    if (seeds.length + count > maxCount) {
-      throw new Error(
-        `seed list "${text}" expands to more than ${maxCount} seeds (at "${item}"); ask for at most ${maxCount}`,
-      );
-    }
-    for (let seed = low; seed <= high; seed++) seeds.push(seed);
-  }
-  return seeds;
-}
-
-/** One item of a seed list as an inclusive [low, high] range. */
-function parseSeedItem(item: string): [number, number] {
-  const match = /^(\d+)(?:\s*-\s*(\d+))?$/.exec(item);
-  if (!match) {
-    const why = /^-\s*\d+$/.test(item)
-      ? "negative seeds are not allowed"
-      : "not an integer or a low-high range";
-    throw new Error(`invalid seed "${item}": ${why}; ${SEED_SYNTAX}`);
-  }
-  const low = parseSeedNumber(match[1], item);
-  const high = match[2] === undefined ? low : parseSeedNumber(match[2], item);
-  if (high < low) throw new Error(`invalid seed range "${item}": ${high} is below ${low}; ${SEED_SYNTAX}`);
-  return [low, high];
-}
-
-function parseSeedNumber(digits: string, item: string): number {
-  const value = Number(digits);
-  if (value > MAX_SEED) {
-    throw new Error(
-      `invalid seed "${item}": ${digits} is larger than ${MAX_SEED} (2^32 - 1); ${SEED_SYNTAX}`,
-    );
-  }
-  return value;
 }

@@ -168,7 +168,20 @@ function bodySchemas(): Record<string, Json> {
     },
     ModelList: {
       type: "object",
-      properties: { default: { type: "string" }, models: { type: "array", items: ref("ModelInfo") } },
+      properties: {
+        default: { type: "string" },
+        models: { type: "array", items: ref("ModelInfo") },
+        limits: {
+          type: "object",
+          description:
+            "The server's figure limits: seeds per seed list, ψ values per figure, tiles per figure.",
+          properties: {
+            max_seeds: { type: "integer" },
+            max_psis: { type: "integer" },
+            max_cells: { type: "integer" },
+          },
+        },
+      },
     },
     MixingDescription: {
       type: "object",

@@ -94,6 +94,7 @@ const EXPOSED_HEADERS = [
   "X-Style-Layers",
   "X-Sgan-Model",
   "X-Sgan-Depth",
+  "X-Sgan-View",
   "X-Sgan-Tile-Pixels",
   "X-Metres-Per-Pixel",
   "Location",

@@ -193,6 +193,15 @@ function truncate(text: string, max = 40): string {
 // ---------------------------------------------------------------------------------------------------------------
 // Building blocks. Each returns the schema with the document's view of it, from the same bounds.
 
+/**
+ * What `depth=d` shows: `ground`, the full output area-averaged to 4·2^d px (what a user means by "the tile at
+ * that ground resolution"), or `raw`, the to_rgb head of depth d itself (kept for research, under its own name).
+ */
+export const DEPTH_VIEWS = ["ground", "raw"] as const;
+
+/** A {@link DEPTH_VIEWS} value. */
+export type DepthView = (typeof DEPTH_VIEWS)[number];
+
 const DECIMAL = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
 
 /** ψ is meaningful in [-1, 1]; a little beyond extrapolates, further only makes noise. */
@@ -367,6 +376,16 @@ export function paramDefs(limits: Limits) {
       description: "Output depth: 0 = 4 px, each depth doubles the size (default: full resolution). " +
         "A depth the chosen model lacks is a 400.",
     } satisfies ParamDef<number>,
+    view: {
+      schema: enumSchema(DEPTH_VIEWS),
+      allowed: [...DEPTH_VIEWS],
+      description: "What a depth below the last shows: ground (default), the full output area-averaged to " +
+        "4·2^depth px, i.e. the tile as seen at that depth's ground resolution; raw, that depth's own to_rgb " +
+        "head (for research: a progressive generator's lower heads stop training once the next depth has " +
+        "faded in, so they are often false-colour noise).",
+      openapi: { type: "string", enum: [...DEPTH_VIEWS], default: "ground" },
+      fallback: "ground",
+    } satisfies ParamDef<DepthView>,
     cutoff: {
       ...documented(integerParam(0, MAX_CUTOFF, "cutoff"), { example: 8 }),
       allowed: "an integer from 0 to the model's style layer count (see /api/models)",
@@ -448,6 +467,7 @@ export function querySpecs(limits: Limits) {
   const figure = {
     model: p.model,
     depth: p.depth,
+    view: p.view,
     cutoff: p.cutoff,
     noise: p.noise,
     tile: p.tile,
@@ -466,6 +486,7 @@ export function querySpecs(limits: Limits) {
       psi: p.psi,
       model: p.model,
       depth: p.depth,
+      view: p.view,
       cutoff: p.cutoff,
       noise: p.noise,
       format: imageFormat(

@@ -30,6 +30,8 @@ export interface FigureGrid {
   tileLabel?: (row: number, col: number) => string | undefined;
   /** Ground metres per canvas pixel of a tile; with a font, a scale bar is drawn under the first column. */
   metresPerPixel?: number;
+  /** A line under the figure, e.g. that the imagery is generated (drawn only with a font; clipped to the width). */
+  footer?: string;
   /** The label font; without one the canvas is exactly rows × cols tiles. */
   font?: LabelFont;
 }
@@ -55,7 +57,9 @@ export function drawFigure(grid: FigureGrid): Image {
     : 0;
   const left = font && grid.rowLabels ? rowLabelWidth + 2 * PAD : 0;
   const top = font && (grid.columnLabels || grid.corner) ? font.lineHeight + 2 * PAD : 0;
-  const bottom = font && bar ? BAR_HEIGHT + font.lineHeight + 3 * PAD : 0;
+  const barSpace = font && bar ? BAR_HEIGHT + font.lineHeight + 3 * PAD : 0;
+  const footerSpace = font && grid.footer ? font.lineHeight + (bar ? PAD : 2 * PAD) : 0;
+  const bottom = barSpace + footerSpace;
   const canvas = new Image(left + cols * tileSize, top + rows * tileSize + bottom).fill(WHITE);
 
   for (let row = 0; row < rows; row++) {
@@ -106,6 +110,15 @@ export function drawFigure(grid: FigureGrid): Image {
       left,
       y + BAR_HEIGHT + PAD,
       Math.max(tileSize, canvas.width - left),
+    );
+  }
+  if (grid.footer) {
+    font.draw(
+      canvas,
+      grid.footer,
+      PAD,
+      canvas.height - font.lineHeight - PAD,
+      Math.max(1, canvas.width - 2 * PAD),
     );
   }
   return canvas;

@@ -17,6 +17,8 @@ export interface FigureStyle {
   font?: LabelFont;
   /** Side of a tile on the ground in metres (from the model's scale table); with a font, draws a scale bar. */
   tileExtentM?: number;
+  /** With a font, a line under the figure (the server says there that the imagery is generated). */
+  footer?: string;
 }
 
 /** What a sample grid shows. */
@@ -51,6 +53,7 @@ export function drawSampleGrid(tiles: Raster8[], spec: SampleGridSpec, style: Fi
     },
     metresPerPixel: style.tileExtentM ? style.tileExtentM / tileSize : undefined,
     font: style.font,
+    footer: style.footer,
   });
 }
 

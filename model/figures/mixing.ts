@@ -97,6 +97,7 @@ export function drawMixingFigure(tiles: Raster8[], spec: MixingFigureSpec, style
     rowLabels: ["", ...spec.dstSeeds.map((seed, r) => rangeLabel(seed, spec.ranges[r]))],
     metresPerPixel: style.tileExtentM ? style.tileExtentM / tileSize : undefined,
     font: style.font,
+    footer: style.footer,
   });
 }
 

@@ -45,5 +45,6 @@ export function drawTruncationFigure(
     rowLabels: spec.seeds.map((seed) => `${seed}`),
     metresPerPixel: style.tileExtentM ? style.tileExtentM / tileSize : undefined,
     font: style.font,
+    footer: style.footer,
   });
 }

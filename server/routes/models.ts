@@ -13,11 +13,15 @@ export function modelRoutes(services: Services): OpenAPIHono {
   const routes = apiRoutes(services.config.limits);
   const { models } = services;
 
-  serve(
-    app,
-    routes.models,
-    async (c) => c.json({ default: models.defaultName, models: await models.list() }),
-  );
+  serve(app, routes.models, async (c) => {
+    // The figure limits let a widget refuse a too-large figure before it draws a control per row.
+    const { maxSeeds, maxPsis, maxCells } = services.config.limits;
+    return c.json({
+      default: models.defaultName,
+      models: await models.list(),
+      limits: { max_seeds: maxSeeds, max_psis: maxPsis, max_cells: maxCells },
+    });
+  });
 
   serve(app, routes.model, async (c) => c.json(await models.describe(validParams(c).name)));
 

@@ -3,6 +3,10 @@
  * `/widgets/*`, `/static/*` (files under static/widgets/ and static/). Paths are confined to the folder
  * (no `..`, no symbolic link out); a missing file is a JSON 404.
  *
+ * `/widgets/*` is public, static code and is served to any origin (`Access-Control-Allow-Origin: *`), whatever
+ * `SGAN_CORS_ORIGINS` says: a report on another origin or opened from a file must at least load the bundle,
+ * so that the widgets can say in words why the data does not arrive. The API's data keeps its CORS rule.
+ *
  * @module
  */
 import { type Context, Hono } from "hono";
@@ -39,6 +43,12 @@ export function staticRoutes(services: Services): Hono {
 
   app.get("/", async (c) => (await serveFile(c, root, "index.html", false)) ?? c.html(fallback));
   app.get("/index.html", async (c) => (await serveFile(c, root, "index.html", false)) ?? c.html(fallback));
+  app.use("/widgets/*", async (c, next) => {
+    await next();
+    // Set after the app-wide CORS middleware ran, so that this wins over its per-origin answer.
+    c.res.headers.set("Access-Control-Allow-Origin", "*");
+    c.res.headers.set("Cross-Origin-Resource-Policy", "cross-origin");
+  });
   app.get(
     "/widgets/*",
     async (c) => await serveFile(c, join(root, "widgets"), c.req.path.slice("/widgets/".length), true),

@@ -49,6 +49,21 @@ const FETCH_LOG = `
   };
 `;
 
+/**
+ * The demo page's mixer ranges (0-7,8-9) are chosen for the served 64 px model; the 32 px test model has style
+ * layers 0-7 only, so its pages get the ranges these steps were written for, set as the element is parsed
+ * (before the bundle, a deferred module, first renders it).
+ */
+const SMALL_MODEL_DEMO = `
+  new MutationObserver((_, observer) => {
+    const mixer = document.getElementById("demo-mixer");
+    if (mixer) {
+      mixer.setAttribute("ranges", "0-3,4-7");
+      observer.disconnect();
+    }
+  }).observe(document, { childList: true, subtree: true });
+`;
+
 interface FetchRecord {
   url: string;
   aborted: boolean;
@@ -128,6 +143,7 @@ Deno.test({
       const pageErrors: string[] = [];
       page.on("pageerror", (e) => pageErrors.push(String(e)));
       await page.evaluateOnNewDocument(FETCH_LOG);
+      await page.evaluateOnNewDocument(SMALL_MODEL_DEMO);
       await page.setViewport({ width: 1100, height: 900 });
       const base = server.url;
       const model = await (await fetch(`${base}/api/models`)).json();
@@ -271,15 +287,20 @@ Deno.test({
             return origin;
           }, base);
           const tooMany = await waitForError(page, "#too-many");
-          assert.match(tooMany, /more than 32 seeds/, tooMany);
-          assert.match(tooMany, /Try again/);
+          assert.match(tooMany, /^Seeds: .*more than 32 seeds/, tooMany);
+          assert.doesNotMatch(tooMany, /Try again/, "a 400 answers the same every time: no retry offered");
           const tooDeep = await waitForError(page, "#too-deep");
           assert.match(tooDeep, /depth 9 does not exist in the 32 px model/i, tooDeep);
           assert.match(tooDeep, /Allowed: an integer from 0 to 3/, tooDeep);
-          assert.match(await waitForError(page, "#unknown-model"), /unknown model .no-such-model./i);
+          assert.doesNotMatch(tooDeep, /Try again/);
+          const unknown = await waitForError(page, "#unknown-model");
+          assert.match(unknown, /unknown model .no-such-model./i);
+          assert.doesNotMatch(unknown, /Try again/, "a 404 cannot be fixed by retrying");
           assert.match(await waitForError(page, "#bad-range"), /"5-10" goes past the last style layer 7/i);
           assert.match(await waitForError(page, "#bad-seed"), /seed "abc" is not a whole number/i);
-          assert.match(await waitForError(page, "#unreachable"), /cannot be reached/i);
+          const unreachable = await waitForError(page, "#unreachable");
+          assert.match(unreachable, /cannot be reached/i);
+          assert.match(unreachable, /Try again/, "a network failure may pass: retry offered");
           const images = await page.$eval("#too-many", (el) => el.shadowRoot!.querySelectorAll("img").length);
           assert.equal(images, 0, "no figure is shown in the error state");
           // Fixing the attribute recovers.
@@ -340,7 +361,8 @@ Deno.test({
       await t.step(
         "a report on another origin embeds a live figure with one script tag and one element",
         async () => {
-          const snippet = await page.$eval("#snippet", (el) => el.textContent!);
+          const snippet = (await page.$eval("#snippet", (el) => el.textContent!))
+            .replace('ranges="0-7,8-9"', 'ranges="0-3,4-7"');
           const report = Deno.serve(
             { hostname: "127.0.0.1", port: 0, onListen: () => {} },
             () =>
@@ -365,6 +387,297 @@ Deno.test({
             await reportPage.close();
           } finally {
             await report.shutdown();
+          }
+        },
+      );
+
+      await t.step(
+        "errors use the labels users see and mark the input invalid; limits are checked before drawing",
+        async () => {
+          await page.evaluate(() => {
+            document.body.insertAdjacentHTML(
+              "beforeend",
+              `<sgan-mixer id="bad-psi" src="1" dst="2" ranges="0-3" src-psi="5"></sgan-mixer>
+               <sgan-mixer id="many-dst" src="1" dst="0-40" ranges="0-3"></sgan-mixer>
+               <sgan-mixer id="many-cells" src="0-9" dst="0-29" ranges="0-3"></sgan-mixer>`,
+            );
+          });
+          const psi = await waitForError(page, "#bad-psi");
+          assert.match(psi, /^Source ψ 5 is outside -2 to 2/, psi);
+          assert.doesNotMatch(psi, /src-psi|Src-psi/);
+          const invalid = (host: string) =>
+            page.$eval(host, (el) =>
+              Object.fromEntries(
+                [...el.shadowRoot!.querySelectorAll("input, select")].map((i) => [
+                  i.id,
+                  i.getAttribute("aria-invalid"),
+                ]),
+              ));
+          const psiState = await invalid("#bad-psi");
+          assert.equal(psiState["src-psi"], "true", JSON.stringify(psiState));
+          assert.equal(psiState["dst-psi"], "false");
+          assert.equal(psiState["src"], "false");
+          const many = await waitForError(page, "#many-dst");
+          assert.match(many, /^Destination seeds: seed list "0-40" expands to more than 32 seeds/, many);
+          const menus = await page.$eval(
+            "#many-dst",
+            (el) => el.shadowRoot!.querySelectorAll("select").length,
+          );
+          assert.ok(menus <= 1, `0-40 destinations must not draw 41 menus (drew ${menus})`);
+          assert.equal((await invalid("#many-dst"))["dst"], "true");
+          // 10 sources × 30 destinations: 341 tiles, over the server's 256, refused before asking.
+          const cells = await waitForError(page, "#many-cells");
+          assert.match(cells, /\(10 \+ 1\) × \(30 \+ 1\) = 341 tiles, more than the limit of 256/, cells);
+          const sent = await fetchesOf(page, "src=0-9");
+          assert.equal(sent.length, 0, "the too-large figure was never requested");
+          await page.evaluate(() => {
+            for (const id of ["bad-psi", "many-dst", "many-cells"]) document.getElementById(id)!.remove();
+          });
+        },
+      );
+
+      await t.step("depth shows the ground view; view=raw is the head itself, labelled as such", async () => {
+        await page.evaluate(() => {
+          document.body.insertAdjacentHTML(
+            "beforeend",
+            `<sgan-image id="ground-1" seed="730" psi="0.7" depth="1"></sgan-image>
+             <sgan-image id="raw-1" seed="730" psi="0.7" depth="1" view="raw"></sgan-image>`,
+          );
+        });
+        await waitForImage(page, "#ground-1");
+        await waitForImage(page, "#raw-1");
+        const fetched = (await fetchesOf(page, "seed=730&psi=0.7&depth=1")).map((f) => f.url);
+        assert.ok(fetched.some((u) => u.endsWith("depth=1")), fetched.join(" "));
+        assert.ok(fetched.some((u) => u.endsWith("depth=1&view=raw")), fetched.join(" "));
+        const caption = (host: string) =>
+          page.$eval(
+            host,
+            (el) => el.shadowRoot!.querySelector("figcaption")!.textContent!.replace(/\s+/g, " "),
+          );
+        assert.doesNotMatch(await caption("#ground-1"), /Raw/);
+        assert.match(await caption("#raw-1"), /Raw to_rgb head of depth 1 \(research view/);
+        assert.notEqual(await imagePixels(page, "#raw-1"), await imagePixels(page, "#ground-1"));
+        await page.evaluate(() => {
+          for (const id of ["ground-1", "raw-1"]) document.getElementById(id)!.remove();
+        });
+      });
+
+      await t.step("every figure carries an always-visible 'generated' marker", async () => {
+        for (const host of ["#demo-image", "#demo-truncation", "#demo-mixer"]) {
+          const marker = await shadowHandle(page, host, '[part~="generated"]');
+          const [text, visible] = await marker.evaluate((el) => {
+            const box = el.getBoundingClientRect();
+            return [
+              el.textContent!.trim(),
+              box.width > 0 && box.height > 0 && getComputedStyle(el).display !== "none",
+            ];
+          });
+          assert.equal(String(text).toLowerCase(), "generated", host);
+          assert.ok(visible, `${host}: the marker is visible`);
+        }
+        const header = await page.$eval("header", (el) => el.textContent!.replace(/\s+/g, " "));
+        assert.match(header, /Every image on this page is generated/);
+        assert.match(header, /StyleGAN is/);
+        assert.match(header, /ψ \(psi\)/);
+        assert.match(header, /Truncation is/);
+      });
+
+      await t.step(
+        "at 390 px (a phone) nothing overflows: figures scale down, tables scroll inside",
+        async () => {
+          const phone = await browser!.newPage();
+          await phone.evaluateOnNewDocument(SMALL_MODEL_DEMO);
+          try {
+            await phone.setViewport({ width: 390, height: 844 });
+            await phone.goto(`${base}/`, { waitUntil: "load" });
+            await phone.evaluate(() =>
+              (globalThis as unknown as { sganWidgets: { ready(): Promise<void> } }).sganWidgets.ready()
+            );
+            const widths = await phone.evaluate(() => ({
+              scroll: document.documentElement.scrollWidth,
+              client: document.documentElement.clientWidth,
+              widest: [
+                ...document.querySelectorAll("sgan-image, sgan-truncation, sgan-mixer, sgan-scale-table"),
+              ]
+                .map((el) => `${el.tagName.toLowerCase()} ${Math.round(el.getBoundingClientRect().right)}`),
+            }));
+            assert.ok(
+              widths.scroll <= widths.client,
+              `page ${widths.scroll} px in ${widths.client}: ${widths.widest}`,
+            );
+            for (const entry of widths.widest) {
+              assert.ok(
+                Number(entry.split(" ")[1]) <= widths.client,
+                `${entry} reaches past ${widths.client}`,
+              );
+            }
+            const images = await phone.evaluate(() =>
+              [...document.querySelectorAll("sgan-truncation, sgan-mixer")].map((el) => {
+                const img = el.shadowRoot!.querySelector("img")!;
+                return [img.getBoundingClientRect().width, img.naturalWidth];
+              })
+            );
+            for (const [shown, natural] of images) assert.ok(shown > 0 && natural > 0);
+            await phone.screenshot({ path: `${ARTIFACTS_DIR}/demo-page-390.png`, fullPage: true });
+          } finally {
+            await phone.close();
+          }
+        },
+      );
+
+      await t.step("printed after the ready signal, the PDF holds every image and no controls", async () => {
+        const printPage = await browser!.newPage();
+        await printPage.evaluateOnNewDocument(SMALL_MODEL_DEMO);
+        try {
+          await printPage.setViewport({ width: 1100, height: 900 });
+          await printPage.goto(`${base}/`, { waitUntil: "load" });
+          await printPage.evaluate(() =>
+            (globalThis as unknown as { sganWidgets: { ready(): Promise<void> } }).sganWidgets.ready()
+          );
+          const shown = await printPage.evaluate(() =>
+            [...document.querySelectorAll("sgan-image, sgan-truncation, sgan-mixer")].map((el) => {
+              const img = el.shadowRoot!.querySelector<HTMLImageElement>('img[part~="image"]');
+              return img !== null && img.complete && img.naturalWidth > 0
+                ? `${img.naturalWidth}x${img.naturalHeight}`
+                : "missing";
+            })
+          );
+          assert.equal(shown.length, 4);
+          assert.ok(!shown.includes("missing"), `every figure is there once ready resolves: ${shown}`);
+          await printPage.emulateMediaType("print");
+          const controls = await printPage.evaluate(() =>
+            [...document.querySelectorAll("sgan-truncation, sgan-mixer")].flatMap((el) =>
+              [...el.shadowRoot!.querySelectorAll("input, select, button, fieldset")]
+                .filter((c) => getComputedStyle(c).display !== "none")
+                .map((c) => `${el.tagName} ${c.tagName}#${c.id}`)
+            )
+          );
+          assert.deepEqual(controls, [], "no control is printed");
+          const pdf = await printPage.pdf({ format: "A4", printBackground: true });
+          const pdfPath = `${ARTIFACTS_DIR}/demo-page.pdf`;
+          await Deno.writeFile(pdfPath, pdf);
+          // Every figure is one colour image in the PDF, at its own pixel size (chromium draws text and box
+          // shadows as grey images too; those are left out).
+          const text = new TextDecoder("latin1").decode(pdf);
+          const imageDicts =
+            /\/Subtype\s*\/Image\s*\/Width\s+(\d+)\s*\/Height\s+(\d+)\s*\/ColorSpace\s*([^\n]*)/g;
+          const inPdf = [...text.matchAll(imageDicts)]
+            .filter((m) => !m[3].includes("DeviceGray"))
+            .map((m) => `${m[1]}x${m[2]}`);
+          assert.deepEqual(inPdf.sort(), [...shown].sort(), "the PDF's colour images are the figures");
+          const words = await pdfText(pdfPath);
+          if (words !== null) {
+            assert.doesNotMatch(
+              words,
+              /Download figure|Try again|Copy snippet/,
+              "no control text in the PDF",
+            );
+            assert.match(words, /GENERATED|generated/);
+          }
+        } finally {
+          await printPage.close();
+        }
+      });
+
+      await t.step(
+        "printed before the figures arrive, each placeholder says which figure belongs there",
+        async () => {
+          const early = await browser!.newPage();
+          await early.evaluateOnNewDocument(SMALL_MODEL_DEMO);
+          try {
+            // The figures never arrive: every image request waits forever.
+            await early.setRequestInterception(true);
+            early.on("request", (r) => {
+              if (/\/(generate|truncation|mixing)\?/.test(r.url())) return; // left hanging
+              r.continue();
+            });
+            await early.goto(`${base}/`, { waitUntil: "load" });
+            await early.waitForFunction(() => customElements.get("sgan-mixer") !== undefined);
+            await early.emulateMediaType("print");
+            const placeholder = await early.waitForFunction(
+              () => {
+                const el = document.querySelector("#demo-mixer")?.shadowRoot?.querySelector(
+                  '[part~="placeholder"] .print-only',
+                );
+                return el && getComputedStyle(el).display !== "none" ? el.textContent : null;
+              },
+              { timeout: 10_000 },
+            );
+            const words = String(await placeholder.jsonValue());
+            assert.match(
+              words,
+              /sources 730,904 \(ψ -0\.5\), destinations 387,190 \(ψ 0\.7\), style layers 0-3,4-7/,
+              words,
+            );
+          } finally {
+            await early.close();
+          }
+        },
+      );
+
+      await t.step(
+        "a report elsewhere loads the bundle without the API's CORS setting, says why the data is missing, and " +
+          "shows its fallback text when the script cannot load",
+        async () => {
+          const strict = await startServer({ SGAN_DEFAULT_MODEL: "reference-r32" });
+          const report = Deno.serve(
+            { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+            (request) => {
+              const server = new URL(request.url).searchParams.get("server")!;
+              return new Response(
+                `<!doctype html><title>report</title><script type="module" src="${server}/widgets/sgan-widgets.js"></script>
+                 <sgan-image id="tile" api="${server}" seed="730" psi="0.7">Live figure: needs the sgan server</sgan-image>`,
+                { headers: { "content-type": "text/html; charset=utf-8" } },
+              );
+            },
+          );
+          const reportPage = await browser!.newPage();
+          try {
+            const origin = `http://127.0.0.1:${report.addr.port}`;
+            await reportPage.goto(`${origin}/?server=${encodeURIComponent(strict.url)}`, {
+              waitUntil: "load",
+            });
+            await reportPage.waitForFunction(() => customElements.get("sgan-image") !== undefined, {
+              timeout: 10_000,
+            });
+            const why = await waitForError(reportPage, "#tile");
+            assert.match(why, /cannot be reached/, why);
+            assert.match(why, /SGAN_CORS_ORIGINS/, why);
+
+            // With the API's CORS setting (the main server allows any origin), the same report shows the tile.
+            await reportPage.goto(`${origin}/?server=${encodeURIComponent(base)}`, { waitUntil: "load" });
+            await waitForImage(reportPage, "#tile");
+
+            // A script that cannot load leaves the element's own text on the page.
+            await reportPage.goto(`${origin}/?server=${encodeURIComponent("http://127.0.0.1:9")}`, {
+              waitUntil: "load",
+            });
+            const fallback = await reportPage.$eval("#tile", (el) => [
+              (el as HTMLElement).innerText.trim(),
+              customElements.get("sgan-image") === undefined,
+            ]);
+            assert.deepEqual(fallback, ["Live figure: needs the sgan server", true]);
+          } finally {
+            await reportPage.close();
+            await report.shutdown();
+            await strict.stop();
+          }
+
+          // A report opened from a file (origin "null"): the bundle loads, and with SGAN_CORS_ORIGINS=* the data too.
+          const folder = await Deno.makeTempDir({ prefix: "sgan-report-" });
+          const filePage = await browser!.newPage();
+          try {
+            const file = `${folder}/report.html`;
+            await Deno.writeTextFile(
+              file,
+              `<!doctype html><title>report</title><script type="module" src="${base}/widgets/sgan-widgets.js"></script>
+               <sgan-mixer api="${base}" src="730,904" dst="387,190" ranges="0-3,4-7">Live figure: needs the sgan server</sgan-mixer>`,
+            );
+            await filePage.goto(`file://${file}`, { waitUntil: "load" });
+            await waitForImage(filePage, "sgan-mixer");
+          } finally {
+            await filePage.close();
+            await Deno.remove(folder, { recursive: true });
           }
         },
       );
@@ -424,6 +737,21 @@ Deno.test({
     }
   },
 });
+
+/** The PDF's text through poppler's pdftotext, or null where it is not installed. */
+async function pdfText(path: string): Promise<string | null> {
+  try {
+    const { code, stdout } = await new Deno.Command("pdftotext", {
+      args: [path, "-"],
+      stdout: "piped",
+      stderr: "null",
+    })
+      .output();
+    return code === 0 ? new TextDecoder().decode(stdout) : null;
+  } catch {
+    return null;
+  }
+}
 
 async function waitForFile(folder: string, extension: string, timeoutMs = 10_000): Promise<string> {
   const deadline = Date.now() + timeoutMs;

@@ -8,6 +8,9 @@ import {
   explainProblem,
   fetchImage,
   fetchModelInfo,
+  fetchServerLimits,
+  isRetryable,
+  problemField,
   problemFromResponse,
 } from "../../components/api.ts";
 import { SettingError } from "../../components/params.ts";
@@ -72,6 +75,62 @@ Deno.test("explainProblem: busy, failed, unreachable, rejected settings, non-JSO
   assert.match(explainProblem(unreachable).detail!, /deno task serve.*SGAN_CORS_ORIGINS/s);
   const setting = explainProblem(new SettingError("seed", 'seed "abc" is not a whole number', "an integer"));
   assert.deepEqual(setting, { headline: 'Seed "abc" is not a whole number', detail: "Allowed: an integer." });
+});
+
+Deno.test("explainProblem names the setting by the label users see; only 5xx and the network are retryable", async () => {
+  // The server's query names ("dst", "src_psi") become the widgets' labels.
+  const dst = await problemFromResponse(json({
+    error: 'dst: seed list "0-40" expands to more than 32 seeds (at "0-40"); ask for at most 32',
+    field: "dst",
+    allowed: "at most 32 seeds",
+  }, 400));
+  assert.equal(
+    explainProblem(dst).headline,
+    'Destination seeds: seed list "0-40" expands to more than 32 seeds (at "0-40"); ask for at most 32',
+  );
+  const psi = await problemFromResponse(
+    json({ error: "src_psi: src_psi must be at most 2", field: "src_psi", allowed: "-2 to 2" }, 400),
+  );
+  assert.match(explainProblem(psi).headline, /^Source ψ: src_psi must be at most 2/);
+  const cells = await problemFromResponse(
+    json({ error: "the figure would have 99 tiles", field: "dst" }, 400),
+  );
+  assert.equal(explainProblem(cells).headline, "Destination seeds: the figure would have 99 tiles");
+  assert.equal(problemField(cells), "dst");
+  assert.equal(problemField(new SettingError("src-psi", "x", "y")), "src-psi");
+
+  const status = async (code: number) => await problemFromResponse(json({ error: "e" }, code));
+  assert.equal(isRetryable(await status(400)), false, "a 400 answers the same every time");
+  assert.equal(isRetryable(await status(404)), false);
+  assert.equal(isRetryable(await status(500)), true);
+  assert.equal(isRetryable(await status(503)), true);
+  assert.equal(isRetryable(new ApiProblem("unreachable", "x")), true);
+  assert.equal(isRetryable(new ApiProblem("setting", "x")), false);
+  assert.equal(isRetryable(new SettingError("seed", "x", "y")), false);
+});
+
+Deno.test("fetchServerLimits: the limits of /api/models, shared with the model list's request", async () => {
+  clearModelCache();
+  const calls: string[] = [];
+  const list = {
+    default: "reference-r32",
+    models: [R32_INFO],
+    limits: { max_seeds: 4, max_psis: 3, max_cells: 9 },
+  };
+  const ok = (url: string) => {
+    calls.push(url);
+    return Promise.resolve(json(list));
+  };
+  await fetchModelInfo("http://s", undefined, undefined, ok);
+  assert.deepEqual(await fetchServerLimits("http://s", undefined, ok), {
+    max_seeds: 4,
+    max_psis: 3,
+    max_cells: 9,
+  });
+  assert.deepEqual(calls, ["http://s/api/models"], "one request serves both");
+  const older = () => Promise.resolve(json({ default: "m", models: [] }));
+  assert.equal(await fetchServerLimits("http://old", undefined, older), null, "a server without limits");
+  clearModelCache();
 });
 
 Deno.test("fetchImage: the image with the server's scale headers; errors become ApiProblems", async () => {

@@ -3,10 +3,10 @@ import type { ModelInfo, ScaleEntry } from "../../components/model_info.ts";
 
 /** The scale table /api/models gives for the embedded 32 px model at 2.4384 m/px. */
 export const R32_SCALE: ScaleEntry[] = [
-  [0, 4, 19.5072, "block layout and open space: street grid, parks, large roofs"],
-  [1, 8, 9.7536, "buildings, road lanes, tree clusters, courts"],
-  [2, 16, 4.8768, "buildings, road lanes, tree clusters, courts"],
-  [3, 32, 2.4384, "houses, cars, single trees, road markings"],
+  [0, 4, 19.5072, "large buildings and open spaces: big roofs, car parks, courts"],
+  [1, 8, 9.7536, "buildings and roads: single roofs, road lanes, tree clusters"],
+  [2, 16, 4.8768, "small buildings: houses, courtyards, rows of trees"],
+  [3, 32, 2.4384, "houses and trees: roof shapes, single trees, gardens"],
 ].map(([depth, pixels, mpp, holds]) => ({
   depth: depth as number,
   pixels: pixels as number,

@@ -30,15 +30,15 @@ Deno.test("formatMetres writes metres as the server's figures do", () => {
 Deno.test("rangeLabel names a range in style layers and in ground resolution, with what it carries", () => {
   assert.equal(
     rangeLabel(resolveRange("0-5", R32_SCALE), R32_SCALE),
-    "layers 0–5 · 19.5–4.9 m/px: block layout and open space",
+    "layers 0–5 · 19.5–4.9 m/px: large buildings and open spaces to small buildings",
   );
   assert.equal(
     rangeLabel(resolveRange("6-7", R32_SCALE), R32_SCALE),
-    "layers 6–7 · 2.4 m/px: houses, cars, single trees, road markings",
+    "layers 6–7 · 2.4 m/px: houses and trees",
   );
   assert.equal(
     rangeLabel(resolveRange("6", R32_SCALE), R32_SCALE),
-    "layer 6 · 2.4 m/px: houses, cars, single trees, road markings",
+    "layer 6 · 2.4 m/px: houses and trees",
   );
   const noGsd = R32_SCALE.map((row) => ({ ...row, metres_per_pixel: null, holds: null }));
   assert.equal(rangeLabel({ layers: [0, 3], depths: [0, 1] }, noGsd), "layers 0–3");

@@ -66,7 +66,7 @@ Deno.test("parseSeedList: items and low-high ranges, as the server reads them", 
   assert.deepEqual(parseSeedList("5 - 6"), [5, 6]);
   assert.deepEqual(parseSeedList([1, 2]), [1, 2]);
   rejects(() => parseSeedList(""), "seeds", /no seeds/);
-  rejects(() => parseSeedList(undefined, "src"), "src", /no seeds given in src/);
+  rejects(() => parseSeedList(undefined, "src"), "src", /^Source seeds: no seeds given: seeds are integers/);
   rejects(() => parseSeedList("1,,2", "dst"), "dst", /empty item/);
   rejects(() => parseSeedList("1,x"), "seeds", /invalid seed "x".*not an integer/);
   rejects(() => parseSeedList("-3"), "seeds", /negative seeds are not allowed/);
@@ -86,6 +86,11 @@ Deno.test("parsePsi and parsePsiList: numbers from -2 to 2", () => {
   assert.equal(parsePsi("", "psi", 0.7), 0.7);
   rejects(() => parsePsi("abc"), "psi", /"abc" is not a number/);
   rejects(() => parsePsi("2.5", "dst-psi"), "dst-psi", /outside -2 to 2/);
+  // Messages name the setting as the widget's label does, never by its attribute name.
+  rejects(() => parsePsi("5", "src-psi"), "src-psi", /^Source ψ 5 is outside -2 to 2$/);
+  rejects(() => parseSeedList("1,x", "dst"), "dst", /^Destination seeds: invalid seed "x"/);
+  rejects(() => parsePsiList("0,3"), "psis", /^ψ columns 3 is outside/);
+  rejects(() => splitRanges("fine"), "ranges", /^Style layers: "fine" is not a style range$/);
   rejects(() => parsePsi(Number.NaN), "psi", /not a number/);
   assert.deepEqual(parsePsiList("-1,-0.5,0,0.5,1"), [-1, -0.5, 0, 0.5, 1]);
   assert.deepEqual(parsePsiList([0.5, 1]), [0.5, 1]);

@@ -69,6 +69,60 @@ Deno.test("image routes", async (t) => {
       assert.deepEqual([...jpeg.body.subarray(0, 2)], [0xff, 0xd8]);
     });
 
+    await t.step(
+      "/generate depth=d is the full tile area-averaged to 4·2^d px; view=raw is the depth's own head",
+      async () => {
+        const full = await decodePng((await request(`${url}/generate?seed=730&psi=0.7`)).body);
+        for (const depth of [0, 1, 2]) {
+          const side = 4 * 2 ** depth;
+          const block = 32 / side;
+          const ground = await request(`${url}/generate?seed=730&psi=0.7&depth=${depth}`);
+          assert.equal(ground.headers.get("x-sgan-view"), "ground");
+          assert.equal(ground.headers.get("x-sgan-depth"), String(depth));
+          const image = await decodePng(ground.body);
+          assert.equal(image.width, side);
+          // By hand: each pixel is the rounded mean of the block × block full-resolution pixels it covers.
+          for (let y = 0; y < side; y++) {
+            for (let x = 0; x < side; x++) {
+              for (let k = 0; k < 3; k++) {
+                let sum = 0;
+                for (let dy = 0; dy < block; dy++) {
+                  for (let dx = 0; dx < block; dx++) {
+                    sum += full.bitmap[((y * block + dy) * 32 + x * block + dx) * 4 + k];
+                  }
+                }
+                assert.equal(
+                  image.bitmap[(y * side + x) * 4 + k],
+                  Math.round(sum / (block * block)),
+                  `depth ${depth} pixel ${x},${y} channel ${k}`,
+                );
+              }
+            }
+          }
+          const raw = await request(`${url}/generate?seed=730&psi=0.7&depth=${depth}&view=raw`);
+          assert.equal(raw.headers.get("x-sgan-view"), "raw");
+          const rawImage = await decodePng(raw.body);
+          assert.equal(rawImage.width, side);
+          assert.notDeepEqual(
+            rawImage.bitmap,
+            image.bitmap,
+            `depth ${depth}: raw head and ground view differ`,
+          );
+          assert.notEqual(raw.headers.get("etag"), ground.headers.get("etag"));
+        }
+        // At the last depth both views are the full output.
+        const last = await request(`${url}/generate?seed=730&psi=0.7&depth=3&view=raw`);
+        assert.deepEqual((await decodePng(last.body)).bitmap, full.bitmap);
+        assertError(await request(`${url}/generate?seed=1&view=rgb`), 400, "view");
+        // Figures take the same view: a depth-1 truncation figure's tiles are the ground view's tiles.
+        const figure = await decodePng((await request(`${url}/truncation?seeds=730&psis=0.7&depth=1`)).body);
+        const tile = await decodePng(
+          (await request(`${url}/generate?seed=730&psi=0.7&depth=1&cutoff=8`)).body,
+        );
+        assert.deepEqual(figure.bitmap, tile.bitmap);
+      },
+    );
+
     await t.step("/generate format=tiff is a GeoTIFF with the ground resolution of the depth", async () => {
       for (
         const [query, side, mpp] of [
@@ -230,6 +284,12 @@ Deno.test("model, documentation and static routes", async (t) => {
       const body = list.json as { default: string; models: { name: string }[] };
       assert.equal(body.default, "reference-r32");
       assert.deepEqual(body.models.map((m) => m.name), ["reference-r32"]);
+      // The figure limits, the documented defaults (SGAN_MAX_SEEDS, SGAN_MAX_PSIS, SGAN_MAX_CELLS).
+      assert.deepEqual((list.json as { limits: unknown }).limits, {
+        max_seeds: 32,
+        max_psis: 16,
+        max_cells: 256,
+      });
       const one = await request(`${url}/api/models/reference-r32`);
       const info = one.json as Record<string, unknown> & { scale: Record<string, unknown>[] };
       assert.equal(info.resolution, 32);
@@ -274,7 +334,17 @@ Deno.test("model, documentation and static routes", async (t) => {
         assert.ok(doc.paths[path], `${path} is documented`);
       }
       const names = doc.paths["/generate"].get.parameters!.map((p) => p.name);
-      assert.deepEqual(names.sort(), ["cutoff", "depth", "format", "model", "noise", "psi", "seed", "size"]);
+      assert.deepEqual(names.sort(), [
+        "cutoff",
+        "depth",
+        "format",
+        "model",
+        "noise",
+        "psi",
+        "seed",
+        "size",
+        "view",
+      ]);
       const page = await request(`${url}/docs`);
       assert.equal(page.status, 200);
       const html = new TextDecoder().decode(page.body);

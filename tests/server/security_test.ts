@@ -118,3 +118,49 @@ Deno.test("CORS: only the configured origins, with the image headers exposed", a
     await any.close();
   }
 });
+
+Deno.test("CORS: the widgets bundle is public code for any origin; the data keeps the configured rule", async () => {
+  const staticDir = await Deno.makeTempDir();
+  await Deno.mkdir(`${staticDir}/widgets`);
+  await Deno.writeTextFile(`${staticDir}/widgets/sgan-widgets.js`, "export {};\n");
+  const none = await startServer({ config: { staticDir } });
+  const some = await startServer({ config: { staticDir, corsOrigins: ["https://reports.example.org"] } });
+  // A page opened from file:// sends `Origin: null`.
+  const origins = ["https://elsewhere.example", "https://reports.example.org", "null"];
+  try {
+    for (const server of [none, some]) {
+      for (const origin of origins) {
+        const bundle = await request(`${server.url}/widgets/sgan-widgets.js`, {
+          headers: { Origin: origin },
+        });
+        assert.equal(bundle.status, 200);
+        assert.equal(bundle.headers.get("access-control-allow-origin"), "*", `${server.url} from ${origin}`);
+        assert.equal(bundle.headers.get("cross-origin-resource-policy"), "cross-origin");
+      }
+      // A missing widget file says so to any origin too (the page can then show why).
+      const missing = await request(`${server.url}/widgets/nope.js`, { headers: { Origin: "null" } });
+      assert.equal(missing.status, 404);
+      assert.equal(missing.headers.get("access-control-allow-origin"), "*");
+    }
+    const data = await request(`${none.url}/api/models`, {
+      headers: { Origin: "https://elsewhere.example" },
+    });
+    assert.equal(data.headers.get("access-control-allow-origin"), null);
+    const other = await request(`${some.url}/generate?seed=1`, {
+      headers: { Origin: "https://elsewhere.example" },
+    });
+    assert.equal(other.headers.get("access-control-allow-origin"), null);
+    const allowed = await request(`${some.url}/api/models`, {
+      headers: { Origin: "https://reports.example.org" },
+    });
+    assert.equal(allowed.headers.get("access-control-allow-origin"), "https://reports.example.org");
+    const demo = await request(`${none.url}/static/demo.css`, {
+      headers: { Origin: "https://elsewhere.example" },
+    });
+    assert.equal(demo.headers.get("access-control-allow-origin"), null, "only /widgets/* is public");
+  } finally {
+    await none.close();
+    await some.close();
+    await Deno.remove(staticDir, { recursive: true });
+  }
+});

@@ -25,6 +25,7 @@ Deno.test("parseQuery: values, defaults and types", () => {
     psi: 0.7,
     model: undefined,
     depth: undefined,
+    view: "ground",
     cutoff: undefined,
     noise: "const",
     format: "png",
@@ -48,6 +49,7 @@ Deno.test("parseQuery: every kind of bad input is a ValidationError naming the f
   fails(() => parse("generate", "seed=1e3"), "seed");
   fails(() => parse("generate", "seed=99999999999"), "seed");
   fails(() => parse("generate", "seed=1&psi=1e309"), "psi");
+  fails(() => parse("generate", "seed=1&view=head"), "view");
   fails(() => parse("generate", "seed=1&psi=Infinity"), "psi");
   fails(() => parse("generate", "seed=1&psi=0x10"), "psi");
   fails(() => parse("generate", "seed=1&depth=-1"), "depth");

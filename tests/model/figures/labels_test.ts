@@ -55,6 +55,13 @@ Deno.test({
       "margins for labels and a scale bar",
     );
 
+    // A footer (the server's "generated" line) adds one line under the figure and is drawn there.
+    const footed = drawTruncationFigure(tiles, spec, { font, tileExtentM: 78, footer: "Generated" });
+    assert.equal(footed.width, labelled.width);
+    assert.ok(footed.height >= labelled.height + font.lineHeight, `${footed.height} vs ${labelled.height}`);
+    const strip = footed.bitmap.subarray(labelled.height * footed.width * 4);
+    assert.ok(strip.some((v, i) => i % 4 === 0 && v < 128), "the footer's text is drawn below the figure");
+
     // Labels never spill past a narrow column.
     const narrow = drawFigure({
       rows: 1,
@@ -62,6 +69,7 @@ Deno.test({
       tileSize: 8,
       tile: () => solid(8, [0, 0, 0]),
       columnLabels: ["a very long label"],
+      footer: "a very long footer line",
       font,
     });
     assert.equal(narrow.width, 8);
