@@ -8,7 +8,7 @@
  * @module
  */
 import { basename, join } from "node:path";
-import { loadGenerator } from "../model/checkpoint/checkpoint.ts";
+import { classNamesFromMetadata, loadGenerator } from "../model/checkpoint/checkpoint.ts";
 import { loadGeneratorForInference } from "../model/serving.ts";
 import { fileFingerprint } from "../model/files.ts";
 import type { Generator } from "../model/networks/generator.ts";
@@ -50,6 +50,8 @@ export interface ModelInfo {
   metrics: Record<string, unknown> | null;
   /** depth ↔ pixels ↔ metres per pixel ↔ style layers ↔ the ground features each scale holds. */
   scale: ScaleEntry[];
+  /** A conditional model's classes (land uses), by label index; empty for an unconditional model. */
+  classes: string[];
 }
 
 /** One row of the scale table; the metre fields are null when the model has no ground resolution. */
@@ -333,6 +335,7 @@ export function describeModel(
     truncation: { psi: config.truncation_psi, cutoff: config.truncation_cutoff },
     config,
     metrics: jsonObject(metadata.metrics),
+    classes: classNamesFromMetadata(metadata, config.label_size ?? 0, entry.name),
     scale: gsd === null
       ? Array.from({ length: maxDepth + 1 }, (_, depth) => ({
         depth,

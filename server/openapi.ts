@@ -58,7 +58,8 @@ function badRequestDescription(limits: Limits): string {
   return "A parameter is missing, malformed, out of range, unknown or given twice; `field` names it. " +
     "Also refused with 400, although each parameter matches its schema (these depend on the chosen model or " +
     "on several parameters together): a `depth` beyond the model's last depth; a `cutoff` above its style " +
-    "layers; `ranges` outside its style layers or ground resolutions, running backwards, or neither one range " +
+    "layers; `class` (`src_class`, `dst_class`) on an unconditional model or naming a class the model lacks; " +
+    "`ranges` outside its style layers or ground resolutions, running backwards, or neither one range " +
     "nor one per destination; `format=tiff` for a model without a ground resolution; a seed list with a " +
     `range running backwards (high below low), or more seeds after expanding ranges than ` +
     `the route takes (${limits.maxCells} for /grid, ${limits.maxSeeds} per list elsewhere); a figure of more ` +
@@ -157,6 +158,12 @@ function bodySchemas(): Record<string, Json> {
         kimg: { type: ["number", "null"] },
         gsd_m: { type: ["number", "null"] },
         tile_extent_m: { type: ["number", "null"] },
+        classes: {
+          type: "array",
+          items: { type: "string" },
+          description:
+            "A conditional model's classes (land uses), the values of `class=`; empty when unconditional.",
+        },
         truncation: {
           type: "object",
           properties: { psi: { type: "number" }, cutoff: { type: "integer" } },

@@ -58,6 +58,51 @@ export interface PlanContext {
   font?: LabelFont;
 }
 
+/**
+ * The label index a tile gets from a class parameter: undefined for an unconditional model (where a class is a
+ * 400), the named class's index, or for `random` (the default) one drawn from the seed, so that a seed always
+ * gives the same class. The draw hashes the seed (not numpy's stream, whose first draws are the seed's z).
+ */
+function classLabel(
+  model: LoadedModel,
+  name: string | undefined,
+  seed: number,
+  field: string,
+): number | undefined {
+  const classes = model.info.classes;
+  if (classes.length === 0) {
+    if (name === undefined) return undefined;
+    throw new ValidationError(field, `model '${model.info.name}' is unconditional: it has no classes`, [
+      "no class parameter for this model",
+    ]);
+  }
+  if (name === undefined || name === "random") return seedHash(seed) % classes.length;
+  const index = classes.indexOf(name);
+  if (index < 0) {
+    throw new ValidationError(field, `model '${model.info.name}' has no class '${name}'`, [
+      ...classes,
+      "random",
+    ]);
+  }
+  return index;
+}
+
+/** A 32-bit integer hash of a seed (lowbias32: xor-shift-multiply), spreading neighbouring seeds apart. */
+function seedHash(seed: number): number {
+  let x = seed >>> 0;
+  x ^= x >>> 16;
+  x = Math.imul(x, 0x7feb352d) >>> 0;
+  x ^= x >>> 15;
+  x = Math.imul(x, 0x846ca68b) >>> 0;
+  x ^= x >>> 16;
+  return x >>> 0;
+}
+
+/** Cells with their class labels (conditional models; unchanged for unconditional ones). */
+function withClasses(model: LoadedModel, cells: StyleCell[], name: string | undefined, field = "class") {
+  return cells.map((cell) => ({ ...cell, label: classLabel(model, name, cell.seed, field) }));
+}
+
 type GenerateQuery = QueryOf<QuerySpecs["generate"]>;
 type GridQuery = QueryOf<QuerySpecs["grid"]>;
 type TruncationQuery = QueryOf<QuerySpecs["truncation"]>;
@@ -77,12 +122,18 @@ export function planTile(model: LoadedModel, q: GenerateQuery): ImagePlan {
   }
   const side = q.size ?? pixelsAt(depth);
   const metresPerPixel = gsd === null ? null : (model.info.resolution * gsd) / side;
-  const cell: StyleCell = { seed: q.seed, psi: q.psi, cutoff };
+  const cell: StyleCell = {
+    seed: q.seed,
+    psi: q.psi,
+    cutoff,
+    label: classLabel(model, q.class, q.seed, "class"),
+  };
   const view = depthView(model, depth, q.view);
   return {
     job: { model, depth: view.renderDepth, noise: q.noise, cells: [cell] },
     identity: identityOf(model, q.noise, [
       "generate",
+      q.class ?? null,
       q.seed,
       q.psi,
       cutoff,
@@ -112,9 +163,15 @@ export function planGrid(model: LoadedModel, q: GridQuery, ctx: PlanContext): Im
   const style = figureStyle(model, depth, q, ctx, rows, cols);
   const view = depthView(model, depth, q.view);
   return {
-    job: { model, depth: view.renderDepth, noise: q.noise, cells: sampleGridCells(spec) },
+    job: {
+      model,
+      depth: view.renderDepth,
+      noise: q.noise,
+      cells: withClasses(model, sampleGridCells(spec), q.class),
+    },
     identity: identityOf(model, q.noise, [
       "grid",
+      q.class ?? null,
       q.seeds,
       q.psi,
       cutoff,
@@ -148,9 +205,15 @@ export function planTruncation(model: LoadedModel, q: TruncationQuery, ctx: Plan
   const style = figureStyle(model, depth, q, ctx, q.seeds.length, q.psis.length);
   const view = depthView(model, depth, q.view);
   return {
-    job: { model, depth: view.renderDepth, noise: q.noise, cells: truncationCells(spec) },
+    job: {
+      model,
+      depth: view.renderDepth,
+      noise: q.noise,
+      cells: withClasses(model, truncationCells(spec), q.class),
+    },
     identity: identityOf(model, q.noise, [
       "truncation",
+      q.class ?? null,
       q.seeds,
       q.psis,
       cutoff,
@@ -203,9 +266,27 @@ export function planMixing(model: LoadedModel, q: MixingQuery, ctx: PlanContext)
     spec,
     depth,
     view: view.name,
-    job: { model, depth: view.renderDepth, noise: q.noise, cells: mixingCellInfo(spec).map((c) => c.cell) },
+    job: {
+      model,
+      depth: view.renderDepth,
+      noise: q.noise,
+      // Sources carry src_class; destinations and the mixed cells dst_class, their styles' source src_class.
+      cells: mixingCellInfo(spec).map(({ kind, cell }) => {
+        const label = classLabel(
+          model,
+          kind === "source" ? q.src_class : q.dst_class,
+          cell.seed,
+          kind === "source" ? "src_class" : "dst_class",
+        );
+        const mix = cell.mix &&
+          { ...cell.mix, label: classLabel(model, q.src_class, cell.mix.seed, "src_class") };
+        return { ...cell, label, ...(mix ? { mix } : {}) };
+      }),
+    },
     identity: identityOf(model, q.noise, [
       "mixing",
+      q.src_class ?? null,
+      q.dst_class ?? null,
       q.src,
       q.dst,
       ranges.map((r) => r.layers),

@@ -347,6 +347,9 @@ function examples(values: number[], limit: number): string {
   return values.slice(0, limit).join(",");
 }
 
+/** What a class name (or `random`) may look like; the chosen model decides which exist. */
+export const CLASS_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
 /** The parameters of every route, built for the configured limits. */
 export function paramDefs(limits: Limits) {
   const seedAllowed = `integers 0-${MAX_SEED}, comma-separated, ranges as low-high (e.g. "730,904" or "0-7")`;
@@ -356,6 +359,15 @@ export function paramDefs(limits: Limits) {
       allowed: "a model name listed by /api/models",
       description: "Model to use (default: the embedded default model).",
       openapi: { example: "reference-r32" },
+    } satisfies ParamDef<string>,
+    class: {
+      schema: z.string().regex(CLASS_NAME_PATTERN, { error: "is not a class name" }),
+      allowed: "a class the chosen model lists (GET /api/models/{name}: classes), or random",
+      description:
+        "Land use of a conditional model's tiles (default random: drawn from each tile's seed, so " +
+        "a seed always gives the same class); truncation then pulls toward that class's own centre of W. A " +
+        "class the chosen model lacks, or any class on an unconditional model, is a 400.",
+      openapi: { example: "random" },
     } satisfies ParamDef<string>,
     seed: {
       ...documented(integerParam(0, MAX_SEED, "seed"), { example: 730 }),
@@ -484,6 +496,7 @@ export function querySpecs(limits: Limits) {
     generate: {
       seed: p.seed,
       psi: p.psi,
+      class: p.class,
       model: p.model,
       depth: p.depth,
       view: p.view,
@@ -499,12 +512,14 @@ export function querySpecs(limits: Limits) {
       seeds: p.gridSeeds,
       psi: p.psi,
       cols: p.cols,
+      class: p.class,
       ...figure,
       format: imageFormat(["png", "jpeg"] as const, "Image format.") as ParamDef<"png" | "jpeg">,
     },
     truncation: {
       seeds: p.figureSeeds,
       psis: p.psis,
+      class: p.class,
       ...figure,
       cutoff: {
         ...p.cutoff,
@@ -526,6 +541,12 @@ export function querySpecs(limits: Limits) {
       ranges: p.ranges,
       src_psi: { ...p.psi, description: "Truncation ψ of the sources." },
       dst_psi: { ...p.psi, description: "Truncation ψ of the destinations." },
+      src_class: { ...p.class, description: "Land use of the sources (conditional models; default random)." },
+      dst_class: {
+        ...p.class,
+        description: "Land use of the destinations (conditional models; default random): e.g. the coarse " +
+          "layout of a forest source with the fine texture of a dense-residential destination.",
+      },
       ...figure,
       format: imageFormat(
         ["png", "jpeg", "json"] as const,

@@ -143,8 +143,16 @@ export async function saveNetwork(
  * unconditional network.
  */
 export function classNamesOf(loaded: Loaded<Generator | Discriminator>, file: string): string[] {
-  const classes = loaded.network.options.label_size;
-  const text = loaded.metadata[CLASS_NAMES_KEY];
+  return classNamesFromMetadata(loaded.metadata, loaded.network.options.label_size, file);
+}
+
+/** {@link classNamesOf} from a header's metadata and the network's label count (no network needed). */
+export function classNamesFromMetadata(
+  metadata: Record<string, string>,
+  classes: number,
+  file: string,
+): string[] {
+  const text = metadata[CLASS_NAMES_KEY];
   if (classes === 0) {
     if (text !== undefined) throw new CheckpointError(file, `names classes but the network is unconditional`);
     return [];
@@ -161,8 +169,7 @@ export function classNamesOf(loaded: Loaded<Generator | Discriminator>, file: st
   }
   if (
     !Array.isArray(names) || names.length !== classes ||
-    names.some((n) => typeof n !== "string" || n === "") ||
-    new Set(names).size !== names.length
+    names.some((n) => typeof n !== "string" || n === "") || new Set(names).size !== names.length
   ) {
     throw new CheckpointError(
       file,

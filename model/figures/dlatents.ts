@@ -17,6 +17,8 @@ export interface StyleSource {
   psi: number;
   /** First and last style layer copied from the source (inclusive). */
   layers: [number, number];
+  /** The source's class, for a conditional generator. */
+  label?: number;
 }
 
 /** One tile of a figure. */
@@ -29,6 +31,8 @@ export interface StyleCell {
   cutoff?: number;
   /** Style layers replaced by another seed's (depth mixing). */
   mix?: StyleSource;
+  /** The tile's class (label index), for a conditional generator: it is mapped with it and truncated toward its centre. */
+  label?: number;
 }
 
 /**
@@ -40,13 +44,15 @@ export function cellDlatents(G: Generator, cells: StyleCell[]): tf.Tensor3D {
   if (cells.length === 0) throw new RangeError("cellDlatents needs at least one cell");
   return tf.tidy(() => {
     const cutoffs = cells.map((c) => c.cutoff ?? G.options.truncation_cutoff);
-    const base = truncatedDlatents(G, cells.map((c) => c.seed), cells.map((c) => c.psi), cutoffs);
+    const labels = G.classCount ? cells.map((c) => c.label ?? -1) : undefined;
+    const base = truncatedDlatents(G, cells.map((c) => c.seed), cells.map((c) => c.psi), cutoffs, labels);
     if (!cells.some((c) => c.mix)) return base;
     const source = truncatedDlatents(
       G,
       cells.map((c) => c.mix?.seed ?? c.seed),
       cells.map((c) => c.mix?.psi ?? c.psi),
       cutoffs,
+      G.classCount ? cells.map((c) => c.mix?.label ?? c.label ?? -1) : undefined,
     );
     const mask = layerMask(
       G.numLayers,
@@ -57,8 +63,14 @@ export function cellDlatents(G: Generator, cells: StyleCell[]): tf.Tensor3D {
 }
 
 /** Mapping output for the seeds, each row truncated with its own ψ on its first `cutoffs[i]` layers. */
-function truncatedDlatents(G: Generator, seeds: number[], psis: number[], cutoffs: number[]): tf.Tensor3D {
-  return tf.tidy(() => G.mapping(latentBatch(G, seeds), psis, cutoffs));
+function truncatedDlatents(
+  G: Generator,
+  seeds: number[],
+  psis: number[],
+  cutoffs: number[],
+  labels?: number[],
+): tf.Tensor3D {
+  return tf.tidy(() => G.mapping(latentBatch(G, seeds), psis, cutoffs, labels));
 }
 
 /** A boolean [rows, layers, 1] mask, true where `pick[row](layer)`. */

@@ -70,6 +70,9 @@ function isDocumentedRefusal(error: ErrorJson): boolean {
   if (field === "cutoff") return /^cutoff \d+ is more than the \d+ style layers/.test(message);
   if (field === "ranges") return !message.startsWith("ranges:"); // resolved against the model
   if (field === "format") return /records no ground resolution/.test(message);
+  if (field === "class" || field === "src_class" || field === "dst_class") {
+    return /is unconditional: it has no classes|has no class '/.test(message);
+  }
   if (/more than the limit of \d+/.test(message)) return true; // tiles or pixels of a figure
   if (field === "seeds" || field === "src" || field === "dst") {
     return /expands to more than \d+ seeds|is below \d+/.test(message);

@@ -1,0 +1,96 @@
+/**
+ * Class-aware inference over HTTP (issue 18, item 3): `class=` on a conditional model, truncation toward the
+ * class's own centre of W, `src_class` / `dst_class` for mixing, the model's classes in /api/models, and the
+ * 400s for a class the model lacks or a class on an unconditional model.
+ */
+import assert from "node:assert/strict";
+import * as tf from "@tensorflow/tfjs-core";
+import { Image } from "imagescript";
+import { Generator } from "../../model/networks/generator.ts";
+import { ParameterTree } from "../../model/layers/parameters.ts";
+import { CLASS_NAMES_KEY, saveNetwork } from "../../model/checkpoint/checkpoint.ts";
+import { toRgb8 } from "../../model/images.ts";
+import { type ErrorJson, request, startServer, useWasm } from "./helpers.ts";
+
+const CLASSES = ["forest", "freeway", "river"];
+
+Deno.test("class= on a conditional model: its own centre of W, the classes listed, clear 400s", async () => {
+  await useWasm();
+  const dir = await Deno.makeTempDir();
+  const G = new Generator({
+    resolution: 16,
+    latent_size: 8,
+    dlatent_size: 8,
+    mapping_layers: 2,
+    mapping_fmaps: 8,
+    fmap_base: 32,
+    fmap_max: 8,
+    label_size: 3,
+  }, ParameterTree.seeded(4));
+  // Distinct class centres, so that ψ = 0 shows which one a tile was pulled to.
+  const centres = CLASSES.map((_, c) => Array.from({ length: 8 }, (_, j) => Math.sin(3 * c + j) * 1.5));
+  G.truncation.classAvgLatent!.assign(tf.tensor2d(centres));
+  await saveNetwork(`${dir}/landuse.safetensors`, G, {
+    [CLASS_NAMES_KEY]: JSON.stringify(CLASSES),
+    gsd_m: "1",
+  });
+  const server = await startServer({ config: { modelsDir: dir, workers: 0 } });
+  try {
+    const info = await request(`${server.url}/api/models/landuse`);
+    assert.equal(info.status, 200);
+    assert.deepEqual((info.json as { classes: string[] }).classes, CLASSES);
+    const unconditional = await request(`${server.url}/api/models/reference-r32`);
+    assert.deepEqual((unconditional.json as { classes: string[] }).classes, []);
+
+    // ψ = 0 on every layer: the tile is the synthesis of the class centre itself, whatever the seed.
+    const pixels = async (query: string) => {
+      const res = await request(`${server.url}/generate?model=landuse&noise=const&${query}`);
+      assert.equal(res.status, 200, new TextDecoder().decode(res.body));
+      return (await Image.decode(res.body)).bitmap;
+    };
+    for (const [c, name] of CLASSES.entries()) {
+      const w = tf.tile(tf.reshape(tf.tensor1d(centres[c]), [1, 1, 8]), [1, G.numLayers, 1]) as tf.Tensor3D;
+      const [expected] = await toRgb8(G.gSynthesis.apply(w, { noise: "const" }));
+      const got = await pixels(`seed=11&psi=0&cutoff=${G.numLayers}&class=${name}`);
+      for (let p = 0; p < 16 * 16; p++) {
+        for (let k = 0; k < 3; k++) {
+          assert.ok(Math.abs(got[4 * p + k] - expected.data[3 * p + k]) <= 1, `${name} pixel ${p}`);
+        }
+      }
+      w.dispose();
+    }
+    // random (the default) is fixed per seed and is one of the model's classes.
+    const byClass = await Promise.all(CLASSES.map((name) => pixels(`seed=12&psi=0.7&class=${name}`)));
+    const random = await pixels("seed=12&psi=0.7&class=random");
+    assert.deepEqual(await pixels("seed=12&psi=0.7"), random);
+    assert.ok(byClass.some((b) => b.every((v, i) => v === random[i])), "random is none of the classes");
+
+    // Mixing: the sources' class and the destinations' class each matter.
+    const mixing = async (src: string, dst: string) =>
+      (await request(
+        `${server.url}/mixing?model=landuse&src=1&dst=2&ranges=0-1&src_class=${src}&dst_class=${dst}&labels=0`,
+      )).body;
+    const a = await mixing("forest", "river");
+    assert.notDeepEqual(a, await mixing("freeway", "river"));
+    assert.notDeepEqual(a, await mixing("forest", "freeway"));
+
+    const bad = await request(`${server.url}/generate?model=landuse&seed=1&class=harbor`);
+    assert.equal(bad.status, 400);
+    const error = bad.json as ErrorJson;
+    assert.equal(error.field, "class");
+    assert.match(error.error, /model 'landuse' has no class 'harbor'/);
+    assert.deepEqual(error.allowed, [...CLASSES, "random"]);
+    const none = await request(`${server.url}/generate?seed=1&class=forest`);
+    assert.equal(none.status, 400);
+    assert.match((none.json as ErrorJson).error, /model 'reference-r32' is unconditional: it has no classes/);
+    const malformed = await request(`${server.url}/grid?model=landuse&seeds=1,2&class=no%20such`);
+    assert.equal(malformed.status, 400);
+    assert.equal((malformed.json as ErrorJson).field, "class");
+    const srcBad = await request(`${server.url}/mixing?model=landuse&src=1&dst=2&ranges=0-1&src_class=x`);
+    assert.equal((srcBad.json as ErrorJson).field, "src_class");
+  } finally {
+    await server.close();
+    G.dispose();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
