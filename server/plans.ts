@@ -21,6 +21,7 @@ import { drawTruncationFigure, truncationCells } from "../model/figures/truncati
 import type { Raster8 } from "../model/images.ts";
 import type { NoiseMode } from "../model/layers/noise_layer.ts";
 import { groundResolutionAt, pixelsAt } from "../model/scale.ts";
+import { randomClassOf } from "../model/networks/labels.ts";
 import type { Limits } from "./config.ts";
 import { type Encoded, encodeFigure, encodeTile } from "./encode.ts";
 import { ValidationError } from "./errors.ts";
@@ -59,9 +60,8 @@ export interface PlanContext {
 }
 
 /**
- * The label index a tile gets from a class parameter: undefined for an unconditional model (where a class is a
- * 400), the named class's index, or for `random` (the default) one drawn from the seed, so that a seed always
- * gives the same class. The draw hashes the seed (not numpy's stream, whose first draws are the seed's z).
+ * The label index a tile gets from a class parameter: undefined for an unconditional model (where a class
+ * other than `random` is a 400), the named class's index, or for `random` (the default) one drawn from the seed (randomClassOf).
  */
 function classLabel(
   model: LoadedModel,
@@ -71,12 +71,13 @@ function classLabel(
 ): number | undefined {
   const classes = model.info.classes;
   if (classes.length === 0) {
-    if (name === undefined) return undefined;
+    // `random` asks for no particular class, which an unconditional model honours.
+    if (name === undefined || name === "random") return undefined;
     throw new ValidationError(field, `model '${model.info.name}' is unconditional: it has no classes`, [
       "no class parameter for this model",
     ]);
   }
-  if (name === undefined || name === "random") return seedHash(seed) % classes.length;
+  if (name === undefined || name === "random") return randomClassOf(seed, classes.length);
   const index = classes.indexOf(name);
   if (index < 0) {
     throw new ValidationError(field, `model '${model.info.name}' has no class '${name}'`, [
@@ -85,17 +86,6 @@ function classLabel(
     ]);
   }
   return index;
-}
-
-/** A 32-bit integer hash of a seed (lowbias32: xor-shift-multiply), spreading neighbouring seeds apart. */
-function seedHash(seed: number): number {
-  let x = seed >>> 0;
-  x ^= x >>> 16;
-  x = Math.imul(x, 0x7feb352d) >>> 0;
-  x ^= x >>> 15;
-  x = Math.imul(x, 0x846ca68b) >>> 0;
-  x ^= x >>> 16;
-  return x >>> 0;
 }
 
 /** Cells with their class labels (conditional models; unchanged for unconditional ones). */

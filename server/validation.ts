@@ -366,7 +366,7 @@ export function paramDefs(limits: Limits) {
       description:
         "Land use of a conditional model's tiles (default random: drawn from each tile's seed, so " +
         "a seed always gives the same class); truncation then pulls toward that class's own centre of W. A " +
-        "class the chosen model lacks, or any class on an unconditional model, is a 400.",
+        "class the chosen model lacks, or a class other than random on an unconditional model, is a 400.",
       openapi: { example: "random" },
     } satisfies ParamDef<string>,
     seed: {

@@ -10,6 +10,8 @@
  */
 import { initBackend, requestedBackend } from "../backend/select.ts";
 import { loadGeneratorForInference } from "../serving.ts";
+import { classNamesOf } from "../checkpoint/checkpoint.ts";
+import { randomClassOf } from "../networks/labels.ts";
 import { generateImages, generateRasters, latentBatch, validateTileRequest } from "../generate.ts";
 import { writeGeneratedTiles } from "../geo/outputs.ts";
 import { normalizationOf } from "../geo/normalization.ts";
@@ -31,7 +33,8 @@ import {
 } from "./common.ts";
 import { writeFileAtomic } from "../files.ts";
 
-const USAGE = "usage: deno task generate [--checkpoint FILE] --seeds 730,904|0-99 [--psi 0.7] [--cutoff 8] " +
+const USAGE =
+  "usage: deno task generate [--checkpoint FILE] --seeds 730,904|0-99 [--class NAME|random] [--psi 0.7] [--cutoff 8] " +
   "[--noise const|random|none] [--depth D] [--batch 8] [--backend auto|tensorflow|webgpu|wasm|cpu] " +
   "[--format png|geotiff] [--origin X,Y --epsg N] [--workers auto|N] --out DIR";
 
@@ -39,6 +42,7 @@ await runCommand(async () => {
   const { values } = parseFlags(Deno.args, {
     checkpoint: { type: "string" },
     seeds: { type: "string" },
+    class: { type: "string" },
     psi: { type: "string" },
     cutoff: { type: "string" },
     noise: { type: "string" },
@@ -87,7 +91,8 @@ await runCommand(async () => {
   const { network: G, metadata } = await loadGeneratorForInference(checkpoint);
   const cutoff = integerFlag("cutoff", values.cutoff, 0, G.numLayers);
   const depth = integerFlag("depth", values.depth, 0, G.depthCount - 1);
-  const request = { seeds, psi, cutoff, noise, depth };
+  const labels = classLabels(G, metadata, checkpoint, values.class, seeds);
+  const request = { seeds, psi, cutoff, noise, depth, labels };
   try {
     validateTileRequest(G, request);
   } catch (e) {
@@ -146,7 +151,14 @@ await runCommand(async () => {
 async function rastersOnPool(
   G: Generator,
   checkpoint: string,
-  request: { seeds: number[]; psi: number; cutoff?: number; noise: NoiseMode; depth?: number },
+  request: {
+    seeds: number[];
+    psi: number;
+    cutoff?: number;
+    noise: NoiseMode;
+    depth?: number;
+    labels?: number[];
+  },
   batch: number,
   workers: number,
   backend: string,
@@ -157,7 +169,7 @@ async function rastersOnPool(
     const chunks: Promise<Raster8[]>[] = [];
     for (let i = 0; i < request.seeds.length; i += batch) {
       const z = latentBatch(G, request.seeds.slice(i, i + batch));
-      const w = G.mapping(z, request.psi, request.cutoff);
+      const w = G.mapping(z, request.psi, request.cutoff, request.labels?.slice(i, i + batch));
       const values = await w.data() as Float32Array;
       const shape = w.shape;
       z.dispose();
@@ -171,4 +183,32 @@ async function rastersOnPool(
   } finally {
     await pool.close();
   }
+}
+
+/**
+ * One label per seed from `--class` (a class name, or random: drawn from each seed), for a conditional model;
+ * undefined for an unconditional one, where `--class` is a usage error.
+ */
+function classLabels(
+  G: Generator,
+  metadata: Record<string, string>,
+  checkpoint: string,
+  name: string | undefined,
+  seeds: number[],
+): number[] | undefined {
+  const classes = classNamesOf({ network: G, metadata, inferred: false }, checkpoint);
+  if (classes.length === 0) {
+    if (name !== undefined) {
+      throw new UsageError(`--class: ${checkpoint} is unconditional: it has no classes`);
+    }
+    return undefined;
+  }
+  if (name === undefined || name === "random") {
+    return seeds.map((seed) => randomClassOf(seed, classes.length));
+  }
+  const index = classes.indexOf(name);
+  if (index < 0) {
+    throw new UsageError(`--class: ${checkpoint} has no class '${name}' (${classes.join(", ")}, random)`);
+  }
+  return seeds.map(() => index);
 }

@@ -35,3 +35,18 @@ export function oneHotLabels(labels: Labels, classes: number): tf.Tensor2D {
   for (let i = 0; i < labels.length; i++) data[i * classes + labels[i]] = 1;
   return tf.tensor2d(data, [labels.length, classes]);
 }
+
+/**
+ * The class `random` gives a seed (for a model of `classes` classes): drawn from the seed, so that a seed always
+ * gives the same class, in the server and the CLI alike. It hashes the seed (lowbias32: xor-shift-multiply)
+ * rather than reading numpy's stream, whose first draws are the seed's z.
+ */
+export function randomClassOf(seed: number, classes: number): number {
+  let x = seed >>> 0;
+  x ^= x >>> 16;
+  x = Math.imul(x, 0x7feb352d) >>> 0;
+  x ^= x >>> 15;
+  x = Math.imul(x, 0x846ca68b) >>> 0;
+  x ^= x >>> 16;
+  return (x >>> 0) % classes;
+}

@@ -80,6 +80,11 @@ Deno.test("class= on a conditional model: its own centre of W, the classes liste
     assert.equal(error.field, "class");
     assert.match(error.error, /model 'landuse' has no class 'harbor'/);
     assert.deepEqual(error.allowed, [...CLASSES, "random"]);
+    const plain = await request(`${server.url}/generate?seed=1&noise=const`);
+    assert.deepEqual(
+      (await request(`${server.url}/generate?seed=1&noise=const&class=random`)).body,
+      plain.body,
+    );
     const none = await request(`${server.url}/generate?seed=1&class=forest`);
     assert.equal(none.status, 400);
     assert.match((none.json as ErrorJson).error, /model 'reference-r32' is unconditional: it has no classes/);

@@ -335,6 +335,7 @@ Deno.test("model, documentation and static routes", async (t) => {
       }
       const names = doc.paths["/generate"].get.parameters!.map((p) => p.name);
       assert.deepEqual(names.sort(), [
+        "class",
         "cutoff",
         "depth",
         "format",

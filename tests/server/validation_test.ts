@@ -23,6 +23,7 @@ Deno.test("parseQuery: values, defaults and types", () => {
   assert.deepEqual(parse("generate", "seed=730&psi=0.7"), {
     seed: 730,
     psi: 0.7,
+    class: undefined,
     model: undefined,
     depth: undefined,
     view: "ground",
