@@ -8,6 +8,7 @@
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { DATASET_KINDS, type DatasetKind } from "./geo/normalization.ts";
+import { parseAugmentPolicy, TRANSLATION_PADDINGS, type TranslationPadding } from "./train/augment_policy.ts";
 
 /** The whole training configuration. */
 export const TRAIN_DEFAULTS = {
@@ -86,8 +87,11 @@ export const TRAIN_DEFAULTS = {
     lrate_per_res: { "128": 0.0015, "256": 0.002, "512": 0.003, "1024": 0.003 } as Record<string, number>,
     /** Loss: `logistic` (non-saturating logistic G, logistic D), `wgan-gp`, `hinge`. */
     loss: "logistic" as "logistic" | "wgan-gp" | "hinge",
-    /** R1 penalty weight γ on reals (logistic; 0 = plain non-saturating loss without R1). */
-    r1_gamma: 10.0,
+    /**
+     * R1 penalty weight γ on reals (logistic; 0 = plain non-saturating loss without R1), or `auto`:
+     * StyleGAN2-ADA's heuristic γ = 0.0002 · res² / minibatch at each depth's resolution and minibatch.
+     */
+    r1_gamma: 10.0 as number | "auto",
     /** Lazy R1: apply every k D steps, scaled by k (1 = every step). */
     r1_interval: 1,
     /** WGAN-GP: gradient-penalty weight λ and drift ε. */
@@ -103,6 +107,13 @@ export const TRAIN_DEFAULTS = {
     batch_sizes: [32, 32, 32, 32, 16, 16, 8, 4, 2] as number[],
     /** Percentage of each depth's batches spent fading in its new block (alpha 0 → 1), per depth. */
     fade_in_percentage: [50, 50, 50, 50, 50, 50, 50, 50, 50] as number[],
+  },
+  /** Differentiable augmentation of D's inputs, reals and fakes (DiffAugment, Zhao et al. 2020). */
+  augment: {
+    /** Transforms, comma-separated: any of `color`, `translation`, `cutout` ("" = off). */
+    policy: "",
+    /** What `translation` moves in from outside the image: `zero` (the paper) or `reflect`. */
+    translation_padding: "zero" as TranslationPadding,
   },
   /** Log a line every this many batches. */
   log_every: 20,
@@ -164,7 +175,7 @@ const SCHEMA = z.object({
     }).passthrough(),
     dis: z.object({ mbstd_group_size: z.number().int().min(0) }).passthrough(),
     loss: z.enum(["logistic", "wgan-gp", "hinge"]),
-    r1_gamma: z.number().min(0),
+    r1_gamma: z.union([z.number().min(0), z.literal("auto")]),
     r1_interval: z.number().int().min(1),
     g_ema_kimg: z.number().min(0),
   }).passthrough(),
@@ -172,6 +183,16 @@ const SCHEMA = z.object({
     epochs: perDepth,
     batch_sizes: z.array(z.number().int().positive()).min(1),
     fade_in_percentage: z.array(z.number().min(0).max(100)).min(1),
+  }),
+  augment: z.object({
+    policy: z.string().superRefine((text, ctx) => {
+      try {
+        parseAugmentPolicy(text);
+      } catch (e) {
+        ctx.addIssue({ code: "custom", message: (e as Error).message });
+      }
+    }),
+    translation_padding: z.enum(TRANSLATION_PADDINGS),
   }),
   log_every: z.number().int().positive(),
   sample_every: z.number().int().positive(),
@@ -226,6 +247,14 @@ function checkedValue(key: string, def: unknown, v: unknown, source: string, cur
     }
     return { ...(current as object), ...v };
   }
+  if (key === "model.r1_gamma" && v !== "auto" && typeof v !== "number") {
+    throw new ConfigError(
+      `${source}: ${key} must be a number or "auto" (γ = 0.0002 · res² / minibatch), got ${
+        JSON.stringify(v)
+      }`,
+    );
+  }
+  if (key === "model.r1_gamma") return v;
   if (isPlainObject(def)) {
     if (!isPlainObject(v)) throw new ConfigError(`${source}: ${key} must be a mapping, got ${kindOf(v)}`);
     return mergeChecked(current as Record<string, unknown>, v, source, key);
