@@ -606,6 +606,10 @@ function schemaOfDefaults(value: unknown, key: string): Json {
       ),
     };
   }
+  if (key === "model.r1_gamma") {
+    // A number, or "auto" (StyleGAN2-ADA's heuristic γ per resolution; see model/train/schedule.ts).
+    return { oneOf: [{ type: "number", minimum: 0 }, { type: "string", enum: ["auto"] }], default: value };
+  }
   return { type: typeof value === "number" ? "number" : typeof value, default: value };
 }
 
