@@ -16,6 +16,8 @@ export interface TrainBenchCase {
   steps: number;
   /** Data-parallel worker processes (0: none). */
   workers?: number;
+  /** Further `--set` settings (e.g. `augment.policy=color,translation,cutout`). */
+  settings?: string[];
 }
 
 export async function trainingStepSeconds(c: TrainBenchCase): Promise<number> {
@@ -36,6 +38,7 @@ export async function trainingStepSeconds(c: TrainBenchCase): Promise<number> {
     "checkpoint_minutes=100000",
     "sample_every=100000",
     "log_every=100000",
+    ...c.settings ?? [],
   ]);
   const count = c.batch * (c.steps + 3);
   const pixels = tf.randomUniform([c.batch, c.resolution, c.resolution, 3], -1, 1);

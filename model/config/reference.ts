@@ -66,6 +66,7 @@ function code(value: unknown): string {
 /** A key's type in words: integer, list of number, one of `a`, `b`, mapping of string to number, ... */
 function typeOf(s: JsonSchema): string {
   if (s.enum) return `one of ${s.enum.map(code).join(", ")}`;
+  if ("const" in s) return code((s as { const: unknown }).const);
   if (s.anyOf) return s.anyOf.map(typeOf).join(" or ");
   if (s.type === "array") return `list of ${typeOf(s.items ?? {})}`;
   if (s.type === "object" && typeof s.additionalProperties === "object") {

@@ -13,6 +13,18 @@
 import { z } from "zod";
 import { DATASET_KINDS } from "../geo/normalization.ts";
 import { DISCRIMINATOR_OPTIONS, GENERATOR_OPTIONS, STRUCTURE } from "../networks/options.ts";
+import { AUGMENT_TRANSFORMS, parseAugmentPolicy, TRANSLATION_PADDINGS } from "../train/augment_policy.ts";
+
+/** Every policy written without spaces: each transform at most once, in any order ("" = none). */
+function policySpellings(): string[] {
+  const out: string[] = [];
+  const extend = (prefix: string[]) => {
+    out.push(prefix.join(","));
+    for (const t of AUGMENT_TRANSFORMS) if (!prefix.includes(t)) extend([...prefix, t]);
+  };
+  extend([]);
+  return out;
+}
 
 const powerOfTwo = z.number().int().refine(
   (v) => v >= 4 && Number.isInteger(Math.log2(v)),
@@ -121,8 +133,11 @@ const MODEL = z.strictObject({
   loss: z.enum(["logistic", "wgan-gp", "hinge"]).default("logistic").describe(
     "Loss: `logistic` (non-saturating logistic G, logistic D), `wgan-gp`, `hinge`.",
   ),
-  r1_gamma: z.number().min(0).default(10.0).describe(
-    "R1 penalty weight γ on reals (logistic; 0 = plain non-saturating loss without R1).",
+  r1_gamma: z.union([z.number().min(0, { error: 'must be a number ≥ 0 or "auto"' }), z.literal("auto")], {
+    error: (issue) => `must be a number ≥ 0 or "auto", got ${JSON.stringify(issue.input)}`,
+  }).default(10.0).describe(
+    "R1 penalty weight γ on reals (logistic; 0 = plain non-saturating loss without R1), or `auto`: " +
+      "StyleGAN2-ADA's heuristic γ = 0.0002 · res² / minibatch at each depth's resolution and minibatch.",
   ),
   r1_interval: z.int().min(1).default(1).describe(
     "Lazy R1: apply every k D steps, scaled by k (1 = every step).",
@@ -145,6 +160,27 @@ const SCHED = z.strictObject({
     .describe("Percentage of each depth's batches spent fading in its new block (alpha 0 → 1), per depth."),
 }).prefault({}).describe("The progressive schedule, one entry per depth.");
 
+const AUGMENT = z.strictObject({
+  policy: z.string().superRefine((text, ctx) => {
+    try {
+      parseAugmentPolicy(text);
+    } catch (e) {
+      ctx.addIssue({ code: "custom", message: (e as Error).message });
+    }
+  }).meta({
+    // JSON Schema cannot say "each name at most once": the API's body schema lists the spellings (16).
+    enum: policySpellings(),
+  }).default("").describe(
+    'DiffAugment transforms, comma-separated: any of `color`, `translation`, `cutout` ("" = off).',
+  ),
+  translation_padding: z.enum(TRANSLATION_PADDINGS).default("zero").describe(
+    "What `translation` moves in from outside the image: `zero` (the paper) or `reflect`.",
+  ),
+}).prefault({}).describe(
+  "Differentiable augmentation of D's inputs, reals and fakes, in the D and G steps and inside R1 " +
+    "(DiffAugment, Zhao et al. 2020).",
+);
+
 /** The training configuration: every key, its type, range, default and description. */
 export const TRAIN_CONFIG_SCHEMA = z.strictObject({
   output_dir: z.string().min(1).default("runs/default").describe(
@@ -160,6 +196,7 @@ export const TRAIN_CONFIG_SCHEMA = z.strictObject({
   dataset: DATASET,
   model: MODEL,
   sched: SCHED,
+  augment: AUGMENT,
   log_every: z.int().positive().default(20).describe("Log a line every this many batches."),
   sample_every: z.int().positive().default(200).describe(
     "Write a sample grid every this many batches (and at the end of every epoch).",

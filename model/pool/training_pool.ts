@@ -18,7 +18,8 @@ import type { Parameter } from "../layers/parameters.ts";
 import type { Discriminator } from "../networks/discriminator.ts";
 import type { Generator } from "../networks/generator.ts";
 import type { DiscriminatorOptions, GeneratorOptions } from "../networks/options.ts";
-import type { LossSettings } from "../train/step_grads.ts";
+import type { LossSettings, StepAugment } from "../train/step_grads.ts";
+import { sliceAugmentParams } from "../train/augment_policy.ts";
 import { checkPoolOptions, PoolError, ProcessWorker } from "./process_worker.ts";
 import { bytesToFloats, floatBytes } from "./protocol.ts";
 import type { GradientReply, StepRequest, TrainingInit } from "./training_protocol.ts";
@@ -35,7 +36,8 @@ export interface TrainingPoolOptions {
   blasThreads?: number;
   generator: Partial<GeneratorOptions> & { resolution: number };
   discriminator: Partial<DiscriminatorOptions> & { resolution: number };
-  loss: LossSettings;
+  /** The loss; R1's γ comes with each D step (it may change with the resolution). */
+  loss: Omit<LossSettings, "r1_gamma">;
   /** How long a worker may take to start (default 120 s). */
   startTimeoutMs?: number;
   /** Where worker stderr lines go (default: this process's stderr). */
@@ -46,6 +48,8 @@ export interface TrainingPoolOptions {
 export interface DiscriminatorStepInputs extends GeneratorStepInputs {
   reals: tf.Tensor4D;
   useR1: boolean;
+  /** R1's γ at this step's resolution. */
+  r1Gamma: number;
   gpMix?: tf.Tensor1D;
 }
 
@@ -65,6 +69,8 @@ export interface GeneratorStepInputs {
   z: tf.Tensor2D;
   z2?: tf.Tensor2D;
   mixingCutoff?: number;
+  /** DiffAugment parameters of the whole batch (each worker gets its share's). */
+  augment?: StepAugment;
   /** Seed of worker 0's noise maps; worker i uses seed + i. */
   noiseSeed: number;
   /** Versions of G's and D's weights (the caller bumps one whenever it changes that network). */
@@ -182,6 +188,7 @@ export class TrainingPool {
       realsShape: [count, h, w, c],
       reals: rowsOf(reals, n, start, count),
       useR1: inputs.useR1,
+      r1Gamma: inputs.r1Gamma,
       gpMix: gpMix ? rowsOf(gpMix, n, start, count) : null,
     }));
   }
@@ -197,6 +204,7 @@ export class TrainingPool {
       realsShape: null,
       reals: null,
       useR1: false,
+      r1Gamma: 0,
       gpMix: null,
     }));
   }
@@ -208,7 +216,10 @@ export class TrainingPool {
     D: Discriminator,
     params: Parameter[],
     inputs: GeneratorStepInputs,
-    own: (start: number, count: number) => Pick<StepRequest, "realsShape" | "reals" | "useR1" | "gpMix">,
+    own: (
+      start: number,
+      count: number,
+    ) => Pick<StepRequest, "realsShape" | "reals" | "useR1" | "r1Gamma" | "gpMix">,
   ): Promise<AveragedGradients> {
     const n = inputs.z.shape[0];
     const [z, z2] = await Promise.all([bytesOf(inputs.z), inputs.z2 ? bytesOf(inputs.z2) : undefined]);
@@ -224,6 +235,7 @@ export class TrainingPool {
       z2: z2 ? rowsOf(z2, n, start, count) : null,
       mixingCutoff: inputs.mixingCutoff ?? null,
       noiseSeed: (inputs.noiseSeed + i) >>> 0,
+      augment: inputs.augment ? sliceStepAugment(inputs.augment, start, count) : null,
       ...own(start, count),
     }));
   }
@@ -322,4 +334,10 @@ async function bytesOf(t: tf.Tensor): Promise<Float32Array> {
 function rowsOf(values: Float32Array, n: number, start: number, count: number): Uint8Array {
   const row = values.length / n;
   return floatBytes(values.subarray(start * row, (start + count) * row));
+}
+
+/** The augmentation parameters of images [start, start + count). */
+function sliceStepAugment(augment: StepAugment, start: number, count: number): StepAugment {
+  const slice = (p: StepAugment["reals"]) => p && sliceAugmentParams(p, start, count);
+  return { reals: slice(augment.reals), fakes: slice(augment.fakes) };
 }

@@ -1,6 +1,6 @@
 /** Messages between the data-parallel training pool and its workers (see training_pool.ts). */
 import type { DiscriminatorOptions, GeneratorOptions } from "../networks/options.ts";
-import type { LossSettings } from "../train/step_grads.ts";
+import type { LossSettings, StepAugment } from "../train/step_grads.ts";
 
 /** Parent → worker, once: build the networks (their keys must match the parent's, in order). */
 export interface TrainingInit {
@@ -8,7 +8,7 @@ export interface TrainingInit {
   id: number;
   generator: Partial<GeneratorOptions> & { resolution: number };
   discriminator: Partial<DiscriminatorOptions> & { resolution: number };
-  loss: LossSettings;
+  loss: Omit<LossSettings, "r1_gamma">;
   gKeys: string[];
   dKeys: string[];
 }
@@ -30,8 +30,12 @@ export interface StepRequest {
   z2: Uint8Array | null;
   mixingCutoff: number | null;
   useR1: boolean;
+  /** R1's γ of a D step (0 in a G step). */
+  r1Gamma: number;
   gpMix: Uint8Array | null;
   noiseSeed: number;
+  /** DiffAugment parameters of this share's images; null: none. */
+  augment: StepAugment | null;
 }
 
 export type TrainingRequest = TrainingInit | StepRequest;

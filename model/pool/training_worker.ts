@@ -27,7 +27,7 @@ interface Networks {
   D: Discriminator;
   gParams: Parameter[];
   dParams: Parameter[];
-  loss: LossSettings;
+  loss: Omit<LossSettings, "r1_gamma">;
   /** Whether each network has received weights since init. */
   hasWeights: { g: boolean; d: boolean };
 }
@@ -88,7 +88,12 @@ async function step(request: StepRequest): Promise<GradientReply> {
   receiveWeights("d", D, request.dWeights);
   const n = request.count;
   const latentSize = G.options.latent_size;
-  const run = { depth: request.depth, alpha: request.alpha, noise: seededNoise(request.noiseSeed) };
+  const run = {
+    depth: request.depth,
+    alpha: request.alpha,
+    noise: seededNoise(request.noiseSeed),
+    augment: request.augment ?? undefined,
+  };
   const inputs = tf.tidy(() => ({
     z: tf.tensor2d(bytesToFloats(request.z), [n, latentSize]),
     z2: request.z2 ? tf.tensor2d(bytesToFloats(request.z2), [n, latentSize]) : undefined,
@@ -100,10 +105,20 @@ async function step(request: StepRequest): Promise<GradientReply> {
   if (request.type === "d") {
     if (!inputs.reals) throw new Error("a D step needs reals");
     const fakes = fakeImages(G, latents, run, false);
-    result = discriminatorGradients(D, dParams, loss, run, inputs.reals, fakes, request.useR1, inputs.gpMix);
+    const settings = { ...loss, r1_gamma: request.r1Gamma };
+    result = discriminatorGradients(
+      D,
+      dParams,
+      settings,
+      run,
+      inputs.reals,
+      fakes,
+      request.useR1,
+      inputs.gpMix,
+    );
     fakes.dispose();
   } else {
-    result = generatorGradients(G, D, gParams, loss, latents, run, false);
+    result = generatorGradients(G, D, gParams, { ...loss, r1_gamma: 0 }, latents, run, false);
   }
   tf.dispose([inputs.z, inputs.z2, inputs.reals, inputs.gpMix].filter((t) => t !== undefined) as tf.Tensor[]);
   try {

@@ -10,7 +10,15 @@ import { ParameterTree } from "../layers/parameters.ts";
 import { Discriminator } from "../networks/discriminator.ts";
 import type { GeneratorOptions } from "../networks/options.ts";
 import { latentsFromSeeds, RandomState } from "../seeds.ts";
-import { discriminatorGradients, fakeImages, generatorGradients, type StepLatents } from "./step_grads.ts";
+import {
+  discriminatorGradients,
+  fakeImages,
+  generatorGradients,
+  type LossSettings,
+  type StepAugment,
+  type StepLatents,
+} from "./step_grads.ts";
+import { drawAugmentParams, parseAugmentPolicy } from "./augment_policy.ts";
 import { TrainingPool } from "../pool/training_pool.ts";
 import { Adam } from "./adam.ts";
 import { copyParameters, updateShadow } from "./ema.ts";
@@ -197,10 +205,22 @@ export async function train(options: TrainOptions): Promise<TrainState> {
   const noiseFromRng = (shape: [number, number, number, number]) =>
     tf.tensor4d(Float32Array.from(rng.randn(shape[0] * shape[1] * shape[2] * shape[3])), shape);
 
+  /** The loss settings at a depth (R1's γ resolved for its resolution and minibatch). */
+  const lossAt = (plan: DepthPlan): LossSettings => ({ ...config.model, r1_gamma: plan.r1Gamma });
   /** Whether this step's D loss carries the (lazy) R1 penalty. */
-  const r1ThisStep = () =>
-    config.model.loss === "logistic" && config.model.r1_gamma > 0 &&
-    state.step % config.model.r1_interval === 0;
+  const r1ThisStep = (plan: DepthPlan) =>
+    config.model.loss === "logistic" && plan.r1Gamma > 0 && state.step % config.model.r1_interval === 0;
+  const augmentPolicy = parseAugmentPolicy(config.augment.policy);
+  /**
+   * The DiffAugment parameters of a step's three batches before D (D step reals and fakes, G step fakes),
+   * drawn here for this process and the workers alike; nothing is drawn without a policy.
+   */
+  const drawAugment = (n: number, size: number): { d?: StepAugment; g?: StepAugment } => {
+    if (augmentPolicy.length === 0) return {};
+    const draw = () => drawAugmentParams(rng, n, size, augmentPolicy, config.augment.translation_padding);
+    const d = { reals: draw(), fakes: draw() };
+    return { d, g: { fakes: draw() } };
+  };
   /** WGAN-GP's per-sample mixing weights of reals and fakes (none for the other losses). */
   const penaltyMix = (n: number) =>
     config.model.loss === "wgan-gp"
@@ -431,8 +451,10 @@ export async function train(options: TrainOptions): Promise<TrainState> {
       const z2 = mixingCutoff !== undefined ? latents(n) : undefined;
       return { z, z2, mixingCutoff };
     };
-    if (pool) return await parallelStep(pool, n, depth, alpha, drawLatents);
+    const augment = drawAugment(n, plan.resolution);
+    if (pool) return await parallelStep(pool, plan, depth, alpha, drawLatents, augment);
     const run = { depth, alpha, noise: noiseFromRng };
+    const loss = lossAt(plan);
 
     // D step.
     const reals = tf.tidy(() => realsAtDepth(data.nextBatch(n), depth, G.depthCount, alpha));
@@ -440,7 +462,16 @@ export async function train(options: TrainOptions): Promise<TrainState> {
     const fakes = fakeImages(G, dLatents, run);
     tf.dispose([dLatents.z, dLatents.z2]);
     const gpMix = penaltyMix(n);
-    const dResult = discriminatorGradients(D, dParams, config.model, run, reals, fakes, r1ThisStep(), gpMix);
+    const dResult = discriminatorGradients(
+      D,
+      dParams,
+      loss,
+      { ...run, augment: augment.d },
+      reals,
+      fakes,
+      r1ThisStep(plan),
+      gpMix,
+    );
     tf.dispose([reals, fakes, gpMix]);
     const dLoss = (await dResult.loss.data())[0];
     dResult.loss.dispose();
@@ -448,7 +479,7 @@ export async function train(options: TrainOptions): Promise<TrainState> {
 
     // G step.
     const gLatents = drawLatents();
-    const gResult = generatorGradients(G, D, gParams, config.model, gLatents, run);
+    const gResult = generatorGradients(G, D, gParams, loss, gLatents, { ...run, augment: augment.g });
     tf.dispose([gLatents.z, gLatents.z2]);
     const gLoss = (await gResult.loss.data())[0];
     gResult.loss.dispose();
@@ -462,11 +493,13 @@ export async function train(options: TrainOptions): Promise<TrainState> {
    */
   async function parallelStep(
     pool: TrainingPool,
-    n: number,
+    plan: DepthPlan,
     depth: number,
     alpha: number,
     drawLatents: () => StepLatents,
+    augment: { d?: StepAugment; g?: StepAugment },
   ): Promise<[number, number]> {
+    const n = plan.batchSize;
     const followAverage = (z: tf.Tensor2D) => tf.tidy(() => G.truncation.update(G.gMapping.apply(z)));
     const versions = () => ({ ...weightVersions });
 
@@ -482,8 +515,10 @@ export async function train(options: TrainOptions): Promise<TrainState> {
         alpha,
         reals,
         ...dLatents,
-        useR1: r1ThisStep(),
+        useR1: r1ThisStep(plan),
+        r1Gamma: plan.r1Gamma,
         gpMix,
+        augment: augment.d,
         noiseSeed: rng.nextUint32(),
         versions: versions(),
       });
@@ -501,6 +536,7 @@ export async function train(options: TrainOptions): Promise<TrainState> {
         depth,
         alpha,
         ...gLatents,
+        augment: augment.g,
         noiseSeed: rng.nextUint32(),
         versions: versions(),
       });

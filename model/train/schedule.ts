@@ -19,6 +19,8 @@ export interface DepthPlan {
   fadePoint: number;
   gLearningRate: number;
   dLearningRate: number;
+  /** R1's γ at this depth (the configured number, or the `auto` heuristic's value). */
+  r1Gamma: number;
 }
 
 /** The depths a run trains, in order (a `fixed` run trains only the last). */
@@ -48,7 +50,17 @@ export function depthPlan(config: TrainConfig, depth: number, datasetSize: numbe
     fadePoint: Math.floor((config.sched.fade_in_percentage[depth] / 100) * epochs * batchesPerEpoch),
     gLearningRate: learningRateAt(config, resolution, config.model.g_optim.learning_rate),
     dLearningRate: learningRateAt(config, resolution, config.model.d_optim.learning_rate),
+    r1Gamma: r1GammaAt(config.model.r1_gamma, resolution, batchSize),
   };
+}
+
+/**
+ * R1's γ for a resolution and minibatch: the configured number, or for `auto` StyleGAN2-ADA's heuristic
+ * γ = 0.0002 · res² / minibatch (its `cfg=auto`; ≈ 0.0256 at 64 px and 32 images). The gradient's squared
+ * norm grows with the pixel count, so γ follows each depth's resolution while the networks grow.
+ */
+export function r1GammaAt(gamma: number | "auto", resolution: number, batchSize: number): number {
+  return gamma === "auto" ? 0.0002 * resolution ** 2 / batchSize : gamma;
 }
 
 /** Fade-in alpha after `ticker` batches of a depth (1-based, as the port counts): linear to 1 at the fade point. */

@@ -19,18 +19,33 @@ import {
 import type { Discriminator } from "../networks/discriminator.ts";
 import type { Generator } from "../networks/generator.ts";
 import { RandomState } from "../seeds.ts";
+import { augmentImages } from "./augment.ts";
+import type { AugmentParams } from "./augment_policy.ts";
 
-/** The loss settings of a training config. */
-export type LossSettings = Pick<
-  TrainConfig["model"],
-  "loss" | "r1_gamma" | "r1_interval" | "wgan_lambda" | "wgan_epsilon"
->;
+/**
+ * The loss settings of a training config, with R1's γ as a number: the one of the step's resolution and
+ * minibatch when the config says `auto` (see r1GammaAt in model/train/schedule.ts).
+ */
+export type LossSettings =
+  & Pick<TrainConfig["model"], "loss" | "r1_interval" | "wgan_lambda" | "wgan_epsilon">
+  & {
+    r1_gamma: number;
+  };
 
-/** Depth, fade-in and noise of a step. */
+/** DiffAugment parameters of a step's images before D (model/train/augment_policy.ts); none: no augmentation. */
+export interface StepAugment {
+  /** The D step's reals (unused in the G step). */
+  reals?: AugmentParams;
+  /** G's images, in the D step and in the G step. */
+  fakes?: AugmentParams;
+}
+
+/** Depth, fade-in, noise and augmentation of a step. */
 export interface StepRun {
   depth: number;
   alpha: number;
   noise: NoiseSpec;
+  augment?: StepAugment;
 }
 
 /** Latents of a G forward pass: `z`, and `z2` from layer `mixingCutoff` on when styles are mixed. */
@@ -75,21 +90,25 @@ export function fakeImages(
 
 /**
  * The D loss and its gradients: logistic (with R1 on reals when `useR1`, scaled by the lazy interval),
- * hinge, or WGAN-GP (`gpMix`: the per-sample mixing weights of the penalty).
+ * hinge, or WGAN-GP (`gpMix`: the per-sample mixing weights of the penalty). With augmentation D sees the
+ * augmented images, and R1 is the gradient with respect to the reals before augmentation (through it), as
+ * in StyleGAN2-ADA; WGAN-GP's interpolates are augmented as the reals are.
  */
 export function discriminatorGradients(
   D: Discriminator,
   dParams: Parameter[],
   loss: LossSettings,
-  run: Pick<StepRun, "depth" | "alpha">,
+  run: Pick<StepRun, "depth" | "alpha" | "augment">,
   reals: tf.Tensor4D,
   fakes: tf.Tensor4D,
   useR1: boolean,
   gpMix?: tf.Tensor1D,
 ): StepGradients {
-  const discriminate = (x: tf.Tensor4D) => D.apply(x, run.depth, run.alpha);
+  const discriminateAs = (params: AugmentParams | undefined) => (x: tf.Tensor4D) =>
+    D.apply(augmentImages(x, params), run.depth, run.alpha);
+  const discriminate = discriminateAs(run.augment?.reals);
   const result = tf.variableGrads(() => {
-    const fakeScores = discriminate(fakes);
+    const fakeScores = discriminateAs(run.augment?.fakes)(fakes);
     if (loss.loss === "logistic") {
       if (!useR1) return dLogistic(discriminate(reals), fakeScores);
       const { penalty, realScores } = r1Penalty(discriminate, reals, loss.r1_gamma * loss.r1_interval);
@@ -123,7 +142,7 @@ export function generatorGradients(
       mixingCutoff: latents.mixingCutoff,
       updateAverage,
     });
-    const scores = D.apply(images, run.depth, run.alpha);
+    const scores = D.apply(augmentImages(images, run.augment?.fakes), run.depth, run.alpha);
     return loss.loss === "logistic" ? gLogisticNonsaturating(scores) : gWasserstein(scores);
   }, gParams.map((p) => p.variable));
   return { loss: result.value, grads: byKey(gParams, result.grads) };

@@ -20,8 +20,9 @@ Deno.test("the reference has one row per key, with its default and description",
   // Spot checks against official StyleGAN's values and the texts in the schema.
   assert.ok(
     rows.includes(
-      "| `model.r1_gamma` | number | `10` | R1 penalty weight γ on reals (logistic; 0 = plain " +
-        "non-saturating loss without R1). ≥ 0. |",
+      '| `model.r1_gamma` | number or `"auto"` | `10` | R1 penalty weight γ on reals (logistic; 0 = plain ' +
+        "non-saturating loss without R1), or `auto`: StyleGAN2-ADA's heuristic γ = 0.0002 · res² / minibatch " +
+        "at each depth's resolution and minibatch. ≥ 0. |",
     ),
     String(rows.find((r) => r.includes("r1_gamma"))),
   );

@@ -1,6 +1,13 @@
 /** Training configuration: defaults ← YAML ← --set, type checks, unknown keys, freezing. */
 import assert from "node:assert/strict";
-import { ConfigError, loadConfig, parseOverride, TRAIN_DEFAULTS, validKeys } from "../../model/config.ts";
+import {
+  ConfigError,
+  configFromJson,
+  loadConfig,
+  parseOverride,
+  TRAIN_DEFAULTS,
+  validKeys,
+} from "../../model/config.ts";
 
 Deno.test("training configuration", async (t) => {
   const dir = await Deno.makeTempDir();
@@ -115,6 +122,45 @@ Deno.test("training configuration", async (t) => {
     await assert.rejects(loadConfig(`${dir}/list.yaml`), /top level must be a mapping/);
     await Deno.writeTextFile(`${dir}/broken.yaml`, "dataset: [unclosed\n");
     await assert.rejects(loadConfig(`${dir}/broken.yaml`), /broken\.yaml: not valid YAML/);
+  });
+
+  await t.step("augmentation and R1 γ: defaults off and 10, checked values, a JSON round trip", async () => {
+    assert.deepEqual(TRAIN_DEFAULTS.augment, { policy: "", translation_padding: "zero" });
+    const c = await loadConfig(yaml, [
+      "augment.policy=color,translation,cutout",
+      "augment.translation_padding=reflect",
+      "model.r1_gamma=auto",
+    ]);
+    assert.equal(c.augment.policy, "color,translation,cutout");
+    assert.equal(c.augment.translation_padding, "reflect");
+    assert.equal(c.model.r1_gamma, "auto");
+    // A checkpoint header or a job's config.json keeps them.
+    const again = configFromJson(JSON.stringify(c), "header");
+    assert.deepEqual([again.augment, again.model.r1_gamma], [c.augment, "auto"]);
+    const cases: Array<[string, string | RegExp]> = [
+      [
+        "augment.policy=color,flip",
+        "augment.policy: unknown policy 'flip'; valid names: color, translation, cutout",
+      ],
+      ["augment.policy=color,color", "augment.policy: 'color' is listed twice"],
+      ["augment.translation_padding=wrap", /^augment\.translation_padding: .*"zero".*"reflect"/],
+      ["augment.policy=3", /augment\.policy must be a string, got number/],
+      ["model.r1_gamma=automatic", 'model.r1_gamma: must be a number ≥ 0 or "auto", got "automatic"'],
+      ["model.r1_gamma=-1", /^model\.r1_gamma: must be a number ≥ 0 or "auto"/],
+      ["augment.policies=color", /unknown key 'augment\.policies'/],
+    ];
+    for (const [set, pattern] of cases) {
+      await assert.rejects(loadConfig(yaml, [set]), (e: Error) => {
+        assert.ok(e instanceof ConfigError, set);
+        if (typeof pattern === "string") assert.equal(e.message, pattern, set);
+        else assert.match(e.message, pattern, set);
+        return true;
+      });
+    }
+    assert.throws(
+      () => configFromJson(JSON.stringify({ ...c, model: { ...c.model, r1_gamma: [1] } }), "header"),
+      /header: model\.r1_gamma must be a number/,
+    );
   });
 
   await t.step("overrides parse YAML scalars and flow lists", () => {

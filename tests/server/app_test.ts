@@ -77,3 +77,15 @@ Deno.test("server/main.ts --help lists the environment variables", async () => {
     assert.match(text, new RegExp(name));
   }
 });
+
+Deno.test("the training body documents augment and R1 γ as the configuration accepts them", () => {
+  type Schema = { properties: Record<string, Schema>; oneOf?: unknown[]; default?: unknown; type?: string };
+  const doc = openApiDocument(DEFAULT_LIMITS) as { components: { schemas: { TrainRequest: Schema } } };
+  const body = doc.components.schemas.TrainRequest.properties;
+  assert.deepEqual(body.model.properties.r1_gamma, {
+    oneOf: [{ type: "number", minimum: 0 }, { type: "string", enum: ["auto"] }],
+    default: 10,
+  });
+  assert.deepEqual(body.augment.properties.policy, { type: "string", default: "" });
+  assert.deepEqual(body.augment.properties.translation_padding, { type: "string", default: "zero" });
+});

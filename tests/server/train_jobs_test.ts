@@ -250,6 +250,18 @@ Deno.test("POST /api/train: dataset confined to SGAN_DATA_ROOT, configuration ch
       /required/,
     );
     await fails({ ...tinyConfig("list.txt"), sched: { epochs: [1] } }, 400, "sched.epochs", /depths/);
+    await fails(
+      { ...tinyConfig("list.txt"), augment: { policy: "color,flip" } },
+      400,
+      "augment.policy",
+      /unknown policy 'flip'; valid names: color, translation, cutout/,
+    );
+    await fails(
+      { ...tinyConfig("list.txt"), model: { r1_gamma: "heuristic" } },
+      400,
+      "model.r1_gamma",
+      /must be a number ≥ 0 or "auto"/,
+    );
     await fails("{not json", 400, null, /JSON object/);
     await fails("[1,2]", 400, null, /JSON object/);
     await fails({ ...tinyConfig("list.txt"), name: "../evil" }, 400, "name");

@@ -9,6 +9,7 @@ import { loadConfig } from "../../model/config.ts";
 import { Discriminator } from "../../model/networks/discriminator.ts";
 import { Generator } from "../../model/networks/generator.ts";
 import { discriminatorOptionsOf, generatorOptionsOf } from "../../model/train/loop.ts";
+import { r1GammaAt } from "../../model/train/schedule.ts";
 import {
   discriminatorGradients,
   generatorGradients,
@@ -102,12 +103,14 @@ export async function trainingStepKernels(lossCase: typeof LOSS_CASES[number]): 
         const z2 = tf.randomNormal([n, 16]) as tf.Tensor2D;
         const reals = tf.randomUniform([n, px, px, 3], -1, 1) as tf.Tensor4D;
         const run = { depth, alpha, noise: "random" as const };
+        // The losses take γ resolved for this depth (a number, or model.r1_gamma "auto" worked out).
+        const losses = { ...config.model, r1_gamma: r1GammaAt(config.model.r1_gamma, px, n) };
         const fakes = G.forwardTraining(z, { ...run, updateAverage: false });
         const names = kernelsOnTape(() => {
           const d = discriminatorGradients(
             D,
             D.params.entries().filter((p) => p.trainable),
-            config.model,
+            losses,
             run,
             reals,
             fakes,
@@ -115,7 +118,7 @@ export async function trainingStepKernels(lossCase: typeof LOSS_CASES[number]): 
             tf.randomUniform([n]) as tf.Tensor1D,
           );
           const gParams = G.params.entries().filter((p) => p.trainable);
-          const g = generatorGradients(G, D, gParams, config.model, { z, z2, mixingCutoff: 2 }, run);
+          const g = generatorGradients(G, D, gParams, losses, { z, z2, mixingCutoff: 2 }, run);
           tf.dispose([d.loss, g.loss, ...d.grads.values(), ...g.grads.values()]);
         });
         for (const name of names) all.add(name);

@@ -20,6 +20,13 @@ import {
   seededNoise,
 } from "../../../model/train/step_grads.ts";
 import { maxAbsDiff } from "../../support/backends.ts";
+import {
+  type AugmentParams,
+  drawAugmentParams,
+  parseAugmentPolicy,
+  sliceAugmentParams,
+} from "../../../model/train/augment_policy.ts";
+import { RandomState } from "../../../model/seeds.ts";
 import { repeatedBatch, TINY_NETWORK, tinySchedule } from "../../support/tiny_training.ts";
 import { useBatchInvariantKernels, useWasm } from "../../server/helpers.ts";
 
@@ -59,7 +66,7 @@ const LOSS: LossSettings = {
   wgan_epsilon: 0.001,
 };
 
-Deno.test("pool gradients = share-weighted mean of each share's gradients in this process", async () => {
+Deno.test("pool gradients = share-weighted mean of each share's gradients in this process, augmented too", async () => {
   await useWasm();
   const G = new Generator(G_OPTIONS, ParameterTree.seeded(3));
   const D = new Discriminator(D_OPTIONS, ParameterTree.seeded(4));
@@ -88,7 +95,11 @@ Deno.test("pool gradients = share-weighted mean of each share's gradients in thi
     assert.deepEqual(shares, [8, 4]);
     const slice = <T extends tf.Tensor>(t: T, start: number, count: number) =>
       tf.slice(t, start, count) as unknown as T;
-    // The truth: each share in this process, with the noise seed the pool gives that worker.
+    // The truth: each share in this process, with the noise seed the pool gives that worker and the
+    // augmentation parameters of its images.
+    const augmentation: { params?: { reals: AugmentParams; fakes: AugmentParams } } = {};
+    const shareOf = (p: AugmentParams | undefined, start: number, count: number) =>
+      p && sliceAugmentParams(p, start, count);
     const expected = async (step: "d" | "g") => {
       const sums = new Map<string, Float32Array>();
       let loss = 0;
@@ -96,7 +107,15 @@ Deno.test("pool gradients = share-weighted mean of each share's gradients in thi
       for (let i = 0; i < shares.length; i++) {
         const count = shares[i];
         const weight = count / n;
-        const run = { depth, alpha, noise: seededNoise(noiseSeed + i) };
+        const run = {
+          depth,
+          alpha,
+          noise: seededNoise(noiseSeed + i),
+          augment: {
+            reals: step === "d" ? shareOf(augmentation.params?.reals, start, count) : undefined,
+            fakes: shareOf(augmentation.params?.fakes, start, count),
+          },
+        };
         const latents = { z: slice(z, start, count), z2: slice(z2, start, count), mixingCutoff };
         let result;
         if (step === "d") {
@@ -151,25 +170,38 @@ Deno.test("pool gradients = share-weighted mean of each share's gradients in thi
         z2,
         mixingCutoff,
         useR1: true,
+        r1Gamma: LOSS.r1_gamma,
         noiseSeed,
         versions,
+        augment: augmentation.params,
       });
     await check("d", await dStep({ g: 0, d: 0 }), dParams);
     // The same versions: the workers keep the weights they have (nothing changed in between).
-    const g = await pool.generatorStep(G, D, gParams, {
-      depth,
-      alpha,
-      z,
-      z2,
-      mixingCutoff,
-      noiseSeed,
-      versions: { g: 0, d: 0 },
-    });
-    await check("g", g, gParams);
+    const gStep = (versions: { g: number; d: number }) =>
+      pool.generatorStep(G, D, gParams, {
+        depth,
+        alpha,
+        z,
+        z2,
+        mixingCutoff,
+        noiseSeed,
+        versions,
+        augment: augmentation.params && { fakes: augmentation.params.fakes },
+      });
+    await check("g", await gStep({ g: 0, d: 0 }), gParams);
     // D changes (as after an optimizer step) and its version moves on: the workers get the new weights.
     const first = dParams[0].variable;
     first.assign(tf.mul(first, 1.5));
     await check("d", await dStep({ g: 0, d: 1 }), dParams);
+    // DiffAugment: each worker augments its share's images with their parameters (reals and fakes differ).
+    const rng = new RandomState(11);
+    const policy = parseAugmentPolicy("color,translation,cutout");
+    augmentation.params = {
+      reals: drawAugmentParams(rng, n, 16, policy),
+      fakes: drawAugmentParams(rng, n, 16, policy),
+    };
+    await check("d", await dStep({ g: 0, d: 1 }), dParams);
+    await check("g", await gStep({ g: 0, d: 1 }), gParams);
     // The workers' forward passes do not move this process's W average (the loop does that itself).
     assert.deepEqual(await G.truncation.avgLatent.data(), avgBefore);
   } finally {
@@ -180,11 +212,15 @@ Deno.test("pool gradients = share-weighted mean of each share's gradients in thi
   }
 });
 
-Deno.test("a data-parallel run is deterministic, resumes exactly, and leaks no tensors in the parent", async () => {
+/**
+ * Two identical data-parallel runs and one stopped and resumed end with the same weights, with `extra` settings;
+ * a run with `unlike` instead of them ends elsewhere (the settings reach the workers).
+ */
+async function deterministicRun(extra: string[], unlike?: string[]) {
   await useWasm();
   const dir = await Deno.makeTempDir();
   const batch = 8;
-  const configFor = (out: string) =>
+  const configFor = (out: string, settings = extra) =>
     loadConfig(undefined, [
       ...TINY_NETWORK,
       ...tinySchedule([1, 1, 3], batch),
@@ -194,6 +230,7 @@ Deno.test("a data-parallel run is deterministic, resumes exactly, and leaks no t
       "checkpoint_minutes=100000",
       "sample_every=100000",
       "log_every=100000",
+      ...settings,
     ]);
   const pixels = tf.randomUniform([4 * batch, 16, 16, 3], -1, 1, "float32", 5);
   /** Four fixed batches in turn, with the position as resumable state. */
@@ -244,6 +281,14 @@ Deno.test("a data-parallel run is deterministic, resumes exactly, and leaks no t
       assert.deepEqual(b.tensors.get(key)!.data, t.data, `run b: ${key}`);
       assert.deepEqual(c.tensors.get(key)!.data, t.data, `resumed run: ${key}`);
     }
+    if (unlike) {
+      await train({ config: await configFor(`${dir}/d`, unlike), data: dataset(), workers: 2 });
+      const d = await weightsOf(`${dir}/d`);
+      const differ = [...a.tensors].filter(([key, t]) =>
+        maxAbsDiff(d.tensors.get(key)!.data as Float32Array, t.data as Float32Array) > 0
+      );
+      assert.ok(differ.length > 0, `${unlike} instead of ${extra} changes training`);
+    }
     // Training did something: G moved away from its seeded initial weights.
     const fresh = new Generator({ ...G_OPTIONS }, ParameterTree.seeded(0));
     try {
@@ -261,7 +306,20 @@ Deno.test("a data-parallel run is deterministic, resumes exactly, and leaks no t
     pixels.dispose();
     await Deno.remove(dir, { recursive: true });
   }
-});
+}
+
+Deno.test(
+  "a data-parallel run is deterministic, resumes exactly, and leaks no tensors in the parent",
+  () => deterministicRun([]),
+);
+
+Deno.test(
+  "with DiffAugment and R1 γ auto, a data-parallel run is deterministic and resumes exactly",
+  () =>
+    deterministicRun(["augment.policy=color,translation,cutout", "model.r1_gamma=auto"], [
+      "model.r1_gamma=auto",
+    ]),
+);
 
 Deno.test("workers that cannot start are a warning, and training goes on in this process", async () => {
   await useWasm();

@@ -16,7 +16,7 @@ import { Truncation } from "../../../model/layers/truncation.ts";
 import { mixStyles } from "../../../model/networks/generator.ts";
 import { updateShadow } from "../../../model/train/ema.ts";
 import { Adam } from "../../../model/train/adam.ts";
-import { alphaAt, depthPlan, emaBeta } from "../../../model/train/schedule.ts";
+import { alphaAt, depthPlan, emaBeta, r1GammaAt } from "../../../model/train/schedule.ts";
 import { loadConfig } from "../../../model/config.ts";
 import { useBackend } from "../../support/backends.ts";
 
@@ -143,4 +143,19 @@ Deno.test("progressive schedule", async () => {
   assert.equal(depthPlan(big, 5, 100).gLearningRate, 0.0015); // 128 px
   assert.equal(depthPlan(big, 6, 100).dLearningRate, 0.002); // 256 px
   assert.equal(depthPlan(big, 4, 100).gLearningRate, 0.001); // 64 px
+});
+
+Deno.test("R1 γ: a number as it is, or StyleGAN2-ADA's 0.0002 · res² / minibatch per depth", async () => {
+  close(r1GammaAt("auto", 64, 32), 0.0256, 1e-12); // 0.0002 · 4096 / 32
+  close(r1GammaAt("auto", 256, 8), 1.6384, 1e-12); // 0.0002 · 65536 / 8
+  close(r1GammaAt("auto", 4, 32), 0.0001, 1e-12); // 0.0002 · 16 / 32
+  assert.equal(r1GammaAt(10, 64, 32), 10);
+  assert.equal(r1GammaAt(0, 64, 32), 0);
+  // Each depth of a growing run: its own resolution and minibatch (64 px at batch 16: 0.0512).
+  const auto = await loadConfig(undefined, ["dataset.img_dir=x", "model.r1_gamma=auto"]);
+  assert.equal(auto.model.r1_gamma, "auto");
+  close(depthPlan(auto, 4, 100).r1Gamma, 0.0002 * 64 * 64 / 16, 1e-12);
+  close(depthPlan(auto, 0, 100).r1Gamma, 0.0002 * 4 * 4 / 32, 1e-12);
+  const fixed = await loadConfig(undefined, ["dataset.img_dir=x"]);
+  assert.equal(depthPlan(fixed, 4, 100).r1Gamma, 10); // the default stays official StyleGAN's γ = 10
 });

@@ -8,7 +8,7 @@ import { loadConfig } from "../../../model/config.ts";
 import { train, type TrainEvent, type TrainingData } from "../../../model/train/loop.ts";
 import { readSafetensors } from "../../../model/checkpoint/safetensors.ts";
 import { REPO_ROOT, UCMERCED_DIR } from "../../support/paths.ts";
-import { useBackend } from "../../support/backends.ts";
+import { maxAbsDiff, useBackend } from "../../support/backends.ts";
 import { runCli } from "../../support/cli.ts";
 import { TINY_NETWORK, tinySchedule } from "../../support/tiny_training.ts";
 
@@ -38,6 +38,32 @@ async function trainingList(dir: string, n: number): Promise<string> {
 const CHILD_ENV = { SGAN_BACKEND: "wasm", SGAN_BLAS: "on" };
 
 const trainCli = (args: string[]) => runCli("train.ts", args, CHILD_ENV);
+
+/**
+ * Start `deno task train` with `args`, SIGKILL it once its checkpoint pointer in `out` says step 7 or later
+ * (every batch is checkpointed, so the kill lands between checkpoints of a live run); resolves to that step.
+ */
+async function killMidRun(args: string[], out: string): Promise<number> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", `${REPO_ROOT}/model/cli/train.ts`, ...args],
+    cwd: REPO_ROOT,
+    env: CHILD_ENV,
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  const deadline = Date.now() + 120_000;
+  let step = 0;
+  while (Date.now() < deadline) {
+    try {
+      step = JSON.parse(await Deno.readTextFile(`${out}/models/latest.json`)).state.step;
+    } catch { /* not written yet, or being replaced */ }
+    if (step >= 7) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  child.kill("SIGKILL");
+  await child.status;
+  return step;
+}
 
 async function weights(file: string): Promise<Map<string, Float32Array>> {
   const { tensors } = await readSafetensors(file);
@@ -99,25 +125,7 @@ Deno.test("training", async (t) => {
     "killed with SIGKILL mid-run, resumed: the same weights as the uninterrupted run",
     async () => {
       const out = `${dir}/killed`;
-      // Checkpoint after every batch so that the kill lands between checkpoints of a live run.
-      const child = new Deno.Command(Deno.execPath(), {
-        args: ["run", "-A", `${REPO_ROOT}/model/cli/train.ts`, ...sets(out, ["checkpoint_minutes=0.00001"])],
-        cwd: REPO_ROOT,
-        env: CHILD_ENV,
-        stdout: "null",
-        stderr: "null",
-      }).spawn();
-      const deadline = Date.now() + 120_000;
-      let step = 0;
-      while (Date.now() < deadline) {
-        try {
-          step = JSON.parse(await Deno.readTextFile(`${out}/models/latest.json`)).state.step;
-        } catch { /* not written yet, or being replaced */ }
-        if (step >= 7) break;
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      child.kill("SIGKILL");
-      await child.status;
+      const step = await killMidRun(sets(out, ["checkpoint_minutes=0.00001"]), out);
       assert.ok(step >= 7 && step < 20, `killed at step ${step}`);
       const res = await trainCli(["--resume", out]);
       assert.equal(res.code, 0, res.stderr);
@@ -134,6 +142,66 @@ Deno.test("training", async (t) => {
         const b = await weights(`${out}/models/${file}.safetensors`);
         for (const [key, values] of a) assert.deepEqual(b.get(key), values, `${file}: ${key}`);
       }
+    },
+  );
+
+  await t.step(
+    "with DiffAugment: killed with SIGKILL and resumed, the same weights, in one process and with workers",
+    async () => {
+      const augmented = [
+        [
+          "--workers",
+          "0",
+          "--set",
+          "augment.policy=color,translation,cutout",
+          "--set",
+          "model.r1_gamma=auto",
+        ],
+        [
+          "--workers",
+          "2",
+          "--set",
+          "augment.policy=color,translation,cutout",
+          "--set",
+          "augment.translation_padding=reflect",
+        ],
+      ];
+      for (const [i, extra] of augmented.entries()) {
+        const full = `${dir}/augmented_${i}`, out = `${dir}/augmented_killed_${i}`;
+        let res = await trainCli([...sets(full), ...extra]);
+        assert.equal(res.code, 0, res.stderr);
+        const step = await killMidRun([...sets(out, ["checkpoint_minutes=0.00001"]), ...extra], out);
+        assert.ok(step >= 7 && step < 20, `${extra}: killed at step ${step}`);
+        res = await trainCli(["--resume", out, "--workers", extra[1]]);
+        assert.equal(res.code, 0, res.stderr);
+        for (const file of ["GAN_GEN_SHADOW_2_2", "GAN_DIS_2_2", "GAN_DIS_OPTIM_2_2"]) {
+          const a = await weights(`${full}/models/${file}.safetensors`);
+          const b = await weights(`${out}/models/${file}.safetensors`);
+          for (const [key, values] of a) assert.deepEqual(b.get(key), values, `${extra}: ${file}: ${key}`);
+        }
+        // The augmentation is on in these runs: D ends elsewhere than in the plain run of the first step.
+        const plain = await weights(`${dir}/full/models/GAN_DIS_2_2.safetensors`);
+        const augmentedD = await weights(`${full}/models/GAN_DIS_2_2.safetensors`);
+        assert.ok(
+          [...plain].some(([key, values]) => maxAbsDiff(values, augmentedD.get(key)!) > 0),
+          `${extra}`,
+        );
+      }
+    },
+  );
+
+  await t.step(
+    "an unknown augmentation policy: one clear error naming the key, nothing written",
+    async () => {
+      const out = `${dir}/bad_policy`;
+      const res = await trainCli(sets(out, ["augment.policy=color,flip"]));
+      assert.notEqual(res.code, 0);
+      assert.match(
+        res.stderr,
+        /augment\.policy: unknown policy 'flip'; valid names: color, translation, cutout/,
+      );
+      assert.equal(res.stderr.trim().split("\n").length, 1, res.stderr);
+      await assert.rejects(Deno.stat(out), Deno.errors.NotFound);
     },
   );
 
