@@ -35,7 +35,7 @@ fi
 
 # Then ours, against that file.
 deno run -A bench/main.ts --backends wasm --tasks generate,train --res "$GEN_RES" --train-res "$TRAIN_RES" \
-  --budget "$BUDGET" --workers "$WORKERS" --reference "$TORCH" | tee "$OUT/wasm_vs_torch_cpu.txt"
+  --train-steps "$TRAIN_STEPS" --budget "$BUDGET" --workers "$WORKERS" --reference "$TORCH" | tee "$OUT/wasm_vs_torch_cpu.txt"
 if [ -n "$MODEL_CONFIG" ]; then
   deno run -A bench/train_model_config.ts --config "$MODEL_CONFIG" --workers "$WORKERS" --steps "$TRAIN_STEPS" \
     --reference "$TORCH" | tee -a "$OUT/wasm_vs_torch_cpu.txt"
