@@ -499,15 +499,19 @@ def train_cases(args):
         import yaml  # PyYAML (Debian: python3-yaml); only this path needs it
         cfg = yaml.safe_load(open(args.train_config))
         model, res = cfg.get("model", {}), cfg["dataset"]["resolution"]
-        gen = {k: v for k, v in model.get("gen", {}).items() if k in DEFAULTS or k == "style_mixing_prob"}
+        if model.get("loss", "logistic") != "logistic":
+            sys.exit(f"{args.train_config}: model.loss {model['loss']!r}: only the logistic loss (+ R1) is timed here")
+        gen = {k: v for k, v in model.get("gen", {}).items()
+               if k in DEFAULTS or k in ("style_mixing_prob", "dlatent_avg_beta")}
         mixing = gen.pop("style_mixing_prob", TRAIN_DEFAULTS["style_mixing_prob"])
+        avg_beta = gen.pop("dlatent_avg_beta", TRAIN_DEFAULTS["dlatent_avg_beta"])
         dis = {k: v for k, v in model.get("dis", {}).items()
                if k in ("fmap_base", "fmap_decay", "fmap_max", "blur_filter", "mbstd_group_size", "mbstd_num_features")}
         sched = cfg.get("sched", {}).get("batch_sizes")
         final_depth = int(math.log2(res)) - 2  # depth 0 = 4 px; model/config.ts's default list when absent
         sched = sched or [32, 32, 32, 32, 16, 16, 8, 4, 2]
         batch = int(args.batch.split(",")[0]) if args.batch_given else sched[final_depth]
-        settings = {**TRAIN_DEFAULTS, "style_mixing_prob": mixing,
+        settings = {**TRAIN_DEFAULTS, "style_mixing_prob": mixing, "dlatent_avg_beta": avg_beta,
                     **{k: model[k] for k in ("r1_gamma", "r1_interval", "g_ema_kimg") if k in model}}
         name = os.path.splitext(os.path.basename(args.train_config))[0]
         channels = cfg["dataset"].get("channels", 3)
