@@ -4,8 +4,10 @@
  *
  * Generation images/s of StyleGAN at 32/64/128 px and training images/s (one D step with R1 + one G step,
  * style mixing on) at 32/64 px, default channels (fmap_base 8192, fmap_max 512) and reduced (2048/128),
- * batch 8, per backend, beside StyleGAN.pytorch measured on this machine kind (PyTorch 1.13, 2 threads,
- * OpenBLAS). Medians of repeated runs; the ratio is ours / PyTorch's.
+ * batch 8, per backend, beside StyleGAN.pytorch: `--reference FILE` takes its figures from the JSON lines that
+ * bench/reference/stylegan_torch.py wrote in the same session (bench/reference/cpu_same_run.sh does both); without
+ * it the figures recorded in bench/reference.ts are used and each row says "recorded fallback".
+ * Medians of repeated runs; the ratio is ours / PyTorch's.
  * Cases whose estimated time exceeds the budget are skipped and say so.
  *
  * `--workers N` (wasm/cpu) times generation the way the server runs it with a pool: mapping and truncation in
@@ -27,8 +29,9 @@ import {
   CHANNEL_PRESETS,
   type ChannelPreset,
   channelPresetFlag,
-  GENERATE_REFERENCE,
-  TRAIN_REFERENCE,
+  MeasuredReference,
+  presetReference,
+  type ReferenceSource,
 } from "./reference.ts";
 import { integerFlag, positiveFlag } from "./flags.ts";
 import { trainingStepSeconds } from "./train_step.ts";
@@ -47,6 +50,7 @@ const { values } = parseArgs({
     budget: { type: "string", default: "60" },
     tasks: { type: "string", default: "generate,train" },
     "train-res": { type: "string", default: "32,64" },
+    "train-steps": { type: "string", default: "6" },
     workers: { type: "string", default: "0" },
     help: { type: "boolean", short: "h" },
   },
@@ -54,7 +58,8 @@ const { values } = parseArgs({
 if (values.help) {
   console.log(
     "deno task bench [--json] [--backends wasm,cpu,webgpu] [--res 32,64,128] [--channels default,reduced]\n" +
-      "  [--batch 8] [--budget 60] [--tasks generate,train] [--train-res 32,64] [--reference torch.jsonl]\n" +
+      "  [--batch 8] [--budget 60] [--tasks generate,train] [--train-res 32,64] [--train-steps 6]\n" +
+      "  [--reference torch.jsonl]   PyTorch's figures from the same run (bench/reference/cpu_same_run.sh)\n" +
       "  [--workers N]   generation and training split over N worker processes (wasm/cpu)",
   );
   Deno.exit(0);
@@ -62,13 +67,20 @@ if (values.help) {
 const workers = integerFlag("workers", values.workers, 0);
 const batch = integerFlag("batch", values.batch);
 const budgetS = positiveFlag("budget", values.budget);
+const trainSteps = integerFlag("train-steps", values["train-steps"]);
 const presets = values.channels!.split(",").map(channelPresetFlag);
 const resolutions = values.res!.split(",").map((r) => integerFlag("res", r, 4));
 const trainResolutions = values["train-res"]!.split(",").map((r) => integerFlag("train-res", r, 4));
 const backends = (values.backend ?? values.backends!).split(",");
-// GPU runs compare with PyTorch measured on the same machine in the same session (bench/reference/
-// stylegan_torch.py --json); without that file the CPU figures recorded in bench/reference.ts are used.
-const measuredReference = values.reference ? await readMeasuredReference(values.reference) : undefined;
+// Ratios are against PyTorch measured on the same machine in the same session (bench/reference/
+// stylegan_torch.py --json, as bench/reference/cpu_same_run.sh writes it); without that file the figures
+// recorded in bench/reference.ts are used, and every row says so.
+const measuredReference = values.reference ? await MeasuredReference.read(values.reference) : undefined;
+if (!measuredReference && !values.json) {
+  console.log(
+    "PyTorch figures: recorded fallback (bench/reference.ts); --reference FILE for a same-run file",
+  );
+}
 
 interface Row {
   task: string;
@@ -79,6 +91,8 @@ interface Row {
   img_per_s: number | null;
   gflop_per_s: number | null;
   ref_img_per_s: number | null;
+  /** Where ref_img_per_s comes from. */
+  ref_source: ReferenceSource;
   ratio: number | null;
   note?: string;
 }
@@ -110,9 +124,7 @@ for (const backendName of backends) {
     for (const res of resolutions) {
       const options = { resolution: res, ...CHANNEL_PRESETS[preset] };
       const flops = generatorFlops(options) * batch;
-      const ref = measuredReference
-        ? measuredReference.get(`${res}/${preset}/${batch}`) ?? null
-        : GENERATE_REFERENCE[preset][res] ?? null;
+      const ref = presetReference(measuredReference, "generate", res, preset, batch);
       const row: Row = {
         task: "generate",
         backend: info.name,
@@ -121,7 +133,8 @@ for (const backendName of backends) {
         batch,
         img_per_s: null,
         gflop_per_s: null,
-        ref_img_per_s: ref,
+        ref_img_per_s: ref.img_per_s,
+        ref_source: ref.source,
         ratio: null,
       };
       const estimate = measuredGflops ? flops / 1e9 / measuredGflops * 4 : 0;
@@ -160,7 +173,7 @@ for (const backendName of backends) {
       G.dispose();
       row.img_per_s = batch / seconds;
       row.gflop_per_s = flops / seconds / 1e9;
-      row.ratio = ref === null ? null : row.img_per_s / ref;
+      row.ratio = ref.img_per_s === null ? null : row.img_per_s / ref.img_per_s;
       measuredGflops = Math.max(measuredGflops ?? 0, row.gflop_per_s);
       if (pool) row.note = `${workers} worker processes`;
       if (accelerated?.enabled) row.note = "own WGSL mapping and synthesis pipelines";
@@ -179,7 +192,7 @@ async function benchTraining(backend: string): Promise<void> {
   for (const preset of presets) {
     let lastStep = 0;
     for (const res of trainResolutions) {
-      const ref = measuredReference ? null : TRAIN_REFERENCE[preset][res] ?? null;
+      const ref = presetReference(measuredReference, "train", res, preset, batch);
       const row: Row = {
         task: "train",
         backend,
@@ -188,23 +201,24 @@ async function benchTraining(backend: string): Promise<void> {
         batch,
         img_per_s: null,
         gflop_per_s: null,
-        ref_img_per_s: ref,
+        ref_img_per_s: ref.img_per_s,
+        ref_source: ref.source,
         ratio: null,
       };
-      // A step at twice the resolution costs about 4× (more with default channels); 6 steps are timed.
-      if (lastStep * 4 * 6 > budgetS) {
+      // A step at twice the resolution costs about 4× (more with default channels); trainSteps are timed.
+      if (lastStep * 4 * trainSteps > budgetS) {
         row.note = `skipped: a step would take about ${(lastStep * 4).toFixed(0)} s`;
       } else {
         const seconds = await trainingStepSeconds({
           resolution: res,
           batch,
           channels: CHANNEL_PRESETS[preset],
-          steps: 6,
+          steps: trainSteps,
           workers,
         });
         lastStep = seconds;
         row.img_per_s = batch / seconds;
-        row.ratio = ref === null ? null : row.img_per_s / ref;
+        row.ratio = ref.img_per_s === null ? null : row.img_per_s / ref.img_per_s;
         if (workers > 0) row.note = `${workers} worker processes`;
       }
       rows.push(row);
@@ -228,36 +242,9 @@ function report(row: Row): void {
       `batch ${row.batch}`,
       `${f(row.img_per_s).padStart(8)} img/s`,
       `${f(row.gflop_per_s, 1).padStart(6)} GFLOP/s`,
-      `ref ${f(row.ref_img_per_s).padStart(7)}`,
+      `ref ${f(row.ref_img_per_s).padStart(7)} (${row.ref_source})`,
       `ratio ${f(row.ratio, 3)}`,
       row.note ?? "",
     ].join("  "),
   );
-}
-
-/**
- * PyTorch's images/s keyed by `res/channels/batch`, from the JSON lines of bench/reference/stylegan_torch.py.
- * Strict float32 rows (tf32 off) are preferred: WebGPU computes in float32.
- */
-async function readMeasuredReference(file: string): Promise<Map<string, number>> {
-  const rows = (await Deno.readTextFile(file)).split("\n").filter((l) => l.trim().startsWith("{"))
-    .map((l) =>
-      JSON.parse(l) as {
-        res: number;
-        channels: string;
-        batch: number;
-        tf32: string | boolean;
-        img_per_s: number;
-      }
-    );
-  const map = new Map<string, number>();
-  for (const r of rows) {
-    const key = `${r.res}/${r.channels}/${r.batch}`;
-    const strict = r.tf32 === "off" || r.tf32 === false;
-    if (strict || !map.has(key)) map.set(key, r.img_per_s);
-  }
-  if (map.size === 0) {
-    throw new Error(`${file}: no PyTorch timing rows (JSON lines with res, channels, batch, img_per_s)`);
-  }
-  return map;
 }

@@ -1,35 +1,50 @@
 /**
- * Training speed of the embedded default model's configuration (configs/ucmerced-64.yaml: 64 px, fmap_base
- * 1024, fmap_max 128, batch 32), in one process or data-parallel over worker processes:
+ * Training speed of the embedded default model's own configuration (configs/ucmerced-64.yaml: 64 px, fmap_base
+ * 1024, fmap_max 128, latent 256, batch 32, lazy R1 every 4 steps, EMA half-life 1 kimg), in one process or
+ * data-parallel over worker processes, optionally beside PyTorch timed in the same run:
  *
- *   deno run -A bench/train_model_config.ts [--workers 0|N] [--steps 4]
+ *   deno run -A bench/train_model_config.ts [--config configs/ucmerced-64.yaml] [--workers 0|N] [--steps 4]
+ *     [--reference torch.jsonl]
  *
- * Random data, fixed structure at 64 px, R1 on every step (the run itself uses lazy R1 every 4 steps, so its
- * steps are a little cheaper); median seconds per step after two warm-up steps, as one JSON line.
+ * Random data, fixed structure at the config's resolution, its batch (last depth's); the median over cycles of
+ * r1_interval steps (one with R1) per step, after a warm-up, as one JSON line. `--reference` takes the row that
+ * `bench/reference/stylegan_torch.py --train --train-config SAME.yaml --json` wrote (matched by the file's name).
  */
+import { basename, extname } from "node:path";
 import { parseArgs } from "node:util";
 import { initBackend } from "../model/backend/select.ts";
+import { loadConfig } from "../model/config.ts";
 import { trainingStepSeconds } from "./train_step.ts";
 import { integerFlag } from "./flags.ts";
+import { MeasuredReference } from "./reference.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
-  options: { workers: { type: "string", default: "0" }, steps: { type: "string", default: "4" } },
+  options: {
+    config: { type: "string", default: "configs/ucmerced-64.yaml" },
+    workers: { type: "string", default: "0" },
+    steps: { type: "string", default: "4" },
+    reference: { type: "string" },
+  },
 });
 const workers = integerFlag("workers", values.workers, 0);
 const steps = integerFlag("steps", values.steps);
+const configFile = values.config!;
+const config = await loadConfig(configFile, ["dataset.img_dir=synthetic"]); // its data is not what is timed
+const name = basename(configFile, extname(configFile));
+const resolution = config.dataset.resolution;
+const batch = config.sched.batch_sizes[Math.log2(resolution) - 2]; // the final depth's (depth 0 = 4 px)
+const measured = values.reference ? await MeasuredReference.read(values.reference) : undefined;
 const backend = await initBackend("wasm", { quiet: true });
-const seconds = await trainingStepSeconds({
-  resolution: 64,
-  batch: 32,
-  channels: { fmap_base: 1024, fmap_max: 128 },
-  steps,
-  workers,
-});
+const seconds = await trainingStepSeconds({ resolution, batch, steps, workers, configFile });
+const ref = measured?.get("train", resolution, name, batch) ?? null;
 console.log(JSON.stringify({
-  case: "ucmerced-64 config, 64 px, batch 32, R1 every step",
+  case: `${name} config, ${resolution} px, batch ${batch}, R1 every ${config.model.r1_interval} steps`,
   backend: backend.reason,
   workers,
   s_per_step: seconds,
-  img_per_s: 32 / seconds,
+  img_per_s: batch / seconds,
+  ref_img_per_s: ref,
+  ref_source: measured ? "same run" : null,
+  ratio: ref === null ? null : batch / seconds / ref,
 }));

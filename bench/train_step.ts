@@ -1,7 +1,7 @@
 /**
  * Time training steps as `deno task train` runs them: fixed structure at one resolution, one D step
- * (logistic + R1 every step) and one G step (non-saturating, style mixing 0.9) per batch, on random
- * data (the data pipeline is not what is measured). Returns the median seconds per step after warm-up.
+ * (logistic + R1) and one G step (non-saturating, style mixing 0.9) per batch, on random data (the data
+ * pipeline is not what is measured). bench/reference/stylegan_torch.py `--train` times the same step in PyTorch.
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { loadConfig } from "../model/config.ts";
@@ -11,39 +11,77 @@ import type { GeneratorOptions } from "../model/networks/options.ts";
 export interface TrainBenchCase {
   resolution: number;
   batch: number;
-  channels: Partial<GeneratorOptions>;
-  /** Steps timed after two warm-up steps. */
+  /** Channels of G and D (both); omitted: the config's own. */
+  channels?: Partial<GeneratorOptions>;
+  /** Steps timed after the warm-up (rounded up to whole R1 cycles). */
   steps: number;
   /** Data-parallel worker processes (0: none). */
   workers?: number;
   /** Further `--set` settings (e.g. `augment.policy=color,translation,cutout`). */
   settings?: string[];
+  /**
+   * A training config (YAML) whose networks, losses and optimizers are timed (e.g. configs/ucmerced-64.yaml);
+   * omitted: the defaults (R1 on every step). Its data, structure, schedule and output are replaced as above.
+   */
+  configFile?: string;
+}
+
+/**
+ * The warm-up and timed step counts for R1 every `interval` steps: the warm-up is a whole number of cycles
+ * (at least two steps), so every timed cycle starts on an R1 step, as the loop places them (step % interval == 0).
+ */
+export function stepPlan(interval: number, steps: number): { warmup: number; cycles: number } {
+  return { warmup: Math.max(2, interval), cycles: Math.max(1, Math.ceil(steps / interval)) };
+}
+
+/**
+ * Median seconds per step: the median over cycles of `interval` steps (one of which carries R1) divided by
+ * the interval. `stamps[j]` is the end of step j.
+ */
+export function secondsPerStep(stamps: number[], interval: number, warmup: number): number {
+  const cycles: number[] = [];
+  for (let end = warmup - 1 + interval; end < stamps.length; end += interval) {
+    cycles.push((stamps[end] - stamps[end - interval]) / 1000 / interval);
+  }
+  if (cycles.length === 0) {
+    throw new Error(`no whole cycle of ${interval} steps after ${warmup} warm-up steps`);
+  }
+  cycles.sort((a, b) => a - b);
+  return cycles[Math.floor(cycles.length / 2)];
 }
 
 export async function trainingStepSeconds(c: TrainBenchCase): Promise<number> {
   const dir = await Deno.makeTempDir({ prefix: "sgan-bench-" });
   const depths = Math.log2(c.resolution) - 1;
   const perDepth = (v: number) => `[${Array(depths).fill(v).join(",")}]`;
-  const config = await loadConfig(undefined, [
+  const channels = c.channels
+    ? [
+      `model.gen.fmap_base=${c.channels.fmap_base}`,
+      `model.gen.fmap_max=${c.channels.fmap_max}`,
+      `model.dis.fmap_base=${c.channels.fmap_base}`,
+      `model.dis.fmap_max=${c.channels.fmap_max}`,
+    ]
+    : [];
+  const config = await loadConfig(c.configFile, [
     "dataset.img_dir=synthetic",
     `dataset.resolution=${c.resolution}`,
     "structure=fixed",
     `output_dir=${dir}`,
-    `model.gen.fmap_base=${c.channels.fmap_base}`,
-    `model.gen.fmap_max=${c.channels.fmap_max}`,
-    `model.dis.fmap_base=${c.channels.fmap_base}`,
-    `model.dis.fmap_max=${c.channels.fmap_max}`,
+    ...channels,
     `sched.batch_sizes=${perDepth(c.batch)}`,
     `sched.epochs=${perDepth(1)}`,
     "checkpoint_minutes=100000",
     "sample_every=100000",
     "log_every=100000",
+    "metrics_kimg=0",
     ...c.settings ?? [],
   ]);
-  const count = c.batch * (c.steps + 3);
-  const pixels = tf.randomUniform([c.batch, c.resolution, c.resolution, 3], -1, 1);
+  const interval = config.model.r1_interval;
+  const { warmup, cycles } = stepPlan(interval, c.steps);
+  const maxSteps = warmup + cycles * interval;
+  const pixels = tf.randomUniform([c.batch, c.resolution, c.resolution, config.dataset.channels], -1, 1);
   const data: TrainingData = {
-    count,
+    count: c.batch * (maxSteps + 1),
     gsdM: 1,
     beginEpoch() {},
     nextBatch: () => tf.clone(pixels) as tf.Tensor4D,
@@ -55,7 +93,7 @@ export async function trainingStepSeconds(c: TrainBenchCase): Promise<number> {
     await train({
       config,
       data,
-      maxSteps: c.steps + 2,
+      maxSteps,
       workers: c.workers ?? 0,
       onEvent: (e) => e.type === "progress" && stamps.push(performance.now()),
     });
@@ -63,6 +101,5 @@ export async function trainingStepSeconds(c: TrainBenchCase): Promise<number> {
     pixels.dispose();
     await Deno.remove(dir, { recursive: true });
   }
-  const durations = stamps.slice(2).map((t, i) => (t - stamps[i + 1]) / 1000).sort((a, b) => a - b);
-  return durations[Math.floor(durations.length / 2)];
+  return secondsPerStep(stamps, interval, warmup);
 }
