@@ -11,34 +11,11 @@ import { stringify as toYaml } from "yaml";
 import { configFromEnv } from "../../server/config.ts";
 import { TrainingJobs, type TrainingJobStatus } from "../../server/training/jobs.ts";
 import { parseTrainRequest } from "../../server/training/request.ts";
-import { REPO_ROOT, UCMERCED_DIR } from "../support/paths.ts";
+import { REPO_ROOT } from "../support/paths.ts";
 import { type ErrorJson, request, startServer, type TestServer } from "./helpers.ts";
+import { AUTH, copyRealImages, postJob as post, tinyConfig, TOKEN } from "./train_support.ts";
 
-const TOKEN = "s3cret";
-const AUTH = { Authorization: `Bearer ${TOKEN}` };
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
-
-/** A configuration that trains 4 → 16 px in seconds (the training tests' TINY settings). */
-function tinyConfig(imgDir: string, epochs = [1, 1, 2]): Record<string, unknown> {
-  return {
-    backend: "wasm",
-    dataset: { img_dir: imgDir, folder: false, resolution: 16 },
-    model: {
-      gen: {
-        latent_size: 16,
-        dlatent_size: 16,
-        mapping_fmaps: 16,
-        mapping_layers: 2,
-        fmap_base: 64,
-        fmap_max: 16,
-      },
-      dis: { fmap_base: 64, fmap_max: 16 },
-    },
-    sched: { epochs, batch_sizes: [8, 8, 8], fade_in_percentage: [50, 50, 50] },
-    log_every: 1,
-    sample_every: 2,
-  };
-}
 
 /**
  * A data root with 24 real UC Merced JPEGs (copied: links out of the root are refused) and `list.txt`, beside an
@@ -48,18 +25,9 @@ async function makeDataRoot(): Promise<{ base: string; root: string; outside: st
   const base = await Deno.makeTempDir({ prefix: "sgan-train-jobs-" });
   const root = join(base, "data");
   const outside = join(base, "outside");
-  await Deno.mkdir(join(root, "images"), { recursive: true });
+  const names = await copyRealImages(root, 24);
   await Deno.mkdir(join(root, "mixed"));
   await Deno.mkdir(outside);
-  const lines = (await Deno.readTextFile(`${UCMERCED_DIR}/train.txt`)).split("\n").filter(Boolean);
-  const step = Math.floor(lines.length / 24);
-  const names: string[] = [];
-  for (let i = 0; i < 24; i++) {
-    const name = `tile${String(i).padStart(2, "0")}.jpg`;
-    await Deno.copyFile(`${UCMERCED_DIR}/${lines[i * step]}`, join(root, "images", name));
-    names.push(`images/${name}`);
-  }
-  await Deno.writeTextFile(join(root, "list.txt"), names.join("\n") + "\n");
   await Deno.writeTextFile(join(root, "two.txt"), names.slice(0, 2).join("\n") + "\n");
   await Deno.copyFile(join(root, "images", "tile00.jpg"), join(outside, "secret.jpg"));
   await Deno.copyFile(join(root, "images", "tile00.jpg"), join(root, "mixed", "a.jpg"));
@@ -69,14 +37,6 @@ async function makeDataRoot(): Promise<{ base: string; root: string; outside: st
   await Deno.writeTextFile(join(root, "abs-list.txt"), `images/tile00.jpg\n${join(outside, "secret.jpg")}\n`);
   await Deno.writeTextFile(join(root, "link-list.txt"), "images/tile00.jpg\nescape/secret.jpg\n");
   return { base, root, outside };
-}
-
-function post(server: TestServer, body: unknown, headers: Record<string, string> = AUTH) {
-  return request(`${server.url}/api/train`, {
-    method: "POST",
-    headers: { "Content-Type": "application/json", ...headers },
-    body: typeof body === "string" ? body : JSON.stringify(body),
-  });
 }
 
 async function getJob(server: TestServer, id: string): Promise<TrainingJobStatus> {
