@@ -140,8 +140,8 @@ export class TrainingJobs {
     return [...this.#jobs.values()].find((job) => !job.finished);
   }
 
-  /** Start a job; 409 while another one is unfinished. Resolves once the process is launched. */
-  async start(request: TrainRequest): Promise<TrainingJobStatus> {
+  /** 409 while a job is unfinished: one job runs at a time. */
+  #refuseWhileBusy(): void {
     const busy = this.active;
     if (busy) {
       throw new ConflictError(
@@ -150,6 +150,11 @@ export class TrainingJobs {
         `wait until it finishes (GET /api/train/${busy.id}) or stop it (DELETE /api/train/${busy.id})`,
       );
     }
+  }
+
+  /** Start a job; 409 while another one is unfinished. Resolves once the process is launched. */
+  async start(request: TrainRequest): Promise<TrainingJobStatus> {
+    this.#refuseWhileBusy();
     let id = newJobId();
     while (this.#jobs.has(id)) id = newJobId();
     const job = new TrainingJob(
@@ -200,14 +205,7 @@ export class TrainingJobs {
    */
   async resume(id: string): Promise<TrainingJobStatus> {
     const job = this.get(id);
-    const busy = this.active;
-    if (busy) {
-      throw new ConflictError(
-        `training job ${busy.id} is ${busy.state}; one job runs at a time`,
-        null,
-        `wait until it finishes (GET /api/train/${busy.id}) or stop it (DELETE /api/train/${busy.id})`,
-      );
-    }
+    this.#refuseWhileBusy();
     if (!RESUMABLE_STATES.includes(job.state)) {
       throw new ConflictError(
         `training job ${id} is ${job.state}; only a cancelled or interrupted job can be resumed`,
