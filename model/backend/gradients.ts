@@ -101,6 +101,8 @@ const ELEMENTWISE: Record<string, Config> = {
   [tf.Square]: unary((dy, x) => tf.mul(dy, tf.mul(f32(x), 2))),
   [tf.Softplus]: unary((dy, x) => tf.mul(dy, tf.sigmoid(x))),
   [tf.Neg]: { gradFunc: (dy) => ({ x: () => tf.neg(one(dy)) }) },
+  // The projection's L1 terms (model/projection): d|x|/dx = sign(x), first order only.
+  [tf.Abs]: unary((dy, x) => tf.mul(dy, tf.sign(f32(x)))),
   [tf.Relu]: unary((dy, x) => tf.mul(dy, tf.cast(tf.step(x), "float32"))),
   [tf.LeakyRelu]: {
     inputsToSave: ["x"],

@@ -66,7 +66,8 @@ export class ProjectionLoss {
   terms(images: tf.Tensor4D): Map<LossTerm, tf.Scalar> {
     const out = new Map<LossTerm, tf.Scalar>();
     const w = this.weights;
-    if (w.l2) out.set("l2", tf.mean(tf.squaredDifference(images, this.target)));
+    // Square of the difference rather than SquaredDifference: its gradient is one the project registers.
+    if (w.l2) out.set("l2", tf.mean(tf.square(tf.sub(images, this.target))));
     if (w.l1) out.set("l1", tf.mean(tf.abs(tf.sub(images, this.target))));
     if (w.laplacian) out.set("laplacian", laplacianL1(images, this.target, this.levels));
     if (w.discriminator) {

@@ -9,6 +9,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { NoiseLayer, NoiseSpec } from "../layers/noise_layer.ts";
 import type { Generator } from "../networks/generator.ts";
+import { downscale2d } from "../layers/downscale2d.ts";
 
 /** The noise layers of G's synthesis network, in the order a forward pass at full resolution calls them. */
 export function noiseLayersInOrder(G: Generator): NoiseLayer[] {
@@ -57,7 +58,8 @@ export class NoiseMaps {
           terms.push(tf.square(tf.mean(tf.mul(n, rollBy1(n, 2)))) as tf.Scalar);
           terms.push(tf.square(tf.mean(tf.mul(n, rollBy1(n, 1)))) as tf.Scalar);
           if (n.shape[1] <= 8) break;
-          n = tf.avgPool(n, 2, 2, "valid");
+          // 2×2 box average (StyleGAN2's downscale), with the networks' own op, whose gradient is registered.
+          n = downscale2d(n);
         }
       }
       return terms.length ? tf.addN(terms) as tf.Scalar : tf.scalar(0);

@@ -79,13 +79,27 @@ Deno.test("server/main.ts --help lists the environment variables", async () => {
 });
 
 Deno.test("the training body documents augment and R1 γ as the configuration accepts them", () => {
-  type Schema = { properties: Record<string, Schema>; oneOf?: unknown[]; default?: unknown; type?: string };
+  type Schema = {
+    properties: Record<string, Schema>;
+    anyOf?: Record<string, unknown>[];
+    enum?: unknown[];
+    default?: unknown;
+    type?: string;
+  };
   const doc = openApiDocument(DEFAULT_LIMITS) as { components: { schemas: { TrainRequest: Schema } } };
   const body = doc.components.schemas.TrainRequest.properties;
-  assert.deepEqual(body.model.properties.r1_gamma, {
-    oneOf: [{ type: "number", minimum: 0 }, { type: "string", enum: ["auto"] }],
-    default: 10,
-  });
-  assert.deepEqual(body.augment.properties.policy, { type: "string", default: "" });
-  assert.deepEqual(body.augment.properties.translation_padding, { type: "string", default: "zero" });
+  const gamma = body.model.properties.r1_gamma;
+  assert.deepEqual(gamma.anyOf, [{ type: "number", minimum: 0 }, { type: "string", const: "auto" }]);
+  assert.equal(gamma.default, 10);
+  // Each transform at most once, in any order: 1 + 3 + 3·2 + 3·2·1 = 16 spellings, "" (off) among them.
+  const policy = body.augment.properties.policy;
+  assert.equal(policy.default, "");
+  assert.equal(policy.enum!.length, 16);
+  assert.equal(new Set(policy.enum).size, 16);
+  for (const spelling of ["", "color", "cutout,color", "translation,cutout,color"]) {
+    assert.ok(policy.enum!.includes(spelling), spelling);
+  }
+  assert.ok(!policy.enum!.includes("color,color"));
+  const padding = body.augment.properties.translation_padding;
+  assert.deepEqual([padding.enum, padding.default], [["zero", "reflect"], "zero"]);
 });

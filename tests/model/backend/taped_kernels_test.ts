@@ -1,13 +1,15 @@
 /**
  * model/backend/gradients.ts registers exactly the gradients the training step needs: every kernel a tiny
  * D + G step records on the tape (each loss, with R1 and WGAN-GP's double backprop, progressive and fixed,
- * fused scaling at 128 px) has a gradient, and every registered gradient is one of them.
+ * fused scaling at 128 px) and of the projection's losses has a gradient, and every registered gradient is one
+ * of them.
  */
 import * as tf from "@tensorflow/tfjs-core";
 import assert from "node:assert/strict";
 import { GRADIENT_CONFIGS } from "../../../model/backend/gradients.ts";
 import { useBackend } from "../../support/backends.ts";
 import { kernelsOnTape, LOSS_CASES, trainingStepKernels } from "../../support/taped_kernels.ts";
+import { ProjectionLoss } from "../../../model/projection/losses.ts";
 
 Deno.test("the recorder sees the kernels on a tape, and only those", async () => {
   await useBackend("wasm");
@@ -37,5 +39,20 @@ Deno.test("every kernel of a training step has a gradient, and every gradient se
     assert.equal(kernels.has(tf.Greater), penalty, `${lossCase.name}: double backprop`);
     for (const k of kernels) used.add(k);
   }
+  // The projection (model/projection) differentiates its own losses: L2, L1 and the Laplacian pyramid.
+  const images = tf.variable(tf.randomUniform([1, 16, 16, 3], -1, 1));
+  const target = tf.randomUniform([1, 16, 16, 3], -1, 1) as tf.Tensor4D;
+  const projection = new ProjectionLoss(target, { l2: 1, l1: 1, laplacian: 1 });
+  const projected = kernelsOnTape(() => {
+    const { value, grads } = tf.variableGrads(() => {
+      const terms = projection.terms(images as tf.Variable<tf.Rank.R4> as unknown as tf.Tensor4D);
+      return tf.addN([...terms.values()]) as tf.Scalar;
+    }, [images]);
+    tf.dispose([value, ...Object.values(grads)]);
+  });
+  assert.ok(projected.has(tf.Abs), `projection: ${[...projected].join(", ")}`);
+  assert.deepEqual([...projected].filter((k) => tf.getGradient(k) == null), [], "projection: no gradient");
+  for (const k of projected) used.add(k);
+  tf.dispose([images, target]);
   assert.deepEqual(Object.keys(GRADIENT_CONFIGS).filter((k) => !used.has(k)), [], "gradients no step uses");
 });
