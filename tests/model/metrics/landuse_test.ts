@@ -15,7 +15,8 @@ import {
 import { folderLabels } from "../../../model/data/labels.ts";
 import { useBackend } from "../../support/backends.ts";
 import { runCli } from "../../support/cli.ts";
-import { UCMERCED_DIR } from "../../support/paths.ts";
+import { REPO_ROOT, UCMERCED_DIR } from "../../support/paths.ts";
+import { readImageSet } from "../../../model/metrics/image_sets.ts";
 
 Deno.test("oneVsRestLoss: mean over rows of Σ softplus(−y·l), and its gradient −y·σ(−y·l) / N", async () => {
   await useBackend("cpu");
@@ -241,5 +242,32 @@ Deno.test("deno task eval --classifier: the land-use check of the default model'
     assert.match(refused.programStderr, /^error: --classifier is for --checkpoint/);
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("the shipped classifier: UC Merced's 21 classes, its recorded hold-out accuracy, above chance on the sample", async () => {
+  await useBackend("wasm");
+  const net = await loadClassifier(`${REPO_ROOT}/model/pretrained/landuse-32.safetensors`);
+  try {
+    const { classNames, holdoutAccuracy, resolution } = net.info;
+    assert.deepEqual(classNames, (await Deno.readTextFile(`${UCMERCED_DIR}/classes.txt`)).trim().split("\n"));
+    assert.equal(resolution, 32);
+    assert.ok(holdoutAccuracy! > 0.5, `recorded hold-out accuracy ${holdoutAccuracy}`);
+    // The sample's 21 hold-out tiles (one per class) are among the 105 it was checked on, never trained on.
+    const set = await readImageSet(`${UCMERCED_DIR}/holdout.txt`, 32);
+    const data = new Uint8Array(set.images.length * 32 * 32 * 3);
+    set.images.forEach((image, i) => data.set(image.data, i * image.data.length));
+    const x = tilesToInput(data, set.images.length, 32, 3, 32);
+    const truth = folderLabels(set.paths).classNames;
+    assert.deepEqual(truth, classNames);
+    const labels = folderLabels(set.paths).labels;
+    const { overall } = accuracyOf(predictClasses(net, x), labels, classNames);
+    x.dispose();
+    assert.ok(
+      overall >= 5 / 21,
+      `${(100 * overall).toFixed(0)} % of the 21 sample hold-out tiles (chance 4.8 %)`,
+    );
+  } finally {
+    net.dispose();
   }
 });
