@@ -5,6 +5,7 @@
  * the documented schema; and the same for a real tiny training job.
  */
 import assert from "node:assert/strict";
+import { tinyConfig } from "./train_support.ts";
 import { validate } from "@readme/openapi-parser";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import { join } from "node:path";
@@ -181,25 +182,8 @@ Deno.test("every answer is one the document lists: status, content type, body sc
   }
 });
 
-/** A configuration that trains 4 → 16 px in seconds (as tests/server/train_jobs_test.ts). */
-const TINY_JOB = {
-  backend: "wasm",
-  dataset: { img_dir: "list.txt", folder: false, resolution: 16 },
-  model: {
-    gen: {
-      latent_size: 16,
-      dlatent_size: 16,
-      mapping_fmaps: 16,
-      mapping_layers: 2,
-      fmap_base: 64,
-      fmap_max: 16,
-    },
-    dis: { fmap_base: 64, fmap_max: 16 },
-  },
-  sched: { epochs: [1, 1, 1], batch_sizes: [8, 8, 8], fade_in_percentage: [50, 50, 50] },
-  log_every: 1,
-  sample_every: 2,
-};
+/** A configuration that trains 4 → 16 px in seconds (the training tests' own). */
+const TINY_JOB = tinyConfig("list.txt", [1, 1, 1]);
 
 Deno.test("a real training job's answers are the documented ones (202, job, list, events, sample, 409)", async () => {
   const base = await Deno.makeTempDir({ prefix: "sgan-openapi-job-" });

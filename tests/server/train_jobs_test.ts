@@ -13,7 +13,15 @@ import { TrainingJobs, type TrainingJobStatus } from "../../server/training/jobs
 import { parseTrainRequest } from "../../server/training/request.ts";
 import { REPO_ROOT } from "../support/paths.ts";
 import { type ErrorJson, request, startServer, type TestServer } from "./helpers.ts";
-import { AUTH, copyRealImages, postJob as post, tinyConfig, TOKEN } from "./train_support.ts";
+import {
+  AUTH,
+  copyRealImages,
+  getJob as getJobAt,
+  postJob as post,
+  tinyConfig,
+  TOKEN,
+  waitForJob,
+} from "./train_support.ts";
 
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
@@ -39,26 +47,19 @@ async function makeDataRoot(): Promise<{ base: string; root: string; outside: st
   return { base, root, outside };
 }
 
-async function getJob(server: TestServer, id: string): Promise<TrainingJobStatus> {
-  const res = await request(`${server.url}/api/train/${id}`, { headers: AUTH });
-  assert.equal(res.status, 200);
-  return res.json as TrainingJobStatus;
+/** A job's status (train_support's, by server). */
+function getJob(server: TestServer, id: string): Promise<TrainingJobStatus> {
+  return getJobAt(server.url, id);
 }
 
-/** Poll a job until `ready` holds (or fail after `timeoutMs`). */
-async function waitFor(
+/** Poll a job until `ready` holds (train_support's, by server). */
+function waitFor(
   server: TestServer,
   id: string,
   ready: (job: TrainingJobStatus) => boolean,
   timeoutMs = 60_000,
 ): Promise<TrainingJobStatus> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const job = await getJob(server, id);
-    if (ready(job)) return job;
-    if (Date.now() > deadline) throw new Error(`job ${id} never got there: ${JSON.stringify(job)}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  return waitForJob(server.url, id, ready, timeoutMs);
 }
 
 interface SseEvent {
