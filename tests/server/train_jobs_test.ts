@@ -17,7 +17,9 @@ import {
   AUTH,
   copyRealImages,
   getJob as getJobAt,
+  parseSseBlock,
   postJob as post,
+  type SseEvent,
   tinyConfig,
   TOKEN,
   waitForJob,
@@ -62,12 +64,6 @@ function waitFor(
   return waitForJob(server.url, id, ready, timeoutMs);
 }
 
-interface SseEvent {
-  event: string;
-  id?: string;
-  data: Record<string, unknown>;
-}
-
 /** Read a job's event stream to its end, or until `enough` says so (then hang up). */
 async function readEvents(
   server: TestServer,
@@ -85,15 +81,8 @@ async function readEvents(
     for (let end = buffer.indexOf("\n\n"); end >= 0; end = buffer.indexOf("\n\n")) {
       const block = buffer.slice(0, end);
       buffer = buffer.slice(end + 2);
-      const event: Partial<SseEvent> & { lines: string[] } = { lines: [] };
-      for (const line of block.split("\n")) {
-        if (line.startsWith("event: ")) event.event = line.slice(7);
-        else if (line.startsWith("id: ")) event.id = line.slice(4);
-        else if (line.startsWith("data: ")) event.lines.push(line.slice(6));
-      }
-      if (event.event) {
-        events.push({ event: event.event, id: event.id, data: JSON.parse(event.lines.join("\n")) });
-      }
+      const event = parseSseBlock(block);
+      if (event) events.push(event);
     }
     if (enough(events)) break; // leaving the loop cancels the body: the server sees the client go
   }

@@ -92,15 +92,20 @@ export async function readAllEvents(url: string, id: string): Promise<{ events: 
   const raw = await res.text();
   const events: SseEvent[] = [];
   for (const block of raw.split("\n\n")) {
-    const event: Partial<SseEvent> & { lines: string[] } = { lines: [] };
-    for (const line of block.split("\n")) {
-      if (line.startsWith("event: ")) event.event = line.slice(7);
-      else if (line.startsWith("id: ")) event.id = line.slice(4);
-      else if (line.startsWith("data: ")) event.lines.push(line.slice(6));
-    }
-    if (event.event) {
-      events.push({ event: event.event, id: event.id, data: JSON.parse(event.lines.join("\n")) });
-    }
+    const event = parseSseBlock(block);
+    if (event) events.push(event);
   }
   return { events, raw };
+}
+
+/** One Server-Sent Events block (`event:`, `id:`, `data:` lines) as an event with JSON data; undefined without `event:`. */
+export function parseSseBlock(block: string): SseEvent | undefined {
+  const event: Partial<SseEvent> & { lines: string[] } = { lines: [] };
+  for (const line of block.split("\n")) {
+    if (line.startsWith("event: ")) event.event = line.slice(7);
+    else if (line.startsWith("id: ")) event.id = line.slice(4);
+    else if (line.startsWith("data: ")) event.lines.push(line.slice(6));
+  }
+  if (!event.event) return undefined;
+  return { event: event.event, id: event.id, data: JSON.parse(event.lines.join("\n")) };
 }
