@@ -17,6 +17,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import type { Parameter } from "../layers/parameters.ts";
 import type { Discriminator } from "../networks/discriminator.ts";
 import type { Generator } from "../networks/generator.ts";
+import type { Labels } from "../networks/labels.ts";
 import type { DiscriminatorOptions, GeneratorOptions } from "../networks/options.ts";
 import type { LossSettings, StepAugment } from "../train/step_grads.ts";
 import { sliceAugmentParams } from "../train/augment_policy.ts";
@@ -47,6 +48,8 @@ export interface TrainingPoolOptions {
 /** The inputs of one D step for the whole batch: a G step's, and the reals and the gradient penalty's. */
 export interface DiscriminatorStepInputs extends GeneratorStepInputs {
   reals: tf.Tensor4D;
+  /** The reals' classes (conditional networks). */
+  realLabels?: Labels;
   useR1: boolean;
   /** R1's γ at this step's resolution. */
   r1Gamma: number;
@@ -69,6 +72,8 @@ export interface GeneratorStepInputs {
   z: tf.Tensor2D;
   z2?: tf.Tensor2D;
   mixingCutoff?: number;
+  /** The class of each latent's row (conditional networks). */
+  labels?: Labels;
   /** DiffAugment parameters of the whole batch (each worker gets its share's). */
   augment?: StepAugment;
   /** Seed of worker 0's noise maps; worker i uses seed + i. */
@@ -187,6 +192,7 @@ export class TrainingPool {
     return this.#step("d", G, D, dParams, inputs, (start, count) => ({
       realsShape: [count, h, w, c],
       reals: rowsOf(reals, n, start, count),
+      realLabels: inputs.realLabels ? labelsOf(inputs.realLabels, start, count) : null,
       useR1: inputs.useR1,
       r1Gamma: inputs.r1Gamma,
       gpMix: gpMix ? rowsOf(gpMix, n, start, count) : null,
@@ -203,6 +209,7 @@ export class TrainingPool {
     return this.#step("g", G, D, gParams, inputs, () => ({
       realsShape: null,
       reals: null,
+      realLabels: null,
       useR1: false,
       r1Gamma: 0,
       gpMix: null,
@@ -219,7 +226,7 @@ export class TrainingPool {
     own: (
       start: number,
       count: number,
-    ) => Pick<StepRequest, "realsShape" | "reals" | "useR1" | "r1Gamma" | "gpMix">,
+    ) => Pick<StepRequest, "realsShape" | "reals" | "realLabels" | "useR1" | "r1Gamma" | "gpMix">,
   ): Promise<AveragedGradients> {
     const n = inputs.z.shape[0];
     const [z, z2] = await Promise.all([bytesOf(inputs.z), inputs.z2 ? bytesOf(inputs.z2) : undefined]);
@@ -234,6 +241,7 @@ export class TrainingPool {
       z: rowsOf(z, n, start, count),
       z2: z2 ? rowsOf(z2, n, start, count) : null,
       mixingCutoff: inputs.mixingCutoff ?? null,
+      labels: inputs.labels ? labelsOf(inputs.labels, start, count) : null,
       noiseSeed: (inputs.noiseSeed + i) >>> 0,
       augment: inputs.augment ? sliceStepAugment(inputs.augment, start, count) : null,
       ...own(start, count),
@@ -334,6 +342,11 @@ async function bytesOf(t: tf.Tensor): Promise<Float32Array> {
 function rowsOf(values: Float32Array, n: number, start: number, count: number): Uint8Array {
   const row = values.length / n;
   return floatBytes(values.subarray(start * row, (start + count) * row));
+}
+
+/** The classes of rows [start, start + count). */
+function labelsOf(labels: Labels, start: number, count: number): number[] {
+  return Array.from({ length: count }, (_, i) => labels[start + i]);
 }
 
 /** The augmentation parameters of images [start, start + count). */

@@ -26,9 +26,13 @@ export interface StepRequest {
   count: number;
   realsShape: [number, number, number, number] | null;
   reals: Uint8Array | null;
+  /** The reals' classes (a D step of conditional networks), else null. */
+  realLabels: number[] | null;
   z: Uint8Array;
   z2: Uint8Array | null;
   mixingCutoff: number | null;
+  /** The class of each latent's row (conditional networks), else null. */
+  labels: number[] | null;
   useR1: boolean;
   /** R1's γ of a D step (0 in a G step). */
   r1Gamma: number;

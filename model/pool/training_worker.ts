@@ -100,7 +100,12 @@ async function step(request: StepRequest): Promise<GradientReply> {
     reals: request.reals ? tf.tensor4d(bytesToFloats(request.reals), request.realsShape!) : undefined,
     gpMix: request.gpMix ? tf.tensor1d(bytesToFloats(request.gpMix)) : undefined,
   }));
-  const latents = { z: inputs.z, z2: inputs.z2, mixingCutoff: request.mixingCutoff ?? undefined };
+  const latents = {
+    z: inputs.z,
+    z2: inputs.z2,
+    mixingCutoff: request.mixingCutoff ?? undefined,
+    labels: request.labels ?? undefined,
+  };
   let result: StepGradients;
   if (request.type === "d") {
     if (!inputs.reals) throw new Error("a D step needs reals");
@@ -115,6 +120,7 @@ async function step(request: StepRequest): Promise<GradientReply> {
       fakes,
       request.useR1,
       inputs.gpMix,
+      { reals: request.realLabels ?? undefined, fakes: latents.labels },
     );
     fakes.dispose();
   } else {

@@ -61,8 +61,9 @@ export async function openTrainingData(
     gsdM: source.gsdM * source.sidePx / d.resolution,
     normalization: dataset.normalization,
     // The sampler starts a new permutation by itself when an epoch's whole batches are used up.
-    beginEpoch() {},
-    nextBatch: (size) => batchToTensor(dataset, sampler.nextBatch(size), augment, sampler.augmentRng),
+    nextBatch: (size) => ({
+      images: batchToTensor(dataset, sampler.nextBatch(size), augment, sampler.augmentRng),
+    }),
     evalImages: (n, resolution) => evalImages(dataset, n, resolution),
     getState: () => sampler.getState(),
     setState: (state) => sampler.setState(state as BatchSamplerState),

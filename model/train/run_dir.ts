@@ -15,19 +15,26 @@ import type { Discriminator } from "../networks/discriminator.ts";
 import type { Adam } from "./adam.ts";
 import { writeFileAtomic } from "../files.ts";
 
-/** Where training stands; everything needed to continue exactly. */
+/** The format of {@link TrainState} this version writes (1: the per-depth counters before one step counter). */
+export const TRAIN_STATE_VERSION = 2;
+
+/**
+ * Where training stands; everything needed to continue exactly. The run's position is `step` alone
+ * (model/train/schedule.ts positionAt gives depth, epoch, alpha and kimg from it); `depth`, `epoch`,
+ * `batchInEpoch` and `kimg` are that function's values, written for people and checked on resume (a
+ * changed schedule that moves a run's position is refused rather than silently followed).
+ */
 export interface TrainState {
-  /** Index into the run's list of trained depths. */
-  depthIndex: number;
-  /** 1-based epoch within the depth. */
-  epoch: number;
-  /** Batches finished in the current epoch. */
-  batchInEpoch: number;
-  /** Batches finished at this depth (the fade-in counter). */
-  ticker: number;
-  /** Optimisation steps over the run. */
+  version: typeof TRAIN_STATE_VERSION;
+  /** Optimisation steps over the run: the run's position. */
   step: number;
-  /** Real images shown to D, in thousands. */
+  /** The step at which the current depth's fade-in reached alpha 1, if it has (see positionAt). */
+  fadeCompleteAt?: number;
+  /** The model depth, 1-based epoch within it and batches finished in that epoch, at `step`. */
+  depth: number;
+  epoch: number;
+  batchInEpoch: number;
+  /** Real images shown to D, in thousands, at `step`. */
   kimg: number;
   /** Consecutive steps skipped for non-finite losses. */
   nanStreak: number;
@@ -39,11 +46,6 @@ export interface TrainState {
   /** Last losses, for status reports. */
   dLoss: number;
   gLoss: number;
-  /**
-   * The current depth's fade-in has reached alpha 1; it then stays 1 even if the depth's epochs (and with
-   * them the fade point) are changed on resume. Absent in states written before it existed.
-   */
-  fadeDone?: boolean;
 }
 
 /** The pointer file: the checkpoint files of the latest complete checkpoint and the state. */
@@ -125,13 +127,7 @@ export class RunDir {
     metadata: Record<string, string>,
   ): Promise<LatestPointer> {
     const previous = await this.readLatest();
-    const files = {
-      gen: `GAN_GEN_${tag}.safetensors`,
-      shadow: `GAN_GEN_SHADOW_${tag}.safetensors`,
-      dis: `GAN_DIS_${tag}.safetensors`,
-      gOptim: `GAN_GEN_OPTIM_${tag}.safetensors`,
-      dOptim: `GAN_DIS_OPTIM_${tag}.safetensors`,
-    };
+    const files = checkpointFiles(tag);
     const meta = { ...metadata, kimg: state.kimg.toFixed(3), step: String(state.step) };
     await saveNetwork(`${this.models}/${files.gen}`, nets.G, meta);
     await saveNetwork(`${this.models}/${files.shadow}`, nets.Gs, meta);
@@ -155,6 +151,15 @@ export class RunDir {
     if (!pointer) {
       throw new Error(`${this.root}: no checkpoint to resume from (models/latest.json is missing)`);
     }
+    const version = (pointer.state as { version?: unknown }).version;
+    if (version !== TRAIN_STATE_VERSION) {
+      throw new Error(
+        `${this.latest}: this run was written by an earlier version of the trainer (state format ${
+          version ?? 1
+        }, before the run's position became one step counter); this version reads format ${TRAIN_STATE_VERSION}. ` +
+          "Resume it with the version that wrote it, or start a new run.",
+      );
+    }
     const path = (f: string) => `${this.models}/${f}`;
     await loadInto(nets.G, path(pointer.files.gen));
     await loadInto(nets.Gs, path(pointer.files.shadow));
@@ -163,6 +168,22 @@ export class RunDir {
     await readOptimizer(path(pointer.files.dOptim), nets.dOptim);
     return pointer.state;
   }
+}
+
+/** The five files of the checkpoint tagged `tag` (StyleGAN.pytorch's names). */
+export function checkpointFiles(tag: string): LatestPointer["files"] {
+  return {
+    gen: `GAN_GEN_${tag}.safetensors`,
+    shadow: `GAN_GEN_SHADOW_${tag}.safetensors`,
+    dis: `GAN_DIS_${tag}.safetensors`,
+    gOptim: `GAN_GEN_OPTIM_${tag}.safetensors`,
+    dOptim: `GAN_DIS_OPTIM_${tag}.safetensors`,
+  };
+}
+
+/** The tag of the checkpoint at the end of an epoch (`{depth}_{epoch}`) or within one (`…_{batch}`). */
+export function checkpointTag(depth: number, epoch: number, batchInEpoch?: number): string {
+  return batchInEpoch === undefined ? `${depth}_${epoch}` : `${depth}_${epoch}_${batchInEpoch}`;
 }
 
 function isMidEpoch(file: string): boolean {

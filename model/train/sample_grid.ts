@@ -1,6 +1,7 @@
 /** Sample grids written during training: fixed latents, the shadow generator, at the current depth. */
 import * as tf from "@tensorflow/tfjs-core";
 import type { Generator } from "../networks/generator.ts";
+import type { Labels } from "../networks/labels.ts";
 import { encodePng, toRgb8 } from "../images.ts";
 import { drawSampleGrid } from "../figures/grid.ts";
 
@@ -9,7 +10,8 @@ const MIN_TILE_PX = 64;
 
 /**
  * PNG bytes of the shadow generator's images for the latents of `seeds` (`z`, in the same order) at a depth
- * and alpha, drawn like the API's sample grid (tiles enlarged without smoothing).
+ * and alpha, drawn like the API's sample grid (tiles enlarged without smoothing); a conditional generator
+ * needs each latent's class (`labels`).
  */
 export async function sampleGridPng(
   G: Generator,
@@ -18,8 +20,11 @@ export async function sampleGridPng(
   depth: number,
   alpha: number,
   cols: number,
+  labels?: Labels,
 ): Promise<Uint8Array> {
-  const images = tf.tidy(() => G.gSynthesis.apply(G.mapping(z, 1), { depth, alpha, noise: "const" }));
+  const images = tf.tidy(() =>
+    G.gSynthesis.apply(G.mapping(z, 1, undefined, labels), { depth, alpha, noise: "const" })
+  );
   try {
     const tiles = await toRgb8(images);
     const tileSize = Math.max(MIN_TILE_PX, tiles[0].width);

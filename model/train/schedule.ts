@@ -73,3 +73,70 @@ export function alphaAt(plan: DepthPlan, ticker: number): number {
 export function emaBeta(halfLifeKimg: number, batchSize: number): number {
   return halfLifeKimg > 0 ? 0.5 ** (batchSize / (halfLifeKimg * 1000)) : 0;
 }
+
+/**
+ * Where a run stands after `step` optimisation steps: the whole position of a run follows from this one
+ * counter, as official StyleGAN's `training_schedule` follows from kimg. Steps run depth after depth, each
+ * depth `epochs × batchesPerEpoch` steps; past the last depth's end the run is `done` and stays there (its
+ * `epoch` is then `epochs + 1`), so that resuming with more epochs at the last depth simply goes on.
+ */
+export interface RunPosition {
+  /** Index into {@link trainedDepths}. */
+  depthIndex: number;
+  plan: DepthPlan;
+  /** The step (0-based, over the run) at which this depth began. */
+  depthStartStep: number;
+  /** 1-based epoch within the depth. */
+  epoch: number;
+  /** Batches already finished in this epoch. */
+  batchInEpoch: number;
+  /** Batches into the depth counting the step about to run (1-based; the fade-in counter). */
+  ticker: number;
+  /** Fade-in alpha of the step about to run. */
+  alpha: number;
+  /** Real images shown to D before this step, in thousands. */
+  kimg: number;
+  /** The schedule is over: no step is left to run. */
+  done: boolean;
+}
+
+/**
+ * The position after `step` steps of a run on `datasetSize` images. `fadeCompleteAt` is the step counter just
+ * after the step whose fade-in alpha reached 1 (so it lies in a depth when it is > the depth's first step): alpha then stays 1 for the rest of that depth, even when a resume
+ * adds epochs there (which moves the fade point further out), so finished layers are never faded in again.
+ */
+export function positionAt(
+  config: TrainConfig,
+  datasetSize: number,
+  step: number,
+  fadeCompleteAt?: number,
+): RunPosition {
+  if (!Number.isInteger(step) || step < 0) throw new RangeError(`step must be an integer ≥ 0, got ${step}`);
+  const depths = trainedDepths(config);
+  let start = 0;
+  let kimg = 0;
+  for (let i = 0; i < depths.length; i++) {
+    const plan = depthPlan(config, depths[i], datasetSize);
+    const steps = plan.epochs * plan.batchesPerEpoch;
+    const last = i === depths.length - 1;
+    if (step < start + steps || last) {
+      const into = step - start;
+      const faded = config.structure === "fixed" ||
+        (fadeCompleteAt !== undefined && fadeCompleteAt > start && fadeCompleteAt <= step);
+      return {
+        depthIndex: i,
+        plan,
+        depthStartStep: start,
+        epoch: Math.floor(into / plan.batchesPerEpoch) + 1,
+        batchInEpoch: into % plan.batchesPerEpoch,
+        ticker: into + 1,
+        alpha: faded ? 1 : alphaAt(plan, into + 1),
+        kimg: kimg + (into * plan.batchSize) / 1000,
+        done: into >= steps,
+      };
+    }
+    start += steps;
+    kimg += (steps * plan.batchSize) / 1000;
+  }
+  throw new Error("unreachable: a run trains at least one depth");
+}

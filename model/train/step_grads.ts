@@ -18,6 +18,7 @@ import {
 } from "../losses.ts";
 import type { Discriminator } from "../networks/discriminator.ts";
 import type { Generator } from "../networks/generator.ts";
+import type { Labels } from "../networks/labels.ts";
 import { RandomState } from "../seeds.ts";
 import { augmentImages } from "./augment.ts";
 import type { AugmentParams } from "./augment_policy.ts";
@@ -48,11 +49,15 @@ export interface StepRun {
   augment?: StepAugment;
 }
 
-/** Latents of a G forward pass: `z`, and `z2` from layer `mixingCutoff` on when styles are mixed. */
+/**
+ * Latents of a G forward pass: `z`, and `z2` from layer `mixingCutoff` on when styles are mixed; for a
+ * conditional G the class of each row (both latents of a row share it, and D scores the image as that class).
+ */
 export interface StepLatents {
   z: tf.Tensor2D;
   z2?: tf.Tensor2D;
   mixingCutoff?: number;
+  labels?: Labels;
 }
 
 /** A loss and its gradients, keyed by parameter key. */
@@ -83,6 +88,7 @@ export function fakeImages(
       ...run,
       z2: latents.z2,
       mixingCutoff: latents.mixingCutoff,
+      labels: latents.labels,
       updateAverage,
     })
   );
@@ -92,7 +98,8 @@ export function fakeImages(
  * The D loss and its gradients: logistic (with R1 on reals when `useR1`, scaled by the lazy interval),
  * hinge, or WGAN-GP (`gpMix`: the per-sample mixing weights of the penalty). With augmentation D sees the
  * augmented images, and R1 is the gradient with respect to the reals before augmentation (through it), as
- * in StyleGAN2-ADA; WGAN-GP's interpolates are augmented as the reals are.
+ * in StyleGAN2-ADA; WGAN-GP's interpolates are augmented as the reals are. A conditional D scores the reals
+ * as `labels.reals` and the fakes as `labels.fakes` (official D_basic: the output of the image's class).
  */
 export function discriminatorGradients(
   D: Discriminator,
@@ -103,12 +110,15 @@ export function discriminatorGradients(
   fakes: tf.Tensor4D,
   useR1: boolean,
   gpMix?: tf.Tensor1D,
+  labels: { reals?: Labels; fakes?: Labels } = {},
 ): StepGradients {
-  const discriminateAs = (params: AugmentParams | undefined) => (x: tf.Tensor4D) =>
-    D.apply(augmentImages(x, params), run.depth, run.alpha);
-  const discriminate = discriminateAs(run.augment?.reals);
+  const discriminateAs =
+    (params: AugmentParams | undefined, classes: Labels | undefined) => (x: tf.Tensor4D) =>
+      D.apply(augmentImages(x, params), run.depth, run.alpha, classes);
+  // WGAN-GP's interpolates lie between a real and a fake of the same row; they are scored as the real's class.
+  const discriminate = discriminateAs(run.augment?.reals, labels.reals);
   const result = tf.variableGrads(() => {
-    const fakeScores = discriminateAs(run.augment?.fakes)(fakes);
+    const fakeScores = discriminateAs(run.augment?.fakes, labels.fakes)(fakes);
     if (loss.loss === "logistic") {
       if (!useR1) return dLogistic(discriminate(reals), fakeScores);
       const { penalty, realScores } = r1Penalty(discriminate, reals, loss.r1_gamma * loss.r1_interval);
@@ -140,9 +150,10 @@ export function generatorGradients(
       ...run,
       z2: latents.z2,
       mixingCutoff: latents.mixingCutoff,
+      labels: latents.labels,
       updateAverage,
     });
-    const scores = D.apply(augmentImages(images, run.augment?.fakes), run.depth, run.alpha);
+    const scores = D.apply(augmentImages(images, run.augment?.fakes), run.depth, run.alpha, latents.labels);
     return loss.loss === "logistic" ? gLogisticNonsaturating(scores) : gWasserstein(scores);
   }, gParams.map((p) => p.variable));
   return { loss: result.value, grads: byKey(gParams, result.grads) };

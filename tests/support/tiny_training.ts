@@ -25,8 +25,7 @@ export function repeatedBatch(pixels: tf.Tensor4D, count: number): TrainingData 
   return {
     count,
     gsdM: 1,
-    beginEpoch() {},
-    nextBatch: () => tf.clone(pixels),
+    nextBatch: () => ({ images: tf.clone(pixels) }),
     getState: () => null,
     setState() {},
   };

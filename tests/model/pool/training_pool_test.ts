@@ -216,7 +216,7 @@ Deno.test("pool gradients = share-weighted mean of each share's gradients in thi
  * Two identical data-parallel runs and one stopped and resumed end with the same weights, with `extra` settings;
  * a run with `unlike` instead of them ends elsewhere (the settings reach the workers).
  */
-async function deterministicRun(extra: string[], unlike?: string[]) {
+async function deterministicRun(extra: string[], unlike?: string[], classNames?: string[]) {
   await useWasm();
   const dir = await Deno.makeTempDir();
   const batch = 8;
@@ -233,17 +233,23 @@ async function deterministicRun(extra: string[], unlike?: string[]) {
       ...settings,
     ]);
   const pixels = tf.randomUniform([4 * batch, 16, 16, 3], -1, 1, "float32", 5);
+  // With class names: image i is of class i mod 3 (a conditional run).
+  const labels = classNames
+    ? Int32Array.from({ length: 4 * batch }, (_, i) => i % classNames.length)
+    : undefined;
   /** Four fixed batches in turn, with the position as resumable state. */
   const dataset = (): TrainingData => {
     let position = 0;
     return {
       count: 4 * batch,
       gsdM: 1,
-      beginEpoch() {},
+      classNames,
+      labels,
       nextBatch: (size) => {
-        const out = tf.slice(pixels, (position % 4) * batch, size) as tf.Tensor4D;
+        const start = (position % 4) * batch;
+        const out = tf.slice(pixels, start, size) as tf.Tensor4D;
         position++;
-        return out;
+        return { images: out, labels: labels?.slice(start, start + size) };
       },
       getState: () => position,
       setState(state) {
@@ -253,8 +259,8 @@ async function deterministicRun(extra: string[], unlike?: string[]) {
   };
   const weightsOf = async (out: string) => {
     const latest = JSON.parse(await Deno.readTextFile(`${out}/models/latest.json`));
-    const { tensors } = await readSafetensors(`${out}/models/${latest.files.gen}`);
-    return { step: latest.state.step, tensors };
+    const { tensors, metadata } = await readSafetensors(`${out}/models/${latest.files.gen}`);
+    return { step: latest.state.step, tensors, metadata };
   };
   try {
     const counts: number[] = [];
@@ -277,6 +283,13 @@ async function deterministicRun(extra: string[], unlike?: string[]) {
     const [a, b, c] = [await weightsOf(`${dir}/a`), await weightsOf(`${dir}/b`), await weightsOf(`${dir}/c`)];
     assert.equal(a.step, counts.length);
     assert.equal(c.step, a.step);
+    if (classNames) {
+      // A conditional G: StyleGAN.pytorch's embedding [classes, latent_size] and the class names in the header.
+      assert.deepEqual(a.tensors.get("class_embedding.weight")?.shape, [classNames.length, 16]);
+      assert.deepEqual(JSON.parse(a.metadata.class_names), classNames);
+    } else {
+      assert.equal(a.tensors.has("class_embedding.weight"), false);
+    }
     for (const [key, t] of a.tensors) {
       assert.deepEqual(b.tensors.get(key)!.data, t.data, `run b: ${key}`);
       assert.deepEqual(c.tensors.get(key)!.data, t.data, `resumed run: ${key}`);
@@ -290,7 +303,10 @@ async function deterministicRun(extra: string[], unlike?: string[]) {
       assert.ok(differ.length > 0, `${unlike} instead of ${extra} changes training`);
     }
     // Training did something: G moved away from its seeded initial weights.
-    const fresh = new Generator({ ...G_OPTIONS }, ParameterTree.seeded(0));
+    const fresh = new Generator(
+      { ...G_OPTIONS, label_size: classNames?.length ?? 0 },
+      ParameterTree.seeded(0),
+    );
     try {
       const key = fresh.params.entries().find((p) => p.trainable)!.key;
       assert.ok(
@@ -320,6 +336,41 @@ Deno.test(
       "model.r1_gamma=auto",
     ]),
 );
+
+Deno.test(
+  "with land-use labels (a conditional G and D), a data-parallel run is deterministic and resumes exactly",
+  () => deterministicRun(["augment.policy=translation"], undefined, ["forest", "harbor", "runway"]),
+);
+
+Deno.test("one training step over either gradient source: in this process and on one worker, the same weights", async () => {
+  await useWasm();
+  const dir = await Deno.makeTempDir();
+  const configFor = (out: string) =>
+    loadConfig(undefined, [
+      ...TINY_NETWORK,
+      ...tinySchedule([1, 1, 2], 8),
+      "dataset.img_dir=synthetic",
+      `output_dir=${out}`,
+      "model.r1_interval=2",
+      "augment.policy=color,cutout",
+      "checkpoint_minutes=100000",
+      "sample_every=100000",
+    ]);
+  const pixels = tf.randomUniform([8, 16, 16, 3], -1, 1, "float32", 7) as tf.Tensor4D;
+  const weightsOf = async (out: string) => {
+    const latest = JSON.parse(await Deno.readTextFile(`${out}/models/latest.json`));
+    return (await readSafetensors(`${out}/models/${latest.files.gen}`)).tensors;
+  };
+  try {
+    await train({ config: await configFor(`${dir}/here`), data: repeatedBatch(pixels, 24) });
+    await train({ config: await configFor(`${dir}/pool`), data: repeatedBatch(pixels, 24), workers: 1 });
+    const [here, pool] = [await weightsOf(`${dir}/here`), await weightsOf(`${dir}/pool`)];
+    for (const [key, t] of here) assert.deepEqual(pool.get(key)!.data, t.data, key);
+  } finally {
+    pixels.dispose();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
 
 Deno.test("workers that cannot start are a warning, and training goes on in this process", async () => {
   await useWasm();

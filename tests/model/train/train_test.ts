@@ -262,7 +262,12 @@ Deno.test("training", async (t) => {
     const events = (stdout: string) =>
       stdout.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l));
     const before = (await latest(`${dir}/full`)).state;
-    assert.deepEqual([before.depthIndex, before.epoch, before.fadeDone], [2, 3, true]);
+    // Step 12 = 3 + 3 + 6 steps of depths 0, 1, 2: past the end, at epoch 3 of the last depth; its fade-in
+    // (50 % of 2 epochs × 3 batches = 3 steps into depth 2) completed at step 9.
+    assert.deepEqual(
+      [before.version, before.step, before.depth, before.epoch, before.batchInEpoch, before.fadeCompleteAt],
+      [2, 12, 2, 3, 0, 9],
+    );
 
     // Resuming without more epochs trains nothing.
     let res = await trainCli(["--resume", `${dir}/full`]);
@@ -280,22 +285,34 @@ Deno.test("training", async (t) => {
     );
     assert.ok(seen.some((e) => e.type === "log" && e.line === "Epoch: [3]"));
     const after = (await latest(`${dir}/full`)).state;
-    assert.equal(after.step, before.step + 12);
-    assert.equal(after.ticker, before.ticker + 12);
+    assert.deepEqual([after.step, after.depth, after.epoch, after.fadeCompleteAt], [
+      before.step + 12,
+      2,
+      7,
+      9,
+    ]);
     assert.ok((await Deno.stat(`${dir}/full/models/GAN_GEN_SHADOW_2_6.safetensors`)).isFile);
 
-    // Runs finished by earlier versions recorded depthIndex = number of depths; they are put back.
+    // A changed schedule that would move the run's position (depth 1 trained 2 epochs now) is refused.
+    const moved = await latest(`${dir}/full`);
+    const configBefore = await Deno.readTextFile(`${dir}/full/config.yaml`);
+    res = await trainCli(["--resume", `${dir}/full`, "--set", "sched.epochs=[1,2,6]"]);
+    assert.notEqual(res.code, 0);
+    assert.match(
+      res.programStderr,
+      /step 24 was depth 2, epoch 7, batch 0; this config puts it at depth 2, epoch 6/,
+    );
+    assert.deepEqual(await latest(`${dir}/full`), moved, "nothing written");
+    assert.equal(await Deno.readTextFile(`${dir}/full/config.yaml`), configBefore, "config.yaml kept");
+
+    // Runs written by earlier versions (state format 1: per-depth counters) get a clear error.
     const old = `${dir}/killed`;
     const pointer = await latest(old);
-    pointer.state = { ...pointer.state, depthIndex: 3, epoch: 1, ticker: 0 };
-    delete pointer.state.fadeDone;
+    pointer.state = { depthIndex: 3, epoch: 1, ticker: 0, batchInEpoch: 0, step: pointer.state.step };
     await Deno.writeTextFile(`${old}/models/latest.json`, JSON.stringify(pointer));
-    res = await trainCli(["--resume", old, "--set", "sched.epochs=[1,1,6]", "--events"]);
-    assert.equal(res.code, 0, res.stderr);
-    assert.ok(events(res.stdout).filter((e) => e.type === "progress").every((e) => e.alpha === 1));
-    const migrated = (await latest(old)).state;
-    assert.deepEqual([migrated.depthIndex, migrated.epoch, migrated.ticker], [2, 7, 18]);
-    assert.equal(migrated.step, pointer.state.step + 12);
+    res = await trainCli(["--resume", old, "--set", "sched.epochs=[1,1,6]"]);
+    assert.notEqual(res.code, 0);
+    assert.match(res.programStderr, /written by an earlier version of the trainer \(state format 1/);
   });
 
   await t.step("bad data: clear errors naming the path", async () => {
@@ -335,9 +352,12 @@ Deno.test("non-finite losses are skipped, then stop the run with a usable checkp
   const data: TrainingData = {
     count: 24, // 3 batches per epoch: 12 steps in all, NaN data from step 7
     gsdM: 4.8768,
-    beginEpoch() {},
-    nextBatch: (n) =>
-      (served++ < 6 ? tf.randomUniform([n, 16, 16, 3], -1, 1) : tf.fill([n, 16, 16, 3], NaN)) as tf.Tensor4D,
+    nextBatch: (n) => ({
+      images:
+        (served++ < 6
+          ? tf.randomUniform([n, 16, 16, 3], -1, 1)
+          : tf.fill([n, 16, 16, 3], NaN)) as tf.Tensor4D,
+    }),
     getState: () => ({ served }),
     setState() {},
   };

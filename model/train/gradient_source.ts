@@ -1,0 +1,160 @@
+/**
+ * Where a training step's gradients come from, behind one interface: this process ({@link InProcessGradients})
+ * or the data-parallel worker processes ({@link PoolGradients}, model/pool/training_pool.ts). The step
+ * (model/train/step.ts) draws every random input itself and hands both sources the same ones, so a run's maths
+ * does not depend on where it is computed; only how D's minibatch-stddev groups are split does.
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import type { Parameter } from "../layers/parameters.ts";
+import type { Discriminator } from "../networks/discriminator.ts";
+import type { Generator } from "../networks/generator.ts";
+import type { Labels } from "../networks/labels.ts";
+import type { TrainingPool, WeightVersions } from "../pool/training_pool.ts";
+import {
+  discriminatorGradients,
+  fakeImages,
+  generatorGradients,
+  type LossSettings,
+  seededNoise,
+  type StepAugment,
+  type StepLatents,
+} from "./step_grads.ts";
+
+/** The inputs of a G step: depth, fade-in, latents (with their classes), augmentation and the noise seed. */
+export interface GeneratorGradientInputs {
+  depth: number;
+  alpha: number;
+  latents: StepLatents;
+  augment?: StepAugment;
+  /** Seed of the noise maps (a data-parallel worker i uses seed + i). */
+  noiseSeed: number;
+}
+
+/** The inputs of a D step: a G step's (for the fakes) and the reals, their classes and the penalties'. */
+export interface DiscriminatorGradientInputs extends GeneratorGradientInputs {
+  reals: tf.Tensor4D;
+  realLabels?: Labels;
+  useR1: boolean;
+  /** R1's γ at this step's resolution and minibatch. */
+  r1Gamma: number;
+  /** WGAN-GP's per-sample mixing weights. */
+  gpMix?: tf.Tensor1D;
+}
+
+/** The batch's loss and the gradients keyed by parameter key (the caller disposes them). */
+export interface BatchGradients {
+  loss: number;
+  grads: Map<string, tf.Tensor>;
+}
+
+/** A source of D and G gradients for whole batches. */
+export interface GradientSource {
+  /** One line for the log: where the gradients are computed. */
+  readonly description: string;
+  discriminator(inputs: DiscriminatorGradientInputs): Promise<BatchGradients>;
+  generator(inputs: GeneratorGradientInputs): Promise<BatchGradients>;
+  /** A network's weights changed (an optimizer step): sources holding copies refresh them before the next step. */
+  weightsChanged(network: "g" | "d"): void;
+  close(): Promise<void>;
+}
+
+/** The networks and trainable parameters a source computes gradients for. */
+export interface SourceNetworks {
+  G: Generator;
+  D: Discriminator;
+  gParams: Parameter[];
+  dParams: Parameter[];
+}
+
+/** Gradients computed in this process with the networks themselves. */
+export class InProcessGradients implements GradientSource {
+  readonly description = "in this process";
+  constructor(readonly nets: SourceNetworks, readonly loss: Omit<LossSettings, "r1_gamma">) {}
+
+  async discriminator(x: DiscriminatorGradientInputs): Promise<BatchGradients> {
+    const { G, D, dParams } = this.nets;
+    const run = { depth: x.depth, alpha: x.alpha, noise: seededNoise(x.noiseSeed), augment: x.augment };
+    // The W average is the step's business (model/train/step.ts), as with the worker processes.
+    const fakes = fakeImages(G, x.latents, run, false);
+    const result = discriminatorGradients(
+      D,
+      dParams,
+      { ...this.loss, r1_gamma: x.r1Gamma },
+      run,
+      x.reals,
+      fakes,
+      x.useR1,
+      x.gpMix,
+      { reals: x.realLabels, fakes: x.latents.labels },
+    );
+    fakes.dispose();
+    return await settle(result);
+  }
+
+  async generator(x: GeneratorGradientInputs): Promise<BatchGradients> {
+    const { G, D, gParams } = this.nets;
+    const run = { depth: x.depth, alpha: x.alpha, noise: seededNoise(x.noiseSeed), augment: x.augment };
+    return await settle(
+      generatorGradients(G, D, gParams, { ...this.loss, r1_gamma: 0 }, x.latents, run, false),
+    );
+  }
+
+  weightsChanged(): void {}
+
+  async close(): Promise<void> {}
+}
+
+/** Gradients from the worker processes of a {@link TrainingPool}, each on a share of the batch. */
+export class PoolGradients implements GradientSource {
+  /** Bumped on every optimizer update, so the workers get a network's weights only when they changed. */
+  readonly #versions: WeightVersions = { g: 0, d: 0 };
+  constructor(readonly pool: TrainingPool, readonly nets: SourceNetworks) {}
+
+  get description(): string {
+    return `${this.pool.size} worker processes, each ${this.pool.detail}`;
+  }
+
+  discriminator(x: DiscriminatorGradientInputs): Promise<BatchGradients> {
+    const { G, D, dParams } = this.nets;
+    return this.pool.discriminatorStep(G, D, dParams, {
+      depth: x.depth,
+      alpha: x.alpha,
+      ...x.latents,
+      reals: x.reals,
+      realLabels: x.realLabels,
+      useR1: x.useR1,
+      r1Gamma: x.r1Gamma,
+      gpMix: x.gpMix,
+      augment: x.augment,
+      noiseSeed: x.noiseSeed,
+      versions: { ...this.#versions },
+    });
+  }
+
+  generator(x: GeneratorGradientInputs): Promise<BatchGradients> {
+    const { G, D, gParams } = this.nets;
+    return this.pool.generatorStep(G, D, gParams, {
+      depth: x.depth,
+      alpha: x.alpha,
+      ...x.latents,
+      augment: x.augment,
+      noiseSeed: x.noiseSeed,
+      versions: { ...this.#versions },
+    });
+  }
+
+  weightsChanged(network: "g" | "d"): void {
+    this.#versions[network]++;
+  }
+
+  async close(): Promise<void> {
+    await this.pool.close();
+  }
+}
+
+/** The loss as a number; the loss tensor is freed. */
+async function settle(result: { loss: tf.Scalar; grads: Map<string, tf.Tensor> }): Promise<BatchGradients> {
+  const loss = (await result.loss.data())[0];
+  result.loss.dispose();
+  return { loss, grads: result.grads };
+}
