@@ -84,7 +84,7 @@ export async function trainingStepSeconds(c: TrainBenchCase): Promise<number> {
     count: c.batch * (maxSteps + 1),
     gsdM: 1,
     beginEpoch() {},
-    nextBatch: () => tf.clone(pixels) as tf.Tensor4D,
+    nextBatch: () => ({ images: tf.clone(pixels) as tf.Tensor4D }),
     getState: () => null,
     setState() {},
   };

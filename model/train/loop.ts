@@ -40,8 +40,13 @@ export interface TrainingData {
   gsdM: number;
   /** Shuffle for a new epoch. */
   beginEpoch(): void;
-  /** The next `size` images [size, R, R, C] in [−1, 1], augmented. */
-  nextBatch(size: number): tf.Tensor4D;
+  /**
+   * The next `size` images [size, R, R, C] in [−1, 1], augmented, and for a labelled dataset their classes
+   * (indexes into `classNames`, in the batch's order; flips and rotations keep a tile's class).
+   */
+  nextBatch(size: number): { images: tf.Tensor4D; labels?: Int32Array };
+  /** Labelled datasets: the class names, sorted; undefined for an unlabelled one. */
+  classNames?: string[];
   getState(): unknown;
   setState(state: unknown): void;
   /** `n` real tiles at `resolution`, the same ones every time (for the in-training MS-SWD). */
@@ -457,7 +462,7 @@ export async function train(options: TrainOptions): Promise<TrainState> {
     const loss = lossAt(plan);
 
     // D step.
-    const reals = tf.tidy(() => realsAtDepth(data.nextBatch(n), depth, G.depthCount, alpha));
+    const reals = tf.tidy(() => realsAtDepth(data.nextBatch(n).images, depth, G.depthCount, alpha));
     const dLatents = drawLatents();
     const fakes = fakeImages(G, dLatents, run);
     tf.dispose([dLatents.z, dLatents.z2]);
@@ -504,7 +509,7 @@ export async function train(options: TrainOptions): Promise<TrainState> {
     const versions = () => ({ ...weightVersions });
 
     // D step.
-    const reals = tf.tidy(() => realsAtDepth(data.nextBatch(n), depth, G.depthCount, alpha));
+    const reals = tf.tidy(() => realsAtDepth(data.nextBatch(n).images, depth, G.depthCount, alpha));
     const dLatents = drawLatents();
     followAverage(dLatents.z);
     const gpMix = penaltyMix(n);

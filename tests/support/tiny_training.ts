@@ -26,7 +26,7 @@ export function repeatedBatch(pixels: tf.Tensor4D, count: number): TrainingData 
     count,
     gsdM: 1,
     beginEpoch() {},
-    nextBatch: () => tf.clone(pixels),
+    nextBatch: () => ({ images: tf.clone(pixels) }),
     getState: () => null,
     setState() {},
   };

@@ -243,7 +243,7 @@ async function deterministicRun(extra: string[], unlike?: string[]) {
       nextBatch: (size) => {
         const out = tf.slice(pixels, (position % 4) * batch, size) as tf.Tensor4D;
         position++;
-        return out;
+        return { images: out };
       },
       getState: () => position,
       setState(state) {

@@ -336,8 +336,12 @@ Deno.test("non-finite losses are skipped, then stop the run with a usable checkp
     count: 24, // 3 batches per epoch: 12 steps in all, NaN data from step 7
     gsdM: 4.8768,
     beginEpoch() {},
-    nextBatch: (n) =>
-      (served++ < 6 ? tf.randomUniform([n, 16, 16, 3], -1, 1) : tf.fill([n, 16, 16, 3], NaN)) as tf.Tensor4D,
+    nextBatch: (n) => ({
+      images:
+        (served++ < 6
+          ? tf.randomUniform([n, 16, 16, 3], -1, 1)
+          : tf.fill([n, 16, 16, 3], NaN)) as tf.Tensor4D,
+    }),
     getState: () => ({ served }),
     setState() {},
   };
