@@ -55,13 +55,13 @@ function checkDatasetKind(d: TrainConfig["dataset"]): void {
   }
   if (d.labels === "csv" && !d.label_csv) {
     throw new ConfigError(
-      "dataset.labels csv needs dataset.label_csv, the CSV file of labels",
+      "dataset: labels csv needs dataset.label_csv, the CSV file of labels",
       "dataset.label_csv",
     );
   }
   if (d.labels !== "csv" && d.label_csv) {
     throw new ConfigError(
-      `dataset.label_csv is for dataset.labels csv (labels is ${d.labels})`,
+      `dataset: label_csv is for labels csv (labels is ${d.labels})`,
       "dataset.label_csv",
     );
   }

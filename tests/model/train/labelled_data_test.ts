@@ -152,7 +152,7 @@ Deno.test("label settings: csv needs label_csv, label_csv needs csv, unknown sou
   await fails(
     ["dataset.labels=folder", "dataset.label_csv=l.csv"],
     "dataset.label_csv",
-    /label_csv is for dataset\.labels csv \(labels is folder\)/,
+    /label_csv is for labels csv \(labels is folder\)/,
   );
   await fails(["dataset.labels=manifest"], "dataset.labels", /none.*folder.*csv/);
   await fails(
