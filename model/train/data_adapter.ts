@@ -59,6 +59,13 @@ export async function openTrainingData(
       (dataset.fromCache ? " (from cache)" : "") +
       (dataset.skipped.length ? `, ${dataset.skipped.length} skipped` : ""),
   );
+  if (dataset.classNames && dataset.labels) {
+    const counts = dataset.classNames.map(() => 0);
+    for (const label of dataset.labels) counts[label]++;
+    const from = d.labels === "csv" ? d.label_csv : "the folders";
+    const range = `${Math.min(...counts)} to ${Math.max(...counts)} images each`;
+    log(`dataset: ${dataset.classNames.length} classes from ${from} (${range})`);
+  }
   const root = dataRoot === undefined ? undefined : await realRoot(dataRoot);
   const source = await groundSampleDistance(config, dataset.files[0], log, root);
   const sampler = new BatchSampler(dataset, config.seed);

@@ -35,7 +35,11 @@ async function writeClasses(dir: string, sizes: Record<string, number>): Promise
   return classOfColour;
 }
 
-async function open(dir: string, sets: string[], batch = 4): Promise<{ data: TrainingData; run: RunDir }> {
+async function open(
+  dir: string,
+  sets: string[],
+  batch = 4,
+): Promise<{ data: TrainingData; run: RunDir; lines: string[] }> {
   const config = await loadConfig(undefined, [
     ...TINY_NETWORK,
     ...tinySchedule([1, 1, 1], batch),
@@ -45,7 +49,8 @@ async function open(dir: string, sets: string[], batch = 4): Promise<{ data: Tra
   ]);
   const run = new RunDir(config.output_dir);
   await run.prepare(config);
-  return { data: await openTrainingData(config, run, () => {}), run };
+  const lines: string[] = [];
+  return { data: await openTrainingData(config, run, (line) => lines.push(line)), run, lines };
 }
 
 /** A batch's labels and each tile's colour index, read from its pixels (every pixel of a tile must agree). */
@@ -66,8 +71,9 @@ async function drawBatch(data: TrainingData, size: number) {
 Deno.test("a labelled batch's labels are the classes of the files whose pixels it holds, epoch after epoch", async () => {
   await withTempDir(async (dir) => {
     const classOfColour = await writeClasses(dir, { river: 4, forest: 5, beach: 4 });
-    const { data } = await open(dir, ["dataset.labels=folder"]);
+    const { data, lines } = await open(dir, ["dataset.labels=folder"]);
     assert.deepEqual(data.classNames, ["beach", "forest", "river"]);
+    assert.ok(lines.includes("dataset: 3 classes from the folders (4 to 5 images each)"), lines.join("\n"));
     assert.equal(data.count, 13);
     const seen = new Set<number>();
     for (let b = 0; b < 9; b++) { // 3 batches of 4 per epoch: 3 epochs, augmented
