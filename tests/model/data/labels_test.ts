@@ -253,6 +253,22 @@ Deno.test("bad labels: one clear DatasetError naming the file, column, line, ima
       /has no column "path" \(dataset\.label_file_column\)/,
       dir,
     );
+    // Under a data root, the CSV must lie inside it too.
+    await refused(
+      async (cacheDir) => {
+        await writeFile(csv, all);
+        return await loadDataset({
+          img_dir: tiles,
+          folder: true,
+          resolution: 4,
+          cacheDir,
+          dataRoot: tiles,
+          labels: { kind: "csv", csv, classColumn: "class", fileColumn: "file" },
+        });
+      },
+      /labels\.csv is refused: its real path lies outside the data root/,
+      dir,
+    );
     // Rows: an image without one, an empty class, an empty file, two rows that disagree.
     await refused(
       byCsv("file,class\na.png,x\nc.png,y\n"),
