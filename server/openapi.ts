@@ -74,8 +74,9 @@ function errorResponses(limits: Limits): Record<string, Json> {
     BadTrainingRequest: {
       description: "The body is not a JSON object, or the configuration is refused; `field` names the key. " +
         "Beyond each key's schema the configuration's cross-key rules apply (sched lists as long as the " +
-        "resolution has depths, dataset.kind's rules on channels, bands, classes and palette), and the " +
-        "dataset must exist and lie under SGAN_DATA_ROOT.",
+        "resolution has depths, dataset.kind's rules on channels, bands, classes and palette, " +
+        "dataset.label_csv given exactly when dataset.labels is csv), and the dataset (and its label CSV) " +
+        "must exist and lie under SGAN_DATA_ROOT.",
       content: errorBody,
     },
     UnsupportedMediaType: {

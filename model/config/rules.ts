@@ -26,7 +26,7 @@ export function applyRules(c: TrainConfig): TrainConfig {
   return c;
 }
 
-/** The cross-field rules of dataset.kind (channels, bands, classes, palette). */
+/** The cross-field rules of dataset.kind (channels, bands, classes, palette) and of dataset.labels. */
 function checkDatasetKind(d: TrainConfig["dataset"]): void {
   const fail = (message: string) => {
     throw new ConfigError(`dataset: ${message}`, "dataset");
@@ -52,6 +52,18 @@ function checkDatasetKind(d: TrainConfig["dataset"]): void {
       fail(`dataset.bands lists ${d.bands.length} band(s) for ${d.channels} channel(s)`);
     }
     if (d.kind === "rgb" && d.bands.length) fail("dataset.bands selects GeoTIFF bands: use kind multiband");
+  }
+  if (d.labels === "csv" && !d.label_csv) {
+    throw new ConfigError(
+      "dataset: labels csv needs dataset.label_csv, the CSV file of labels",
+      "dataset.label_csv",
+    );
+  }
+  if (d.labels !== "csv" && d.label_csv) {
+    throw new ConfigError(
+      `dataset: label_csv is for labels csv (labels is ${d.labels})`,
+      "dataset.label_csv",
+    );
   }
   if (d.palette.length && d.palette.length !== d.classes.length) {
     fail(`dataset.palette has ${d.palette.length} colour(s) for ${d.classes.length} classes`);

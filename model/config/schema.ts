@@ -88,6 +88,19 @@ const DATASET = z.strictObject({
   xflip: z.boolean().default(true).describe("Random x flips (augmentation)."),
   yflip: z.boolean().default(true).describe("Random y flips (right for nadir imagery)."),
   rot90: z.boolean().default(true).describe("Random 90° rotations (right for nadir imagery)."),
+  labels: z.enum(["none", "folder", "csv"]).default("none").describe(
+    "Land-use labels per image, for a class-conditional model: `none`, `folder` (the name of the folder " +
+      "holding each image, e.g. UC Merced's images/<class>/) or `csv` (a column of label_csv). At least two " +
+      "classes, each with at least one mbstd group (model.dis.mbstd_group_size) of images.",
+  ),
+  label_csv: z.string().default("").describe(
+    "labels: csv: the CSV file, with a header row (a relative path is taken like img_dir's).",
+  ),
+  label_column: z.string().min(1).default("class").describe("labels: csv: the column holding the class."),
+  label_file_column: z.string().min(1).default("file").describe(
+    "labels: csv: the column naming the image: a path relative to the CSV's folder (or absolute), or a " +
+      "file name matched on the image's base name.",
+  ),
 })
   // A missing section parses as {}, so that the message is the one about img_dir (its type says it needs one).
   .prefault({} as { img_dir: string })

@@ -1,6 +1,9 @@
-/** The training data of a run: the dataset module's cached tiles behind the loop's {@link TrainingData}. */
+/**
+ * The training data of a run: the dataset module's cached tiles (and, with dataset.labels, each image's class)
+ * behind the loop's {@link TrainingData}.
+ */
 import type { TrainConfig } from "../config.ts";
-import { DatasetError, type FloatDataset, loadTrainingDataset } from "../data/dataset.ts";
+import { DatasetError, type FloatDataset, type LabelSource, loadTrainingDataset } from "../data/dataset.ts";
 import { BatchSampler, type BatchSamplerState, batchToTensor } from "../data/batches.ts";
 import { realRoot, withFileInside } from "../data/confine.ts";
 import { decodeImageFile } from "../data/decode.ts";
@@ -24,6 +27,8 @@ export async function openTrainingData(
 ): Promise<TrainingData> {
   const d = config.dataset;
   const largestBatch = Math.max(...config.sched.batch_sizes.slice(0, Math.log2(d.resolution) - 1));
+  // Each class must fill one minibatch-standard-deviation group (the group is cut to the minibatch).
+  const mbstdGroup = Math.min(config.model.dis.mbstd_group_size, largestBatch);
   let lastPercent = -1;
   const dataset = await loadTrainingDataset({
     img_dir: d.img_dir,
@@ -35,6 +40,8 @@ export async function openTrainingData(
     classes: [...d.classes],
     palette: [...d.palette],
     classNames: [...d.class_names],
+    labels: labelSource(d),
+    minPerClass: Math.max(1, mbstdGroup),
     cacheDir: run.cache,
     dataRoot,
     minImages: largestBatch,
@@ -52,22 +59,42 @@ export async function openTrainingData(
       (dataset.fromCache ? " (from cache)" : "") +
       (dataset.skipped.length ? `, ${dataset.skipped.length} skipped` : ""),
   );
+  if (dataset.classNames && dataset.labels) {
+    const counts = dataset.classNames.map(() => 0);
+    for (const label of dataset.labels) counts[label]++;
+    const from = d.labels === "csv" ? d.label_csv : "the folders";
+    const range = `${Math.min(...counts)} to ${Math.max(...counts)} images each`;
+    log(`dataset: ${dataset.classNames.length} classes from ${from} (${range})`);
+  }
   const root = dataRoot === undefined ? undefined : await realRoot(dataRoot);
   const source = await groundSampleDistance(config, dataset.files[0], log, root);
   const sampler = new BatchSampler(dataset, config.seed);
+  const labels = dataset.labels;
   const augment = { xflip: d.xflip, yflip: d.yflip, rot90: d.rot90 };
   return {
     count: dataset.count,
     gsdM: source.gsdM * source.sidePx / d.resolution,
     normalization: dataset.normalization,
     // The sampler starts a new permutation by itself when an epoch's whole batches are used up.
-    nextBatch: (size) => ({
-      images: batchToTensor(dataset, sampler.nextBatch(size), augment, sampler.augmentRng),
-    }),
+    classNames: dataset.classNames,
+    labels,
+    // The labels follow the sampler's indices, so a resumed sampler gives the same labels with the same images.
+    nextBatch: (size) => {
+      const indices = sampler.nextBatch(size);
+      const images = batchToTensor(dataset, indices, augment, sampler.augmentRng);
+      return labels ? { images, labels: Int32Array.from(indices, (i) => labels[i]) } : { images };
+    },
     evalImages: (n, resolution) => evalImages(dataset, n, resolution),
     getState: () => sampler.getState(),
     setState: (state) => sampler.setState(state as BatchSamplerState),
   };
+}
+
+/** The dataset's label keys as the loader's {@link LabelSource}; undefined for `labels: none`. */
+export function labelSource(d: TrainConfig["dataset"]): LabelSource | undefined {
+  if (d.labels === "none") return undefined;
+  if (d.labels === "folder") return { kind: "folder" };
+  return { kind: "csv", csv: d.label_csv, classColumn: d.label_column, fileColumn: d.label_file_column };
 }
 
 /**

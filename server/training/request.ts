@@ -1,9 +1,10 @@
 /**
  * The body of `POST /api/train`: a training configuration with the keys of the YAML files (checked by
  * model/config.ts, so an error names the key), plus an optional top-level `name`, the model name the finished
- * generator is published as. The dataset is confined to SGAN_DATA_ROOT: `dataset.img_dir` itself (no `..`,
- * nothing whose real path leaves the root) and every image it yields (a list file's entries, a folder's files
- * reached through symbolic links), since a list file names its images relative to its own folder or absolutely.
+ * generator is published as. The dataset is confined to SGAN_DATA_ROOT: `dataset.img_dir` and `dataset.label_csv`
+ * themselves (no `..`, nothing whose real path leaves the root) and every image it yields (a list file's entries,
+ * a folder's files reached through symbolic links), since a list file names its images relative to its own
+ * folder or absolutely.
  *
  * @module
  */
@@ -60,6 +61,14 @@ export async function parseTrainRequest(
   await checkImagesInside(dataRoot!, imgDir, config.dataset.folder);
   const confined = structuredClone(config) as TrainConfig;
   confined.dataset.img_dir = imgDir;
+  if (config.dataset.labels === "csv") {
+    // The label CSV is read by the trainer too: the same confinement as the images (relative to the root).
+    confined.dataset.label_csv = await resolveDataPath(
+      dataRoot,
+      config.dataset.label_csv,
+      "dataset.label_csv",
+    );
+  }
   return { name: name as string | undefined, config: confined };
 }
 

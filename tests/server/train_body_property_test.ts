@@ -84,7 +84,7 @@ function resolve(doc: Json, ref: string): Json {
 /** The cross-key rules the BadTrainingRequest description names, as the checks word them. */
 function isDocumentedRefusal(e: ValidationError): boolean {
   return /^sched\.\w+ has \d+ entries; a \d+ px model has \d+ depths/.test(e.message) ||
-    /^dataset: /.test(e.message); // dataset.kind's rules on channels, bands, classes, palette
+    /^dataset: /.test(e.message); // dataset.kind's rules on channels, bands, classes, palette; label_csv
 }
 
 Deno.test(`training bodies drawn from the document pass the server's checks, or break a named rule (seed ${SEED})`, async () => {
@@ -93,6 +93,7 @@ Deno.test(`training bodies drawn from the document pass the server's checks, or 
     await Deno.mkdir(join(root, "images"));
     await Deno.writeFile(join(root, "images", "a.png"), new Uint8Array(8));
     await Deno.writeTextFile(join(root, "list.txt"), "images/a.png\n");
+    await Deno.writeTextFile(join(root, "labels.csv"), "file,class\na.png,x\n");
     const doc = openApiDocument(DEFAULT_LIMITS) as Json;
     const schema = resolve(doc, "#/components/schemas/TrainRequest");
     const tally = { accepted: 0, refused: 0 };
@@ -102,6 +103,7 @@ Deno.test(`training bodies drawn from the document pass the server's checks, or 
         // The dataset must exist under the data root (the description says so): point it at one that does.
         const dataset = body.dataset as Json;
         dataset.img_dir = dataset.folder === false ? "list.txt" : "images";
+        if (dataset.labels === "csv") dataset.label_csv = "labels.csv"; // likewise its label CSV
         try {
           await parseTrainRequest(structuredClone(body), root);
           tally.accepted++;

@@ -168,6 +168,16 @@ Deno.test("POST /api/train: dataset confined to SGAN_DATA_ROOT, configuration ch
     }
     await fails(tinyConfig("missing.txt"), 400, "dataset.img_dir", /no such file/);
     await fails(tinyConfig("images"), 400, "dataset.img_dir", /is a folder, not a list file/);
+    // The label CSV is confined like the images (the trainer reads it).
+    const labelled = (csv: string) => {
+      const config = tinyConfig("list.txt");
+      Object.assign(config.dataset as Record<string, unknown>, { labels: "csv", label_csv: csv });
+      return config;
+    };
+    await fails(labelled("../outside/labels.csv"), 400, "dataset.label_csv", /'\.\.'/);
+    await fails(labelled(join(outside, "secret.jpg")), 400, "dataset.label_csv", /outside the data root/);
+    await fails(labelled("missing.csv"), 400, "dataset.label_csv", /no such file/);
+    await fails(labelled(""), 400, "dataset.label_csv", /labels csv needs dataset\.label_csv/);
     const noDataRoot = await post(noRoot, tinyConfig("list.txt"));
     assert.equal(noDataRoot.status, 403);
     assert.equal((noDataRoot.json as ErrorJson).field, "dataset.img_dir");

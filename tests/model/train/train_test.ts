@@ -191,6 +191,42 @@ Deno.test("training", async (t) => {
   );
 
   await t.step(
+    "with land-use labels: killed with SIGKILL and resumed, the same weights, in one process and with workers",
+    async () => {
+      // Three classes of 8 of the 24 tiles each (a CSV by file name), so every class fills an mbstd group.
+      const files = (await Deno.readTextFile(list)).trim().split("\n");
+      const classOf = (i: number) => ["forest", "harbor", "runway"][i % 3];
+      const rows = files.map((f, i) => `${f.split("/").pop()},${classOf(i)}`);
+      await Deno.writeTextFile(`${dir}/labels.csv`, ["file,class", ...rows].join("\n") + "\n");
+      const labelled = ["--set", "dataset.labels=csv", "--set", `dataset.label_csv=${dir}/labels.csv`];
+      for (const workers of ["0", "2"]) {
+        const extra = ["--workers", workers, ...labelled, "--set", "augment.policy=translation"];
+        const full = `${dir}/labelled_${workers}`, out = `${dir}/labelled_killed_${workers}`;
+        let res = await trainCli([...sets(full), ...extra]);
+        assert.equal(res.code, 0, res.stderr);
+        const step = await killMidRun([...sets(out, ["checkpoint_minutes=0.00001"]), ...extra], out);
+        assert.ok(step >= 7 && step < 20, `workers ${workers}: killed at step ${step}`);
+        res = await trainCli(["--resume", out, "--workers", workers]);
+        assert.equal(res.code, 0, res.stderr);
+        for (const file of ["GAN_GEN_SHADOW_2_2", "GAN_DIS_2_2", "GAN_GEN_OPTIM_2_2"]) {
+          const a = await weights(`${full}/models/${file}.safetensors`);
+          const b = await weights(`${out}/models/${file}.safetensors`);
+          for (const [key, values] of a) {
+            assert.deepEqual(b.get(key), values, `workers ${workers}: ${file}: ${key}`);
+          }
+        }
+        // A conditional pair: G's class embedding [3, latent 16], D's one output per class, class names stored.
+        const { tensors, metadata } = await readSafetensors(`${full}/models/GAN_GEN_SHADOW_2_2.safetensors`);
+        assert.deepEqual(tensors.get("class_embedding.weight")?.shape, [3, 16]);
+        assert.deepEqual(JSON.parse(metadata.class_names), ["forest", "harbor", "runway"]);
+        const d = await readSafetensors(`${full}/models/GAN_DIS_2_2.safetensors`);
+        const scores = [...d.tensors].find(([k]) => k.endsWith("dense1.bias"))?.[1];
+        assert.deepEqual(scores?.shape, [3], "D's last layer: one output per class");
+      }
+    },
+  );
+
+  await t.step(
     "an unknown augmentation policy: one clear error naming the key, nothing written",
     async () => {
       const out = `${dir}/bad_policy`;
