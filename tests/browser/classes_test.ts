@@ -161,6 +161,14 @@ Deno.test({
           const last = changes.filter((c) => c.id === "tile").at(-1)!;
           assert.equal(last.detail.class, "river");
           assert.match(String(last.detail.url), /class=river/);
+
+          // Set from script, the attribute selects the menu item and asks for that class.
+          const shown = await waitForImage(page, "#tile");
+          const scripted = requested.length;
+          await page.$eval("#tile", (el) => el.setAttribute("tile-class", "freeway"));
+          await waitForImage(page, "#tile", shown);
+          assert.equal((await menu(page, "#tile", "tile-class")).selected, "freeway");
+          assert.match(sentFor("/generate", scripted).at(-1)!, /[?&]class=freeway(&|$)/);
         },
       );
 
@@ -278,6 +286,12 @@ Deno.test({
           );
           assert.ok(labels.some((l) => /^destination 3 · ψ 1 · river/.test(l)), labels.join(" | "));
           assert.ok(labels.some((l) => /^source 1\s*ψ 1 · forest$/.test(l)), labels.join(" | "));
+          const changes = await page.evaluate(() =>
+            (window as unknown as { __changes: { id: string; detail: Record<string, unknown> }[] }).__changes
+              .filter((c) => c.id === "mixer").map((c) => c.detail)
+          );
+          assert.equal(changes.at(-1)!.src_class, "forest");
+          assert.equal(changes.at(-1)!.dst_class, "river");
 
           const saving = requested.length;
           await (await shadowHandle(page, "#mixer", "#save-json")).click();
