@@ -38,6 +38,17 @@ export interface ModelInfo {
   tile_extent_m: number | null;
   truncation: { psi: number; cutoff: number };
   scale: ScaleEntry[];
+  /**
+   * A conditional model's classes (land uses), by label index: the values of `class=`. Empty for an
+   * unconditional model; absent from servers older than class-aware inference.
+   */
+  classes?: string[];
+}
+
+/** The classes a model offers (none for an unconditional model or a server that lists none). */
+export function modelClasses(info: ModelInfo | undefined): readonly string[] {
+  const classes = info?.classes;
+  return Array.isArray(classes) ? classes.filter((c): c is string => typeof c === "string") : [];
 }
 
 /** Whether a value looks like a model description (a guard against a proxy's HTML or an older server). */

@@ -71,6 +71,13 @@ export const SETTING_LABELS: Readonly<Record<string, string>> = {
   noise: "Noise",
   cutoff: "Truncation cutoff",
   tile: "Tile size",
+  // The server's `class` is the widgets' `tile-class` attribute: `class` is HTML's CSS class attribute.
+  class: "Class",
+  "tile-class": "Class",
+  src_class: "Source class",
+  "src-class": "Source class",
+  dst_class: "Destination class",
+  "dst-class": "Destination class",
 };
 
 /** The label users see for a setting (its attribute or query name when there is none). */
@@ -239,6 +246,15 @@ export function parseView(value: string | null | undefined, field = "view"): Vie
     throw new SettingError(field, `${settingLabel(field)} "${clip(text)}" is not a view`, VIEWS.join(", "));
   }
   return text as View;
+}
+
+/**
+ * An optional class name (a conditional model's land use, or `random`), trimmed. Which names exist is the
+ * model's to say: the server answers a class it lacks with a 400 listing its classes, and the widget shows
+ * that answer, so no list is kept here.
+ */
+export function parseClassName(value: string | null | undefined): string | undefined {
+  return isAbsent(value) ? undefined : String(value).trim();
 }
 
 /** An optional model name (a file stem on the server). */

@@ -3,19 +3,29 @@
  * `<sgan-image seed="730" psi="0.7">`: one generated tile with its ground scale in a caption (metres per
  * pixel, tile extent), a scale bar drawn over it and a "generated" marker that is always shown. `depth` shows
  * the tile at that depth's ground resolution; `view="raw"` shows that depth's own to_rgb head instead, labelled
- * as such (for research).
+ * as such (for research). On a conditional model, `tile-class` picks the land use (a menu offers the model's
+ * classes; none is shown for an unconditional model).
  *
  * @module
  */
 import { css, html, LitElement, nothing, type PropertyValues, type TemplateResult } from "lit";
 import { styleMap } from "lit/directives/style-map.js";
-import { apiUrl } from "./api.ts";
+import { apiUrl, problemField } from "./api.ts";
+import { classSelectTemplate } from "./class_select.ts";
 import { FigureController, type FigureRequest, problemOf } from "./figure_controller.ts";
-import { formatMetres, formatPsi, groundCaption, scaleBarFor, scaleRowAt } from "./model_info.ts";
+import {
+  formatMetres,
+  formatPsi,
+  groundCaption,
+  modelClasses,
+  scaleBarFor,
+  scaleRowAt,
+} from "./model_info.ts";
 import { modelInfoTask } from "./model_task.ts";
 import {
   type NoiseMode,
   numericConverter,
+  parseClassName,
   parseDepth,
   parseModelName,
   parseNoise,
@@ -28,6 +38,7 @@ import {
 import { baseStyles } from "./styles.ts";
 import {
   generatedMarker,
+  invalidFor,
   placeholderTemplate,
   problemTemplate,
   statusTemplate,
@@ -46,6 +57,8 @@ export interface ImageSettings {
   depth: number | string | null;
   view: string | null;
   noise: string | null;
+  /** The land use asked for (`tile-class`; the server's `class`), null for the server's default (random). */
+  class: string | null;
   /** The image URL these settings ask for (null while a setting is invalid). */
   url: string | null;
 }
@@ -56,9 +69,10 @@ interface ImageMeta {
   depth: number | undefined;
   view: View | undefined;
   noise: NoiseMode | undefined;
+  tileClass: string | undefined;
 }
 
-const SETTINGS = ["api", "model", "seed", "psi", "depth", "view", "noise"] as const;
+const SETTINGS = ["api", "model", "seed", "psi", "depth", "view", "noise", "tileClass"] as const;
 
 /** One generated tile with its ground scale. */
 export class SganImage extends LitElement {
@@ -70,6 +84,7 @@ export class SganImage extends LitElement {
     depth: { converter: numericConverter, reflect: true },
     view: { type: String, reflect: true },
     noise: { type: String, reflect: true },
+    tileClass: { attribute: "tile-class", type: String, reflect: true },
   };
 
   /** Server address (origin, optionally with a path prefix); unset: this page's origin. */
@@ -86,6 +101,11 @@ export class SganImage extends LitElement {
   declare view: string | undefined;
   /** Noise inputs: const (default), random or none. */
   declare noise: string | undefined;
+  /**
+   * Land use of a conditional model (the server's `class`): one of the model's classes, or `random` (the
+   * default: drawn from the seed). Not `class`, which is HTML's own CSS class attribute.
+   */
+  declare tileClass: string | undefined;
 
   static override styles = [
     baseStyles,
@@ -159,6 +179,7 @@ export class SganImage extends LitElement {
       depth: this.depth ?? null,
       view: this.view ?? null,
       noise: this.noise ?? null,
+      class: this.tileClass ?? null,
       url: request.url || null,
     };
   }
@@ -167,6 +188,7 @@ export class SganImage extends LitElement {
     const problem = this.#figure.problem;
     return html`
       <div class="container" part="container">
+        ${this.#renderClassControl()}
         ${problem === undefined ? this.#renderFigure() : nothing}
         ${statusTemplate(this.#figure.loading, "tile")}
         ${problemTemplate(problem, () => this.#figure.retry())}
@@ -178,6 +200,24 @@ export class SganImage extends LitElement {
     this.#changes.updated(changed);
   }
 
+  /** The class menu, on a conditional model only (nothing until its description has arrived). */
+  #renderClassControl(): TemplateResult | typeof nothing {
+    const classes = modelClasses(this.#model.value);
+    if (classes.length === 0) return nothing;
+    return html`
+      <div class="controls" part="controls">
+        ${classSelectTemplate({
+          id: "tile-class",
+          label: "Class",
+          classes,
+          current: parseClassName(this.tileClass),
+          invalid: invalidFor(problemField(this.#figure.problem), "class", "tile-class"),
+          choose: (value) => (this.tileClass = value),
+        })}
+      </div>
+    `;
+  }
+
   #renderFigure(): TemplateResult {
     const figure = this.#figure.figure;
     const info = this.#model.value;
@@ -186,8 +226,13 @@ export class SganImage extends LitElement {
     const row = info ? scaleRowAt(info.scale, depth) : undefined;
     const bar = row ? scaleBarFor(row.tile_extent_m) : null;
     const extent = row?.tile_extent_m ? `, ${formatMetres(row.tile_extent_m)} across` : "";
-    const alt = meta ? `Generated tile, seed ${meta.seed}, ψ ${formatPsi(meta.psi)}${extent}` : "";
-    const what = meta ? `Seed ${meta.seed} · ψ ${formatPsi(meta.psi)}` : "";
+    const named = meta?.tileClass && meta.tileClass !== "random" ? meta.tileClass : null;
+    const alt = meta
+      ? `Generated tile, seed ${meta.seed}, ψ ${formatPsi(meta.psi)}${
+        named ? `, class ${named}` : ""
+      }${extent}`
+      : "";
+    const what = meta ? `Seed ${meta.seed} · ψ ${formatPsi(meta.psi)}${named ? ` · ${named}` : ""}` : "";
     const scale = row ? groundCaption(row, figure?.headers.tilePixels ?? row.pixels) : "";
     const model = info ? ` · ${info.name}` : "";
     const raw = meta?.view === "raw" ? viewNote(depth) : "";
@@ -219,6 +264,7 @@ export class SganImage extends LitElement {
     if (this.depth !== undefined) {
       parts.push(`depth ${this.depth}${this.view === "raw" ? " (raw head)" : ""}`);
     }
+    if (this.tileClass) parts.push(`class ${this.tileClass}`);
     if (this.model) parts.push(`model ${this.model}`);
     return `Generated tile not loaded yet: ${parts.join(", ")}`;
   }
@@ -231,6 +277,7 @@ export class SganImage extends LitElement {
         depth: parseDepth(this.depth),
         view: parseView(this.view),
         noise: parseNoise(this.noise),
+        tileClass: parseClassName(this.tileClass),
       };
       const url = apiUrl(this.api, "/generate", {
         seed: meta.seed,
@@ -239,6 +286,7 @@ export class SganImage extends LitElement {
         depth: meta.depth,
         view: meta.view,
         noise: meta.noise,
+        class: meta.tileClass,
       });
       return { url, problem: null, meta };
     } catch (e) {
@@ -246,7 +294,7 @@ export class SganImage extends LitElement {
       return {
         url: "",
         problem: problemOf(e),
-        meta: { seed: 0, psi: 1, depth: undefined, view: undefined, noise: undefined },
+        meta: { seed: 0, psi: 1, depth: undefined, view: undefined, noise: undefined, tileClass: undefined },
       };
     }
   }

@@ -4,7 +4,9 @@
  * depth-mixing figure (first row the sources, first column the destinations, each cell the destination with
  * its row's style layers taken from the source), with inputs for seeds and ψ, a control per row for the
  * layer range labelled in style layers and in ground resolution, and downloads of the figure (PNG) and of its
- * settings (JSON) for a report's appendix.
+ * settings (JSON) for a report's appendix. On a conditional model, `src-class` and `dst-class` pick the land use of
+ * the sources and of the destinations (two menus offer the model's classes), so that a row can take, say, the
+ * layout of a forest into the texture of a dense residential tile.
  *
  * @module
  */
@@ -22,8 +24,9 @@ import {
   type ServerLimits,
 } from "./api.ts";
 import { absoluteUrl, safeFilename, saveBlob } from "./download.ts";
+import { classSelectTemplate, RANDOM_CLASS } from "./class_select.ts";
 import { FigureController, type FigureRequest, problemOf } from "./figure_controller.ts";
-import { depthAlignedRanges, formatPsi, type ModelInfo, rangeLabel } from "./model_info.ts";
+import { depthAlignedRanges, formatPsi, modelClasses, type ModelInfo, rangeLabel } from "./model_info.ts";
 import { modelInfoTask } from "./model_task.ts";
 import {
   compactList,
@@ -31,6 +34,7 @@ import {
   formatLayers,
   listConverter,
   numericConverter,
+  parseClassName,
   parseDepth,
   parseModelName,
   parsePsi,
@@ -71,6 +75,10 @@ export interface MixerSettings {
   dst_psi: number | string | null;
   depth: number | string | null;
   view: string | null;
+  /** Land use of the sources (`src-class`), null for the server's default (random). */
+  src_class: string | null;
+  /** Land use of the destinations (`dst-class`), null for the server's default (random). */
+  dst_class: string | null;
   /** The figure URL these settings ask for (null while a setting is invalid). */
   url: string | null;
 }
@@ -83,9 +91,23 @@ interface MixerMeta {
   dstPsi: number;
   /** The range of each destination row, as written. */
   ranges: string[];
+  srcClass: string | undefined;
+  dstClass: string | undefined;
 }
 
-const SETTINGS = ["api", "model", "src", "dst", "ranges", "srcPsi", "dstPsi", "depth", "view"] as const;
+const SETTINGS = [
+  "api",
+  "model",
+  "src",
+  "dst",
+  "ranges",
+  "srcPsi",
+  "dstPsi",
+  "depth",
+  "view",
+  "srcClass",
+  "dstClass",
+] as const;
 
 /** The depth-mixing figure with its controls. */
 export class SganMixer extends LitElement {
@@ -99,6 +121,8 @@ export class SganMixer extends LitElement {
     model: { type: String, reflect: true },
     depth: { converter: numericConverter, reflect: true },
     view: { type: String, reflect: true },
+    srcClass: { attribute: "src-class", type: String, reflect: true },
+    dstClass: { attribute: "dst-class", type: String, reflect: true },
     _saving: { state: true },
     _saveProblem: { state: true },
   };
@@ -121,6 +145,10 @@ export class SganMixer extends LitElement {
   declare depth: number | string | undefined;
   /** `ground` (default) or `raw`: each depth's own to_rgb head, for research (labelled as such). */
   declare view: string | undefined;
+  /** Land use of the sources on a conditional model: one of its classes, or `random` (default: from each seed). */
+  declare srcClass: string | undefined;
+  /** Land use of the destinations on a conditional model: one of its classes, or `random` (the default). */
+  declare dstClass: string | undefined;
   declare _saving: "png" | "json" | null;
   declare _saveProblem: unknown;
 
@@ -205,6 +233,8 @@ export class SganMixer extends LitElement {
       dst_psi: this.dstPsi ?? null,
       depth: this.depth ?? null,
       view: this.view ?? null,
+      src_class: this.srcClass ?? null,
+      dst_class: this.dstClass ?? null,
       url: this.#request().url || null,
     };
   }
@@ -255,9 +285,33 @@ export class SganMixer extends LitElement {
             .value=${live(String(this.dstPsi ?? 1))} @input=${(e: Event) => this.#onPsi(e, "dstPsi")}
             aria-invalid=${invalidFor(field, "dst-psi", "dst_psi")} aria-errormessage=${ERROR_ID}>
         </div>
+        ${this.#renderClassControls(field)}
         <p id="seed-hint"
           class="caption">Seeds: comma-separated, ranges as low-high (e.g. 730,904 or 0-3); Enter applies.</p>
       </div>
+    `;
+  }
+
+  /** The two class menus, on a conditional model only. */
+  #renderClassControls(field: string | null): TemplateResult {
+    const classes = modelClasses(this.#model.value);
+    return html`
+      ${classSelectTemplate({
+        id: "src-class",
+        label: "Source class (first row)",
+        classes,
+        current: parseClassName(this.srcClass),
+        invalid: invalidFor(field, "src-class", "src_class"),
+        choose: (value) => (this.srcClass = value),
+      })}
+      ${classSelectTemplate({
+        id: "dst-class",
+        label: "Destination class (first column)",
+        classes,
+        current: parseClassName(this.dstClass),
+        invalid: invalidFor(field, "dst-class", "dst_class"),
+        choose: (value) => (this.dstClass = value),
+      })}
     `;
   }
 
@@ -307,10 +361,12 @@ export class SganMixer extends LitElement {
       ? viewNote(figure?.headers.depth ?? tryOr(() => parseDepth(this.depth), undefined))
       : "";
     const alt =
-      `Generated depth-mixing figure: sources ${meta.src.join(", ")} (first row, ψ ${
-        formatPsi(meta.srcPsi)
+      `Generated depth-mixing figure: sources ${meta.src.join(", ")} (first row, ψ ${formatPsi(meta.srcPsi)}${
+        classWords(meta.srcClass, ", class ")
       }), ` +
-      `destinations ${meta.dst.join(", ")} (first column, ψ ${formatPsi(meta.dstPsi)}); ` +
+      `destinations ${meta.dst.join(", ")} (first column, ψ ${formatPsi(meta.dstPsi)}${
+        classWords(meta.dstClass, ", class ")
+      }); ` +
       meta.dst.map((seed, row) => `row ${row + 1}, destination ${seed}, takes ${rowWords[row]}`).join("; ");
     return html`
       <figure part="figure" aria-busy=${this.#figure.loading ? "true" : "false"}>
@@ -318,8 +374,8 @@ export class SganMixer extends LitElement {
           <div class="column-labels" aria-hidden="true">
             <span part="column-label"></span>
             ${meta.src.map((seed) =>
-              html`<span part="column-label">source ${seed}<br><small>ψ ${
-                formatPsi(meta.srcPsi)
+              html`<span part="column-label">source ${seed}<br><small>ψ ${formatPsi(meta.srcPsi)}${
+                classWords(meta.srcClass, " · ")
               }</small></span>`
             )}
           </div>
@@ -330,7 +386,7 @@ export class SganMixer extends LitElement {
                 <span part="row-label"
                   class="row-label">destination ${seed} · ψ ${formatPsi(
                     meta.dstPsi,
-                  )}<small>${rowWords[row]}</small></span>
+                  )}${classWords(meta.dstClass, " · ")}<small>${rowWords[row]}</small></span>
               `
             )}
           </div>
@@ -436,7 +492,9 @@ export class SganMixer extends LitElement {
 
   #fileStem(meta: MixerMeta): string {
     const model = this.#model.value?.name ?? this.model ?? "sgan";
-    return safeFilename(`${model}-mixing-src${meta.src.join(",")}-dst${meta.dst.join(",")}`);
+    const src = `src${meta.src.join(",")}${classWords(meta.srcClass, "-")}`;
+    const dst = `dst${meta.dst.join(",")}${classWords(meta.dstClass, "-")}`;
+    return safeFilename(`${model}-mixing-${src}-${dst}`);
   }
 
   /** The server's seeds-per-list limit (until it is known, the most any control list may hold). */
@@ -458,7 +516,9 @@ export class SganMixer extends LitElement {
       this.srcPsi ?? 1
     }), destinations ${listText(this.dst) || "?"} (ψ ${this.dstPsi ?? 1}), style layers ${
       listText(this.ranges) || "?"
-    }${this.depth === undefined ? "" : `, depth ${this.depth}`}`;
+    }${this.depth === undefined ? "" : `, depth ${this.depth}`}${
+      this.srcClass ? `, source class ${this.srcClass}` : ""
+    }${this.dstClass ? `, destination class ${this.dstClass}` : ""}`;
   }
 
   #request(): MixerRequest {
@@ -481,6 +541,8 @@ export class SganMixer extends LitElement {
         srcPsi: parsePsi(this.srcPsi, "src-psi"),
         dstPsi: parsePsi(this.dstPsi, "dst-psi"),
         ranges,
+        srcClass: parseClassName(this.srcClass),
+        dstClass: parseClassName(this.dstClass),
       };
       const query: QueryValues = {
         src: compactList(this.src),
@@ -491,6 +553,8 @@ export class SganMixer extends LitElement {
         model: parseModelName(this.model),
         depth: parseDepth(this.depth),
         view,
+        src_class: meta.srcClass,
+        dst_class: meta.dstClass,
       };
       // Until the server's limits are known the figure's size cannot be checked: wait rather than ask.
       const waiting = this.#limitsPending();
@@ -500,7 +564,16 @@ export class SganMixer extends LitElement {
       return {
         url: "",
         problem: problemOf(e),
-        meta: { raw: false, src: [], dst: [], srcPsi: 1, dstPsi: 1, ranges: [] },
+        meta: {
+          raw: false,
+          src: [],
+          dst: [],
+          srcPsi: 1,
+          dstPsi: 1,
+          ranges: [],
+          srcClass: undefined,
+          dstClass: undefined,
+        },
         query: {},
       };
     }
@@ -585,6 +658,11 @@ function checkRangeCount(items: string[], rows: number): string[] {
     );
   }
   return items;
+}
+
+/** A named class after `prefix` ("· forest"), or nothing for the server's default (random). */
+function classWords(name: string | undefined, prefix: string): string {
+  return name && name !== RANDOM_CLASS ? `${prefix}${name}` : "";
 }
 
 function listText(value: unknown): string {

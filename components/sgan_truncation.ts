@@ -2,7 +2,8 @@
 /**
  * `<sgan-truncation seeds="91,388" psis="-1,-0.5,0,0.5,1">`: the truncation figure (rows = seeds,
  * columns = ψ) with ψ labels, a one-line legend, a metre scale bar for one tile, a "generated" marker, and a
- * slider for the largest |ψ| that scales every column and regenerates the figure live.
+ * slider for the largest |ψ| that scales every column and regenerates the figure live. On a conditional model,
+ * `tile-class` picks the land use, and ψ → 0 is then that class's own average tile (a menu offers the classes).
  *
  * @module
  */
@@ -11,7 +12,8 @@ import { styleMap } from "lit/directives/style-map.js";
 import { Task, TaskStatus } from "@lit/task";
 import { apiUrl, fetchServerLimits, problemField, type ServerLimits } from "./api.ts";
 import { FigureController, type FigureRequest, problemOf } from "./figure_controller.ts";
-import { formatMetres, formatPsi, scaleBarFor, scaleRowAt } from "./model_info.ts";
+import { formatMetres, formatPsi, modelClasses, scaleBarFor, scaleRowAt } from "./model_info.ts";
+import { classSelectTemplate, RANDOM_CLASS } from "./class_select.ts";
 import { modelInfoTask } from "./model_task.ts";
 import { whenSettled } from "./ready.ts";
 import {
@@ -19,6 +21,7 @@ import {
   formatList,
   listConverter,
   numericConverter,
+  parseClassName,
   parseDepth,
   parseModelName,
   parsePsiList,
@@ -56,6 +59,8 @@ export interface TruncationSettings {
   psis: string;
   depth: number | string | null;
   view: string | null;
+  /** The land use asked for (`tile-class`; the server's `class`), null for the server's default (random). */
+  class: string | null;
   /** The figure URL these settings ask for (null while a setting is invalid). */
   url: string | null;
 }
@@ -64,9 +69,10 @@ interface TruncationMeta {
   seeds: number[];
   psis: number[];
   raw: boolean;
+  tileClass: string | undefined;
 }
 
-const SETTINGS = ["api", "model", "seeds", "psis", "depth", "view"] as const;
+const SETTINGS = ["api", "model", "seeds", "psis", "depth", "view", "tileClass"] as const;
 
 /** The truncation figure with a live ψ slider. */
 export class SganTruncation extends LitElement {
@@ -77,6 +83,7 @@ export class SganTruncation extends LitElement {
     model: { type: String, reflect: true },
     depth: { converter: numericConverter, reflect: true },
     view: { type: String, reflect: true },
+    tileClass: { attribute: "tile-class", type: String, reflect: true },
   };
 
   /** Server address (origin, optionally with a path prefix); unset: this page's origin. */
@@ -91,6 +98,11 @@ export class SganTruncation extends LitElement {
   declare depth: number | string | undefined;
   /** `ground` (default) or `raw`: each depth's own to_rgb head, for research (labelled as such). */
   declare view: string | undefined;
+  /**
+   * Land use of a conditional model (the server's `class`): one of the model's classes, or `random` (the
+   * default: drawn from each seed). Not `class`, which is HTML's own CSS class attribute.
+   */
+  declare tileClass: string | undefined;
 
   static override styles = [
     baseStyles,
@@ -139,6 +151,7 @@ export class SganTruncation extends LitElement {
       psis: String(this.psis ?? DEFAULT_PSIS),
       depth: this.depth ?? null,
       view: this.view ?? null,
+      class: this.tileClass ?? null,
       url: this.#request().url || null,
     };
   }
@@ -184,6 +197,14 @@ export class SganTruncation extends LitElement {
           >
         </div>
         <output id="columns" for="extent" part="output">ψ = ${columns}</output>
+        ${classSelectTemplate({
+          id: "tile-class",
+          label: "Class",
+          classes: modelClasses(this.#model.value),
+          current: parseClassName(this.tileClass),
+          invalid: invalidFor(problemField(this.#figure.problem), "class", "tile-class"),
+          choose: (value) => (this.tileClass = value),
+        })}
       </div>
     `;
   }
@@ -198,7 +219,7 @@ export class SganTruncation extends LitElement {
     });
     const alt = `Generated truncation figure: seeds ${meta.seeds.join(", ")} (rows) at ψ ${
       meta.psis.map(formatPsi).join(", ")
-    } (columns)`;
+    } (columns)${meta.tileClass && meta.tileClass !== RANDOM_CLASS ? `, class ${meta.tileClass}` : ""}`;
     const info = this.#model.value;
     const depth = figure?.headers.depth ?? tryOr(() => parseDepth(this.depth), undefined);
     const row = info ? scaleRowAt(info.scale, depth) : undefined;
@@ -231,11 +252,26 @@ export class SganTruncation extends LitElement {
             : nothing}
         </div>
         <figcaption part="legend">
-          ψ → 0 is the average landscape of the training data; ψ &lt; 0 its opposite; ψ = 1 is untruncated.
+          ${this.#legendWords(meta.tileClass)}
           ${raw ? html`<br><strong part="view-note">${raw}</strong>` : nothing}
         </figcaption>
       </figure>
     `;
+  }
+
+  /**
+   * What ψ means for these tiles: the server pulls a named class toward its own centre of W, and on a
+   * conditional model each tile of a random class toward the centre of the class its seed drew.
+   */
+  #legendWords(tileClass: string | undefined): string {
+    const rest = "ψ < 0 its opposite; ψ = 1 is untruncated.";
+    if (tileClass && tileClass !== RANDOM_CLASS) {
+      return `ψ → 0 is the average landscape of class ${tileClass} in the training data; ${rest}`;
+    }
+    if (modelClasses(this.#model.value).length > 0) {
+      return `ψ → 0 is the average landscape of each tile's class (drawn from its seed) in the training data; ${rest}`;
+    }
+    return `ψ → 0 is the average landscape of the training data; ${rest}`;
   }
 
   #onSlide(event: Event): void {
@@ -249,7 +285,9 @@ export class SganTruncation extends LitElement {
   #placeholderWords(): string {
     return `Generated truncation figure not loaded yet: seeds ${this.seeds ?? "?"}, ψ ${
       String(this.psis ?? DEFAULT_PSIS)
-    }${this.depth === undefined ? "" : `, depth ${this.depth}`}`;
+    }${this.depth === undefined ? "" : `, depth ${this.depth}`}${
+      this.tileClass ? `, class ${this.tileClass}` : ""
+    }`;
   }
 
   #psisOrNull(): number[] | null {
@@ -268,6 +306,7 @@ export class SganTruncation extends LitElement {
         seeds: parseSeedList(this.seeds, "seeds", limits?.max_seeds),
         psis: parsePsiList(this.psis ?? DEFAULT_PSIS),
         raw: view === "raw",
+        tileClass: parseClassName(this.tileClass),
       };
       if (limits) checkFigureSize(meta.seeds.length, meta.psis.length, limits);
       const url = apiUrl(this.api, "/truncation", {
@@ -276,6 +315,7 @@ export class SganTruncation extends LitElement {
         model: parseModelName(this.model),
         depth: parseDepth(this.depth),
         view,
+        class: meta.tileClass,
       });
       // Until the server's limits are known the figure's size cannot be checked: wait rather than ask.
       const waiting = this.#limits.status === TaskStatus.INITIAL ||
@@ -283,7 +323,11 @@ export class SganTruncation extends LitElement {
       return { url, problem: null, meta, waiting };
     } catch (e) {
       if (!(e instanceof SettingError)) throw e;
-      return { url: "", problem: problemOf(e), meta: { seeds: [], psis: [], raw: false } };
+      return {
+        url: "",
+        problem: problemOf(e),
+        meta: { seeds: [], psis: [], raw: false, tileClass: undefined },
+      };
     }
   }
 }

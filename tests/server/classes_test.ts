@@ -6,34 +6,14 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import { Image } from "imagescript";
-import { Generator } from "../../model/networks/generator.ts";
-import { ParameterTree } from "../../model/layers/parameters.ts";
-import { CLASS_NAMES_KEY, saveNetwork } from "../../model/checkpoint/checkpoint.ts";
 import { toRgb8 } from "../../model/images.ts";
+import { CONDITIONAL_CLASSES as CLASSES, writeConditionalModel } from "../support/conditional_model.ts";
 import { type ErrorJson, request, startServer, useWasm } from "./helpers.ts";
-
-const CLASSES = ["forest", "freeway", "river"];
 
 Deno.test("class= on a conditional model: its own centre of W, the classes listed, clear 400s", async () => {
   await useWasm();
   const dir = await Deno.makeTempDir();
-  const G = new Generator({
-    resolution: 16,
-    latent_size: 8,
-    dlatent_size: 8,
-    mapping_layers: 2,
-    mapping_fmaps: 8,
-    fmap_base: 32,
-    fmap_max: 8,
-    label_size: 3,
-  }, ParameterTree.seeded(4));
-  // Distinct class centres, so that ψ = 0 shows which one a tile was pulled to.
-  const centres = CLASSES.map((_, c) => Array.from({ length: 8 }, (_, j) => Math.sin(3 * c + j) * 1.5));
-  G.truncation.classAvgLatent!.assign(tf.tensor2d(centres));
-  await saveNetwork(`${dir}/landuse.safetensors`, G, {
-    [CLASS_NAMES_KEY]: JSON.stringify(CLASSES),
-    gsd_m: "1",
-  });
+  const { generator: G, centres } = await writeConditionalModel(`${dir}/landuse.safetensors`);
   const server = await startServer({ config: { modelsDir: dir, workers: 0 } });
   try {
     const info = await request(`${server.url}/api/models/landuse`);
