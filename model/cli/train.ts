@@ -103,7 +103,8 @@ await runCommand(async () => {
   const backend = await initBackend(parseBackendChoice(values.backend ?? config.backend));
   const workers = workerCount(workersGiven, backend.name);
   const run = new RunDir(config.output_dir);
-  await run.prepare(config);
+  // config.yaml is written by train() once a resume's checks have passed, so a refused resume changes nothing.
+  await run.makeFolders();
   const data = await openTrainingData(config, run, say, values["data-root"]);
   say(
     `training ${config.dataset.resolution} px on ${data.count} images (${data.gsdM.toPrecision(3)} m/px) ` +

@@ -182,7 +182,7 @@ export async function train(options: TrainOptions): Promise<TrainState> {
   let elapsedBefore = 0;
   let last: StepLosses = { dLoss: NaN, gLoss: NaN };
   if (options.resume) {
-    const state = await run.restore(nets);
+    const state = await run.restore(nets, (header, file) => checkSameClasses(header, file, classNames));
     checkSamePosition(state, positionAt(config, data.count, state.step, state.fadeCompleteAt), depths, run);
     ({ step, fadeCompleteAt, nanStreak } = state);
     elapsedBefore = state.elapsed;
@@ -454,6 +454,21 @@ export async function train(options: TrainOptions): Promise<TrainState> {
     );
     emit({ type: "sample", path, depth, epoch: at.epoch, batch });
   }
+}
+
+/**
+ * A resumed run must see the classes it was trained on: the labels index them, so a changed folder set or CSV
+ * would silently give the learned classes other meanings.
+ */
+function checkSameClasses(header: Record<string, string>, file: string, classNames: string[]): void {
+  const stored: string[] = header[CLASS_NAMES_KEY] ? JSON.parse(header[CLASS_NAMES_KEY]) : [];
+  if (stored.length === classNames.length && stored.every((name, i) => name === classNames[i])) return;
+  const list = (names: string[]) => names.length ? names.join(", ") : "none (unlabelled)";
+  throw new Error(
+    `${file}: the run was trained on the classes ${list(stored)}; the data now gives ${
+      list(classNames)
+    }. Resume with the dataset.labels settings and files it was trained with, or start a new run.`,
+  );
 }
 
 /**

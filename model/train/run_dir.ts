@@ -87,11 +87,16 @@ export class RunDir {
     }
   }
 
-  /** Create the folders and write the final configuration. */
-  async prepare(config: TrainConfig): Promise<void> {
+  /** Create the folders (the dataset cache needs its folder before the run's checks are done). */
+  async makeFolders(): Promise<void> {
     for (const dir of [this.root, this.models, this.samples, this.cache]) {
       await Deno.mkdir(dir, { recursive: true });
     }
+  }
+
+  /** Create the folders and write the final configuration. */
+  async prepare(config: TrainConfig): Promise<void> {
+    await this.makeFolders();
     await writeFileAtomic(`${this.root}/config.yaml`, new TextEncoder().encode(toYaml(config)));
   }
 
@@ -143,9 +148,13 @@ export class RunDir {
     return pointer;
   }
 
-  /** Load the latest checkpoint into the networks and optimizers; returns the state. */
+  /**
+   * Load the latest checkpoint into the networks and optimizers; returns the state. `checkHeader` sees G's
+   * header first and throws to refuse the checkpoint.
+   */
   async restore(
     nets: { G: Generator; Gs: Generator; D: Discriminator; gOptim: Adam; dOptim: Adam },
+    checkHeader: (metadata: Record<string, string>, file: string) => void = () => {},
   ): Promise<TrainState> {
     const pointer = await this.readLatest();
     if (!pointer) {
@@ -161,6 +170,8 @@ export class RunDir {
       );
     }
     const path = (f: string) => `${this.models}/${f}`;
+    // The caller checks G's header (e.g. its classes) before anything is loaded.
+    checkHeader((await readSafetensors(path(pointer.files.gen))).metadata, path(pointer.files.gen));
     await loadInto(nets.G, path(pointer.files.gen));
     await loadInto(nets.Gs, path(pointer.files.shadow));
     await loadInto(nets.D, path(pointer.files.dis));

@@ -223,6 +223,22 @@ Deno.test("training", async (t) => {
         const scores = [...d.tensors].find(([k]) => k.endsWith("dense1.bias"))?.[1];
         assert.deepEqual(scores?.shape, [3], "D's last layer: one output per class");
       }
+      // Resumed with other classes (a CSV of two), the run is refused before anything is loaded or written.
+      const before = await Deno.readTextFile(`${dir}/labelled_0/models/latest.json`);
+      const others = files.map((f, i) => `${f.split("/").pop()},${i % 2 ? "a" : "b"}`);
+      await Deno.writeTextFile(`${dir}/other.csv`, ["file,class", ...others].join("\n") + "\n");
+      const res = await trainCli([
+        "--resume",
+        `${dir}/labelled_0`,
+        "--set",
+        `dataset.label_csv=${dir}/other.csv`,
+      ]);
+      assert.notEqual(res.code, 0);
+      assert.match(
+        res.programStderr,
+        /trained on the classes forest, harbor, runway; the data now gives a, b\./,
+      );
+      assert.equal(await Deno.readTextFile(`${dir}/labelled_0/models/latest.json`), before);
     },
   );
 
