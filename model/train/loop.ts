@@ -31,6 +31,7 @@ import { type Raster8, toRgb8 } from "../images.ts";
 import { SlicedWassersteinMetric } from "../metrics/swd.ts";
 import { tfProjector } from "../metrics/tf_projection.ts";
 import { type SWDReport, swdReport } from "../metrics/report.ts";
+import type { Runtime } from "../runtime.ts";
 
 /** Real images for training, served batch by batch with a resumable random state. */
 export interface TrainingData {
@@ -95,6 +96,8 @@ export interface TrainOptions {
    * batch; 0 or undefined: everything in this process. Only on the wasm and cpu backends.
    */
   workers?: number;
+  /** The runtime the workers run with (this process's, from the entry point); without it, their inherited variables. */
+  runtime?: Runtime;
 }
 
 /** Generator hyper-parameters from a training config. */
@@ -288,6 +291,7 @@ export async function train(options: TrainOptions): Promise<TrainState> {
           generator: generatorOptionsOf(config),
           discriminator: discriminatorOptionsOf(config),
           loss: config.model,
+          runtime: options.runtime,
         },
         G,
         D,
