@@ -9,7 +9,7 @@
  * the CPU backends (`--workers`, see model/pool); `--workers 0` keeps everything in this process.
  */
 import { initBackend } from "../backend/select.ts";
-import { processRuntime } from "../runtime.ts";
+import { processRuntime, type Runtime } from "../runtime.ts";
 import { loadGeneratorForInference } from "../serving.ts";
 import { classNamesOf } from "../checkpoint/checkpoint.ts";
 import { randomClassOf } from "../networks/labels.ts";
@@ -127,7 +127,7 @@ await runCommand(async () => {
   } else {
     const processes = seeds.length <= batch ? 0 : workerCount(workers, backend.name);
     const rasters = processes > 0
-      ? await rastersOnPool(G, checkpoint, request, batch, processes, backend.name)
+      ? await rastersOnPool(G, checkpoint, request, batch, processes, runtime, backend.name)
       : await generateRasters(G, request, batch);
     if (processes > 0) where += `, ${processes} worker processes`;
     width = rasters[0].width;
@@ -163,10 +163,11 @@ async function rastersOnPool(
   },
   batch: number,
   workers: number,
+  runtime: Runtime,
   backend: string,
 ): Promise<Raster8[]> {
   const model = { file: checkpoint, fingerprint: await fileFingerprint(checkpoint) };
-  const pool = await SynthesisPool.start({ workers, backend });
+  const pool = await SynthesisPool.start({ workers, backend, runtime });
   try {
     const chunks: Promise<Raster8[]>[] = [];
     for (let i = 0; i < request.seeds.length; i += batch) {
