@@ -8,7 +8,8 @@
  * and prints the medians.
  */
 import { parseArgs } from "node:util";
-import { initBackend, parseBackendChoice } from "../model/backend/select.ts";
+import { initBackend } from "../model/backend/select.ts";
+import { processRuntime } from "../model/runtime.ts";
 import { integerFlag } from "./flags.ts";
 import { trainingStepSeconds } from "./train_step.ts";
 
@@ -29,7 +30,7 @@ const batch = integerFlag("batch", values.batch);
 const rounds = integerFlag("rounds", values.rounds);
 const steps = integerFlag("steps", values.steps);
 const workers = integerFlag("workers", values.workers, 0);
-const info = await initBackend(parseBackendChoice(values.backend!), { quiet: true });
+const info = await initBackend(processRuntime({ backend: values.backend! }), { quiet: true });
 
 /** The embedded ucmerced-64 model's widths (its model card). */
 const EMBEDDED = ["model.gen.latent_size=256", "model.gen.dlatent_size=256", "model.gen.mapping_fmaps=256"];

@@ -16,6 +16,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { NamedAttrMap } from "@tensorflow/tfjs-core";
 import { initBackend } from "../model/backend/select.ts";
+import { processRuntime } from "../model/runtime.ts";
 import {
   blasInfo,
   type BlasKernelName,
@@ -206,13 +207,14 @@ async function main(): Promise<void> {
   const only = option("only");
   const repeat = Math.max(1, Number(option("repeat") ?? 1));
 
-  await initBackend("wasm", { quiet: true });
-  const library = loadOpenBlas();
+  const runtime = processRuntime({ backend: "wasm" });
+  await initBackend(runtime, { quiet: true });
+  const library = loadOpenBlas(runtime.blas.library);
   if (typeof library === "string") {
     console.error(`OpenBLAS unavailable: ${library}`);
     Deno.exit(1);
   }
-  const cores = defaultBlasThreads();
+  const cores = runtime.blas.threads ?? defaultBlasThreads();
   const threadCounts = [...new Set([1, Math.max(2, cores)])];
   console.log(`# wasm vs wasm+OpenBLAS (${library.config}; ${navigator.hardwareConcurrency} cores)\n`);
   const load = () => Deno.loadavg().map((v) => v.toFixed(2)).join(" ");

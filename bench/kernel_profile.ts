@@ -7,7 +7,8 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { parseArgs } from "node:util";
-import { initBackend, parseBackendChoice } from "../model/backend/select.ts";
+import { initBackend } from "../model/backend/select.ts";
+import { processRuntime } from "../model/runtime.ts";
 import { Generator } from "../model/networks/generator.ts";
 import { CHANNEL_PRESETS, channelPresetFlag } from "./reference.ts";
 import { integerFlag } from "./flags.ts";
@@ -25,7 +26,7 @@ const { values } = parseArgs({
 
 const channels = channelPresetFlag(values.channels);
 const res = integerFlag("res", values.res, 4), batch = integerFlag("batch", values.batch);
-const info = await initBackend(parseBackendChoice(values.backend!), { quiet: true });
+const info = await initBackend(processRuntime({ backend: values.backend! }), { quiet: true });
 const G = new Generator({ resolution: res, ...CHANNEL_PRESETS[channels] });
 const z = tf.randomNormal([batch, G.options.latent_size]) as tf.Tensor2D;
 const run = async () => {

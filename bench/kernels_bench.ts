@@ -10,6 +10,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { initBackend } from "../model/backend/select.ts";
+import { processRuntime } from "../model/runtime.ts";
 import { conv2dBackpropFilterViaConv } from "../model/backend/kernels.ts";
 
 interface Case {
@@ -107,7 +108,7 @@ interface Prepared {
 }
 
 async function prepare(c: Case): Promise<Prepared> {
-  await initBackend(c.backend, { quiet: true });
+  await initBackend(processRuntime({ backend: c.backend }), { quiet: true });
   const out = Math.ceil(c.size / c.stride);
   const x = tf.randomNormal([c.batch, c.size, c.size, c.cin], 0, 1, "float32", 1) as tf.Tensor4D;
   const dy = tf.randomNormal([c.batch, out, out, c.cout], 0, 1, "float32", 2) as tf.Tensor4D;
@@ -147,7 +148,7 @@ async function medianMs(p: Prepared, budgetMs: number): Promise<number> {
 
 async function main(): Promise<void> {
   // The conv formulation, checked once against the registered kernel so the table measures the real thing.
-  await initBackend("wasm", { quiet: true });
+  await initBackend(processRuntime({ backend: "wasm" }), { quiet: true });
   const probe = tf.tidy(() => {
     const x = tf.randomNormal([2, 6, 6, 3]) as tf.Tensor4D, dy = tf.randomNormal([2, 6, 6, 4]) as tf.Tensor4D;
     const a = conv2dBackpropFilterViaConv(x, dy, [3, 3, 3, 4], 1, "same");

@@ -20,7 +20,8 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { parseArgs } from "node:util";
-import { initBackend, parseBackendChoice } from "../model/backend/select.ts";
+import { initBackend } from "../model/backend/select.ts";
+import { processRuntime } from "../model/runtime.ts";
 import { Generator } from "../model/networks/generator.ts";
 import { saveNetwork } from "../model/checkpoint/checkpoint.ts";
 import { fileFingerprint, SynthesisPool } from "../model/pool/synthesis_pool.ts";
@@ -35,7 +36,7 @@ import {
 } from "./reference.ts";
 import { integerFlag, positiveFlag } from "./flags.ts";
 import { trainingStepSeconds } from "./train_step.ts";
-import { useWebGpuSynthesis } from "../model/webgpu/accelerator.ts";
+import { inferenceEngine } from "../model/serving.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -114,10 +115,11 @@ async function medianSeconds(fn: () => Promise<void>): Promise<number> {
 const rows: Row[] = [];
 const tasks = values.tasks!.split(",");
 for (const backendName of backends) {
-  const info = await initBackend(parseBackendChoice(backendName), { quiet: true });
+  const runtime = processRuntime({ backend: backendName });
+  const info = await initBackend(runtime, { quiet: true });
   if (tasks.includes("train")) await benchTraining(info.name);
   if (!tasks.includes("generate")) continue;
-  const pool = workers > 0 ? await SynthesisPool.start({ workers, backend: info.name }) : undefined;
+  const pool = workers > 0 ? await SynthesisPool.start({ workers, backend: info.name, runtime }) : undefined;
   const checkpoint = pool ? await Deno.makeTempFile({ suffix: ".safetensors" }) : "";
   let measuredGflops: number | undefined; // throughput seen so far, to predict the cost of larger cases
   for (const preset of presets) {
@@ -146,7 +148,7 @@ for (const backendName of backends) {
       }
       const G = new Generator(options);
       // On webgpu, what served models get (model/serving.ts): the own synthesis pipelines where they apply.
-      const accelerated = pool ? undefined : await useWebGpuSynthesis(G);
+      const accelerated = pool ? undefined : await inferenceEngine(G, runtime, "bench generator");
       const z = tf.randomNormal([batch, G.options.latent_size]) as tf.Tensor2D;
       let seconds: number;
       if (pool) {

@@ -14,6 +14,7 @@
 import { parseArgs } from "node:util";
 import { Image } from "imagescript";
 import { initBackend } from "../model/backend/select.ts";
+import { processRuntime } from "../model/runtime.ts";
 import { createApp } from "../server/app.ts";
 import { createServices } from "../server/services.ts";
 
@@ -86,7 +87,7 @@ if (import.meta.main) {
       model: { type: "string" },
     },
   });
-  await initBackend("wasm", { quiet: true });
+  await initBackend(processRuntime({ backend: "wasm" }), { quiet: true });
   const services = await createServices({ font: null });
   const app = createApp(services);
   const fetchFn = (url: string) => Promise.resolve(app.fetch(new Request(`http://bench${url}`)));

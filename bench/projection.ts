@@ -8,7 +8,8 @@
  */
 import { parseArgs } from "node:util";
 import * as tf from "@tensorflow/tfjs-core";
-import { initBackend, requestedBackend } from "../model/backend/select.ts";
+import { initBackend } from "../model/backend/select.ts";
+import { processRuntime } from "../model/runtime.ts";
 import { loadGenerator } from "../model/checkpoint/checkpoint.ts";
 import { type Raster8, toRgb8 } from "../model/images.ts";
 import { spreadSubset } from "../model/metrics/image_sets.ts";
@@ -33,7 +34,7 @@ const { values } = parseArgs({
 });
 const steps = Number(values.steps);
 const losses = values.losses!.split(",");
-const backend = await initBackend(requestedBackend(values.backend), { quiet: true });
+const backend = await initBackend(processRuntime({ backend: values.backend }), { quiet: true });
 const { network: G, metadata } = await loadGenerator(values.checkpoint!);
 const holdout = (await Deno.readTextFile(`${values.data}/holdout.txt`)).split("\n").filter((l) => l.trim());
 const files = spreadSubset(holdout, Number(values.tiles)).map((f) => `${values.data}/${f}`);

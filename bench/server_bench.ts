@@ -16,7 +16,8 @@
  */
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
-import { initBackend, parseBackendChoice } from "../model/backend/select.ts";
+import { initBackend } from "../model/backend/select.ts";
+import { processRuntime } from "../model/runtime.ts";
 import { saveNetwork } from "../model/checkpoint/checkpoint.ts";
 import { Generator } from "../model/networks/generator.ts";
 
@@ -174,7 +175,7 @@ async function main(): Promise<void> {
   const backend = values.backend ?? "wasm";
   const jsonPath = values.json ?? `${REPO}/bench/out/server_bench.json`;
   // The same backend set-up as the server's (for the report line), and the tensors of the generators to save.
-  const info = await initBackend(parseBackendChoice(backend), { quiet: true });
+  const info = await initBackend(processRuntime({ backend }), { quiet: true });
   const modelsDir = await Deno.makeTempDir({ prefix: "sgan-bench-models-" });
   const rows: Row[] = [];
   try {

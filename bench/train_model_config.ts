@@ -13,6 +13,7 @@
 import { basename, extname } from "node:path";
 import { parseArgs } from "node:util";
 import { initBackend } from "../model/backend/select.ts";
+import { processRuntime } from "../model/runtime.ts";
 import { loadConfig } from "../model/config.ts";
 import { trainingStepSeconds } from "./train_step.ts";
 import { integerFlag } from "./flags.ts";
@@ -35,7 +36,7 @@ const name = basename(configFile, extname(configFile));
 const resolution = config.dataset.resolution;
 const batch = config.sched.batch_sizes[Math.log2(resolution) - 2]; // the final depth's (depth 0 = 4 px)
 const measured = values.reference ? await MeasuredReference.read(values.reference) : undefined;
-const backend = await initBackend("wasm", { quiet: true });
+const backend = await initBackend(processRuntime({ backend: "wasm" }), { quiet: true });
 const seconds = await trainingStepSeconds({ resolution, batch, steps, workers, configFile });
 const ref = measured?.get("train", resolution, name, batch) ?? null;
 console.log(JSON.stringify({

@@ -11,6 +11,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { parseArgs } from "node:util";
 import { initBackend } from "../model/backend/select.ts";
+import { processRuntime } from "../model/runtime.ts";
 import { Generator } from "../model/networks/generator.ts";
 import { ownSynthesisEngine, useWebGpuSynthesis } from "../model/webgpu/accelerator.ts";
 import { CHANNEL_PRESETS, channelPresetFlag } from "./reference.ts";
@@ -28,9 +29,11 @@ const { values } = parseArgs({
 const res = integerFlag("res", values.res, 4), batch = integerFlag("batch", values.batch);
 const preset = channelPresetFlag(values.channels);
 
-const info = await initBackend("webgpu", { quiet: true });
+const runtime = processRuntime({ backend: "webgpu" });
+const info = await initBackend(runtime, { quiet: true });
 const G = new Generator({ resolution: res, ...CHANNEL_PRESETS[preset] });
-const status = await useWebGpuSynthesis(G, { force: true });
+// Always the own pipelines (whatever the adapter), with SGAN_WEBGPU_TILE's tile when set.
+const status = await useWebGpuSynthesis(G, { ...runtime.webgpu, mode: "1" });
 if (!status.enabled) throw new Error(`own pipelines unavailable: ${status.reason}`);
 const engine = ownSynthesisEngine(G)!;
 const z = tf.randomNormal([batch, G.options.latent_size]) as tf.Tensor2D;

@@ -13,6 +13,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { parseArgs } from "node:util";
 import { initBackend } from "../model/backend/select.ts";
+import { processRuntime } from "../model/runtime.ts";
 import { Generator } from "../model/networks/generator.ts";
 import { useWebGpuSynthesis } from "../model/webgpu/accelerator.ts";
 import { CHANNEL_PRESETS, channelPresetFlag } from "./reference.ts";
@@ -32,7 +33,8 @@ const res = integerFlag("res", values.res, 4), batch = integerFlag("batch", valu
 const runs = integerFlag("runs", values.runs);
 const preset = channelPresetFlag(values.channels);
 
-const info = await initBackend("webgpu", { quiet: true });
+const runtime = processRuntime({ backend: "webgpu" });
+const info = await initBackend(runtime, { quiet: true });
 const counts = { dispatches: 0, submits: 0 };
 const passProto = GPUComputePassEncoder.prototype;
 const dispatch = passProto.dispatchWorkgroups;
@@ -82,7 +84,7 @@ async function measure(label: string) {
 }
 
 await measure("tfjs kernels");
-const status = await useWebGpuSynthesis(G, { force: true });
+const status = await useWebGpuSynthesis(G, { ...runtime.webgpu, mode: "1" });
 if (!status.enabled) throw new Error(`own pipelines unavailable: ${status.reason}`);
 await measure("own WGSL pipelines");
 tf.dispose(z);

@@ -5,6 +5,7 @@
  * @module
  */
 import { fileURLToPath } from "node:url";
+import { RUNTIME_SETTINGS } from "../model/runtime.ts";
 
 /** Request limits; anything over them is a 400 that names the limit. */
 export interface Limits {
@@ -117,19 +118,18 @@ export class ConfigError extends Error {
   override name = "ConfigError";
 }
 
-/** Every environment variable the server reads, with its meaning (printed by `--help`). */
+/**
+ * Every environment variable the server reads, with its meaning (printed by `--help`). The runtime's (backend,
+ * OpenBLAS, kernels, WebGPU, flags, font) come from model/runtime.ts's table, where they are parsed.
+ */
 export const ENV_VARIABLES: Record<string, string> = {
   PORT: "port to listen on (default 8000; 0 picks a free one)",
   HOST: "address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)",
-  SGAN_BACKEND: "tensor backend: auto, tensorflow, webgpu, wasm or cpu",
-  SGAN_BLAS: "0 turns off the OpenBLAS accelerator of the wasm backend (bit-stable XNNPACK instead)",
-  SGAN_BLAS_THREADS: "OpenBLAS threads (default: every core)",
-  SGAN_FUSED_EPILOGUE: "0 turns off the fused noise/activation/instance-norm/style kernel (wasm, webgpu)",
-  SGAN_WEBGPU_SYNTHESIS:
-    "webgpu: auto (default: own WGSL mapping and synthesis pipelines on a GPU, tfjs kernels on a software rasteriser), 1 or 0",
-  SGAN_WEBGPU_TILE:
-    "webgpu: a convolution tile tm,tn,tk,rm,rn[,1 = prefetched loads] the own pipelines try first (tuning)",
-  SGAN_TFJS_FLAGS: "TensorFlow.js flags to set, NAME=value,NAME=value",
+  ...Object.fromEntries(
+    RUNTIME_SETTINGS.map((
+      s,
+    ) => [s.env, `${s.meaning.replaceAll("`", "")} (default: ${s.default.replaceAll("`", "")})`]),
+  ),
   SGAN_MODELS_DIR:
     "folder of extra generator checkpoints (*.safetensors); finished training jobs publish theirs here",
   SGAN_DEFAULT_MODEL:

@@ -1,11 +1,13 @@
 /**
  * `deno task serve`: start the API on http://localhost:8000/ (`PORT` / `--port`, `HOST` / `--host`,
- * `SGAN_BACKEND` / `--backend`; the other settings are `SGAN_*` variables, listed by `--help`).
+ * `SGAN_BACKEND` / `--backend`; the other settings are `SGAN_*` variables, listed by `--help`). The entry
+ * point of the server process: it reads the environment once, into the server configuration and the runtime.
  *
  * @module
  */
 import { parseArgs } from "node:util";
-import { activeBackend, initBackend, requestedBackend } from "../model/backend/select.ts";
+import { activeBackend, initBackend } from "../model/backend/select.ts";
+import { processRuntime } from "../model/runtime.ts";
 import { describeWebGpuSynthesis } from "../model/webgpu/accelerator.ts";
 import { createApp } from "./app.ts";
 import { configFromEnv, ENV_VARIABLES } from "./config.ts";
@@ -34,13 +36,16 @@ async function main(args: string[]): Promise<void> {
   const port = parsePort(values.port ?? Deno.env.get("PORT"));
   const hostname = values.host ?? Deno.env.get("HOST") ?? DEFAULT_HOST;
   const config = configFromEnv();
-  await initBackend(requestedBackend(values.backend));
-  const services = await createServices({ config });
+  const runtime = processRuntime({ backend: values.backend });
+  await initBackend(runtime);
+  const services = await createServices({ config, runtime });
   if (!services.font) {
     console.error("labels: no font found (install fonts-dejavu-core); figures are drawn without labels");
   }
   console.error(`generation: ${services.queue.synthesizer.description}`);
-  if (activeBackend()?.name === "webgpu") console.error(`webgpu synthesis: ${describeWebGpuSynthesis()}`);
+  if (activeBackend()?.name === "webgpu") {
+    console.error(`webgpu synthesis: ${describeWebGpuSynthesis(runtime.webgpu)}`);
+  }
   const app = createApp(services);
   const server = Deno.serve({
     port,

@@ -10,6 +10,7 @@
 import { basename, join } from "node:path";
 import { classNamesFromMetadata, loadGenerator } from "../model/checkpoint/checkpoint.ts";
 import { loadGeneratorForInference } from "../model/serving.ts";
+import { defaultRuntime, type Runtime } from "../model/runtime.ts";
 import { fileFingerprint } from "../model/files.ts";
 import type { Generator } from "../model/networks/generator.ts";
 import { GENERATOR_DEFAULTS, type GeneratorOptions } from "../model/networks/options.ts";
@@ -100,6 +101,8 @@ export interface ModelStoreOptions {
   modelsDir?: string;
   /** Generators kept loaded. */
   maxLoaded?: number;
+  /** The runtime whose webgpu settings choose each loaded generator's inference engine (default: the defaults). */
+  runtime?: Pick<Runtime, "webgpu">;
 }
 
 /** The server's models. */
@@ -108,6 +111,7 @@ export class ModelStore {
   readonly #embedded: EmbeddedModel[];
   readonly #modelsDir?: string;
   readonly #maxLoaded: number;
+  readonly #runtime: Pick<Runtime, "webgpu">;
   readonly #headers = new Map<string, { stamp: string; info: ModelInfo | null }>();
   readonly #loaded = new Map<string, LoadSlot>();
 
@@ -116,6 +120,7 @@ export class ModelStore {
     this.defaultName = (this.#embedded[0] ?? DEFAULT_MODEL).name;
     this.#modelsDir = options.modelsDir;
     this.#maxLoaded = Math.max(1, options.maxLoaded ?? 4);
+    this.#runtime = options.runtime ?? defaultRuntime();
   }
 
   /** Every model, embedded first, then the models folder in name order. Unreadable files are skipped. */
@@ -282,7 +287,7 @@ export class ModelStore {
     try {
       const stamp = await fileStamp(entry.file);
       const fingerprint = await fileFingerprint(entry.file);
-      const { network, metadata } = await loadGeneratorForInference(entry.file);
+      const { network, metadata } = await loadGeneratorForInference(entry.file, this.#runtime);
       return {
         info: describeModel(entry, metadata, network.options),
         generator: network,

@@ -7,6 +7,7 @@
 import { dirname, join, resolve } from "node:path";
 import { type LabelFont, loadLabelFont } from "../model/figures/labels.ts";
 import { EMBEDDED_MODELS, type EmbeddedModel } from "../model/pretrained/registry.ts";
+import { defaultRuntime, type Runtime } from "../model/runtime.ts";
 import { type ConfigOverrides, resolveConfig, type ServerConfig } from "./config.ts";
 import { ResponseCache } from "./http_cache.ts";
 import { ModelStore } from "./models.ts";
@@ -19,6 +20,8 @@ import { TrainingJobs, type TrainingJobStatus } from "./training/jobs.ts";
 /** Everything the routes use. */
 export interface Services {
   config: ServerConfig;
+  /** How the networks run (backend settings, OpenBLAS, WebGPU pipelines, label font): the entry point's. */
+  runtime: Runtime;
   models: ModelStore;
   queue: GenerationQueue;
   cache: ResponseCache;
@@ -36,6 +39,11 @@ export interface Services {
 export interface ServiceOptions {
   /** Configuration (merged with the defaults). */
   config?: ConfigOverrides;
+  /**
+   * The runtime `initBackend` was given (default: every setting at its default): its webgpu settings choose the
+   * generators' inference engine, its font is tried first for labels, and synthesis workers run with it.
+   */
+  runtime?: Runtime;
   /** Label font: a font, null for none, or undefined to look for one (see `loadLabelFont`). */
   font?: LabelFont | null;
   /** Embedded models (default: the registry's). */
@@ -48,10 +56,16 @@ export interface ServiceOptions {
 export async function createServices(options: ServiceOptions = {}): Promise<Services> {
   const config = resolveConfig(options.config);
   config.memoryBytes ??= Deno.systemMemoryInfo().total; // read once, here, for the training-settings check
-  const font = options.font === null ? undefined : options.font ?? (await loadLabelFont());
+  const runtime = options.runtime ?? defaultRuntime();
+  const font = options.font === null
+    ? undefined
+    : options.font ?? (await loadLabelFont({ preferred: runtime.font }));
   // Finished jobs publish where the store looks: SGAN_MODELS_DIR, else the runs folder's models/.
   const modelsDir = config.modelsDir ?? join(resolve(config.runsDir), "models");
-  const queue = new GenerationQueue(config.queue, await createSynthesizer(config.workers));
+  const queue = new GenerationQueue(
+    config.queue,
+    await createSynthesizer(config.workers, undefined, runtime),
+  );
   // The database is opened where it has records to keep: today the training jobs, which need a token.
   const store = options.training || !config.token ? undefined : await Store.open(databasePathOf(config));
   const training = options.training ??
@@ -63,10 +77,12 @@ export async function createServices(options: ServiceOptions = {}): Promise<Serv
     });
   return {
     config,
+    runtime,
     models: new ModelStore({
       embedded: withDefaultFirst(options.embedded ?? EMBEDDED_MODELS, config.defaultModel),
       modelsDir,
       maxLoaded: config.maxLoadedModels,
+      runtime,
     }),
     queue,
     cache: new ResponseCache(config.responseCacheBytes),

@@ -9,6 +9,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { type Raster8, toRgb8 } from "../model/images.ts";
 import type { NoiseMode } from "../model/layers/noise_layer.ts";
 import { defaultPoolSize, GenerationRestartedError, SynthesisPool } from "../model/pool/synthesis_pool.ts";
+import type { Runtime } from "../model/runtime.ts";
 import { GenerationRestartedApiError } from "./errors.ts";
 import type { LoadedModel } from "./models.ts";
 
@@ -93,12 +94,14 @@ export function poolSizeFor(workers: number | "auto", backend: string): number {
 }
 
 /**
- * The synthesizer for `workers` on the active backend: a started pool, or this process when no workers are
- * wanted. A pool that cannot start is reported through `warn` and synthesis stays in this process.
+ * The synthesizer for `workers` on the active backend: a started pool (whose workers run with `runtime`'s
+ * settings), or this process when no workers are wanted. A pool that cannot start is reported through `warn`
+ * and synthesis stays in this process.
  */
 export async function createSynthesizer(
   workers: number | "auto",
   warn: (message: string) => void = console.error,
+  runtime?: Runtime,
 ): Promise<Synthesizer> {
   const backend = tf.getBackend();
   const size = poolSizeFor(workers, backend);
@@ -108,7 +111,7 @@ export async function createSynthesizer(
     return new InProcessSynthesizer();
   }
   try {
-    return new PoolSynthesizer(await SynthesisPool.start({ workers: size, backend }));
+    return new PoolSynthesizer(await SynthesisPool.start({ workers: size, backend, runtime }));
   } catch (e) {
     warn(`generation workers could not start (${(e as Error).message}); generating in the server process`);
     return new InProcessSynthesizer();

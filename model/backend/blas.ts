@@ -8,8 +8,8 @@
  * that call `cblas_sgemm` on the backend's heap; whatever they do not handle goes to the kernel that was
  * registered before them. Without the library (or without `--allow-ffi`) nothing changes.
  *
- * Environment: `SGAN_BLAS=off` disables it, `SGAN_BLAS_LIB` names the library, `SGAN_BLAS_THREADS` sets
- * the OpenBLAS thread count (default: the number of cores).
+ * The runtime (model/runtime.ts) says whether to use it (`SGAN_BLAS`), which library (`SGAN_BLAS_LIB`) and how
+ * many threads (`SGAN_BLAS_THREADS`, default: the number of cores); `initBackend` passes them here.
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { KernelConfig } from "@tensorflow/tfjs-core";
@@ -21,7 +21,6 @@ import {
   type KernelContext,
 } from "./blas/kernels.ts";
 import { releaseScratch, scratchBytes } from "./blas/scratch.ts";
-import { readEnv } from "../env.ts";
 
 export { type BlasLibrary, defaultBlasThreads, loadOpenBlas, OPENBLAS_CANDIDATES } from "./blas/ffi.ts";
 export { BLAS_KERNEL_NAMES, type BlasKernelName } from "./blas/kernels.ts";
@@ -42,11 +41,6 @@ interface Installed {
 
 let installed: Installed | undefined;
 
-function blasDisabledByEnv(): boolean {
-  const value = readEnv("SGAN_BLAS");
-  return value !== undefined && ["0", "off", "false", "no", "none"].includes(value.trim().toLowerCase());
-}
-
 function statusOf(state: Installed): BlasStatus {
   return { enabled: true, library: state.library.path, threads: state.library.threads };
 }
@@ -66,7 +60,8 @@ function heapReachable(): string | undefined {
 
 /**
  * Replace the wasm backend's product kernels with OpenBLAS ones. Call after the wasm backend is active.
- * Idempotent: a second call returns the same status (and applies `threads` if given).
+ * Idempotent: a second call returns the same status (and applies `threads` if given). `path` is the library
+ * to open (default: Debian's locations).
  * Never throws; `{enabled: false, reason}` says why nothing was replaced.
  */
 export function registerBlasKernels(options: { path?: string; threads?: number } = {}): BlasStatus {
@@ -74,7 +69,6 @@ export function registerBlasKernels(options: { path?: string; threads?: number }
     if (options.threads !== undefined) installed.library.setThreads(options.threads);
     return statusOf(installed);
   }
-  if (blasDisabledByEnv()) return { enabled: false, reason: "disabled by SGAN_BLAS" };
   const library = loadOpenBlas(options.path);
   if (typeof library === "string") return { enabled: false, reason: library };
   const unreachable = heapReachable();

@@ -20,7 +20,6 @@ import type {
   NamedTensorInfoMap,
   TensorInfo,
 } from "@tensorflow/tfjs-core";
-import { readEnv } from "../env.ts";
 
 export const FUSED_EPILOGUE = "SganFusedEpilogue";
 
@@ -199,17 +198,25 @@ export async function registerFusedEpilogue(): Promise<string | undefined> {
   return undefined;
 }
 
+/** The runtime's `SGAN_FUSED_EPILOGUE` (set by `initBackend`): false sends every call to the composed tfjs ops. */
+let enabled = true;
+
+/** Switch the fused kernels on or off (`initBackend` applies the runtime's setting; A/B measurements, tests). */
+export function setFusedEpilogueEnabled(on: boolean): void {
+  enabled = on;
+}
+
 /**
- * Whether a fused kernel can serve a call on `channels` channels now: no gradient being taped, and wasm (the
- * SIMD kernel, channels a multiple of 4) or webgpu (the WGSL kernel of fused_epilogue_webgpu.ts).
+ * Whether a fused kernel can serve a call on `channels` channels now: switched on, no gradient being taped, and
+ * wasm (the SIMD kernel, channels a multiple of 4) or webgpu (the WGSL kernel of fused_epilogue_webgpu.ts).
  */
 export function fusedEpilogueUsable(channels: number): boolean {
-  if (tf.engine().isTapeOn()) return false;
+  if (!enabled || tf.engine().isTapeOn()) return false;
   const backend = tf.getBackend();
   const ready = backend === "wasm"
     ? kernels !== undefined && channels % 4 === 0
     : backend === "webgpu" && tf.getKernel(FUSED_EPILOGUE, "webgpu") !== undefined;
-  return ready && readEnv("SGAN_FUSED_EPILOGUE") !== "0";
+  return ready;
 }
 
 /**

@@ -1,25 +1,25 @@
 /**
  * Choose and initialise the TensorFlow.js backend.
  *
- * `SGAN_BACKEND=auto|tensorflow|webgpu|wasm|cpu` (or `--backend`) picks one; `auto` takes the fastest that
- * is available here and says which and why in one line. tfjs-node(-gpu) is used only when its native
- * binding was actually built: its installer downloads libtensorflow from outside the package registries,
- * which fails on machines without internet, and a failed load must never take the process down.
+ * The runtime (model/runtime.ts: `SGAN_BACKEND=auto|tensorflow|webgpu|wasm|cpu` or `--backend`) picks one;
+ * `auto` takes the fastest that is available here and says which and why in one line. tfjs-node(-gpu) is used
+ * only when its native binding was actually built: its installer downloads libtensorflow from outside the
+ * package registries, which fails on machines without internet, and a failed load must never take the
+ * process down. The runtime's other settings (OpenBLAS, the fused kernel, TensorFlow.js flags) are applied
+ * here too, so nothing below reads them again.
  */
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import { registerTrainingKernels } from "./kernels.ts";
 import { registerHigherOrderGradients } from "./gradients.ts";
-import { registerBlasKernels } from "./blas.ts";
-import { registerFusedEpilogue } from "./fused_epilogue.ts";
+import { registerBlasKernels, unregisterBlasKernels } from "./blas.ts";
+import { registerFusedEpilogue, setFusedEpilogueEnabled } from "./fused_epilogue.ts";
 import { registerFusedEpilogueWebGpu } from "./fused_epilogue_webgpu.ts";
-import { readEnv } from "../env.ts";
 import { prepareWebGpuEnvironment } from "./webgpu_driver.ts";
+import { type BackendChoice, BackendError, defaultRuntime, type Runtime, type TfjsFlag } from "../runtime.ts";
 
-/** The backend names a user may ask for. */
-export const BACKEND_CHOICES = ["auto", "tensorflow", "webgpu", "wasm", "cpu"] as const;
-export type BackendChoice = typeof BACKEND_CHOICES[number];
+export { BACKEND_CHOICES, type BackendChoice, BackendError, parseBackendChoice } from "../runtime.ts";
 
 /** What was chosen, and the one-line reason printed for `auto`. */
 export interface BackendInfo {
@@ -35,28 +35,11 @@ export interface BackendInfo {
   blas?: { library: string; threads: number };
 }
 
-/** Raised when a named backend cannot be used; the message says why and what to do. */
-export class BackendError extends Error {
-  override name = "BackendError";
-}
-
 let active: BackendInfo | undefined;
 
 /** The backend set up by {@link initBackend}, if any. */
 export function activeBackend(): BackendInfo | undefined {
   return active;
-}
-
-/** Parse a user-supplied backend name, rejecting unknown ones with the list of valid names. */
-export function parseBackendChoice(value: string | undefined): BackendChoice {
-  const choice = (value ?? "auto").trim().toLowerCase();
-  if ((BACKEND_CHOICES as readonly string[]).includes(choice)) return choice as BackendChoice;
-  throw new BackendError(`unknown backend '${value}'; choose one of ${BACKEND_CHOICES.join(", ")}`);
-}
-
-/** The backend asked for by `--backend` if given, else by `SGAN_BACKEND`, else `auto`. */
-export function requestedBackend(flag?: string): BackendChoice {
-  return parseBackendChoice(flag ?? readEnv("SGAN_BACKEND") ?? "auto");
 }
 
 function wasmDistUrl(): string {
@@ -183,13 +166,16 @@ async function tryTensorflow(probeOnly: boolean): Promise<BackendInfo | string> 
 }
 
 /**
- * Initialise the requested backend and register the project's extra kernels and gradients.
- * Throws {@link BackendError} when a backend asked for by name cannot be used.
+ * Initialise the runtime's backend (a bare choice: that backend with the other settings at their defaults),
+ * register the project's extra kernels and gradients, and apply the runtime's OpenBLAS, fused-kernel and
+ * TensorFlow.js-flag settings. Throws {@link BackendError} when a backend asked for by name cannot be used.
  */
 export async function initBackend(
-  choice: BackendChoice = requestedBackend(),
+  runtime: Runtime | BackendChoice = defaultRuntime(),
   opts: { quiet?: boolean } = {},
 ): Promise<BackendInfo> {
+  if (typeof runtime === "string") runtime = { ...defaultRuntime(), backend: runtime };
+  const choice = runtime.backend;
   // Production mode: no debug checks, and no "install tfjs-node" banner on stdout.
   tf.enableProdMode();
   registerHigherOrderGradients();
@@ -229,13 +215,16 @@ export async function initBackend(
     info = result;
   }
   registerTrainingKernels(info.name);
-  applyFlagOverrides();
+  applyFlagOverrides(runtime.tfjsFlags);
+  setFusedEpilogueEnabled(runtime.fusedEpilogue);
   if (info.name === "wasm") {
     // Generation's noise + activation + instance norm + style in one SIMD kernel; without it, tfjs ops.
     const fused = await registerFusedEpilogue();
     if (fused) info = { ...info, reason: `${info.reason}; ${fused}` };
     // Optional accelerator: OpenBLAS through FFI for conv/matmul on the wasm heap (SGAN_BLAS=0 turns it off).
-    const blas = registerBlasKernels();
+    const blas = runtime.blas.enabled
+      ? registerBlasKernels({ path: runtime.blas.library, threads: runtime.blas.threads })
+      : disableBlas();
     if (blas.enabled) {
       info = {
         ...info,
@@ -253,33 +242,29 @@ export async function initBackend(
   return info;
 }
 
+/** The runtime keeps XNNPACK's own kernels: put them back if an earlier initialisation replaced them. */
+function disableBlas(): { enabled: false; reason: string } {
+  unregisterBlasKernels();
+  return { enabled: false, reason: "disabled by SGAN_BLAS" };
+}
+
 /**
- * `SGAN_TFJS_FLAGS="NAME=value,NAME=value"`: set TensorFlow.js environment flags (e.g. the webgpu backend's
- * `WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE=64`) for experiments and benchmarks. Values are JSON (numbers,
- * true/false) or plain strings. An unknown flag name is an error that lists the registered ones.
+ * The runtime's `SGAN_TFJS_FLAGS` (parsed by model/runtime.ts): set TensorFlow.js environment flags (e.g. the
+ * webgpu backend's `WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE=64`) for experiments and benchmarks. An unknown flag
+ * name is an error that lists the registered ones (known only once the backend is up).
  */
-export function applyFlagOverrides(text: string | undefined = readEnv("SGAN_TFJS_FLAGS")): void {
-  if (!text?.trim()) return;
+export function applyFlagOverrides(flags: readonly TfjsFlag[]): void {
+  if (flags.length === 0) return;
   // The registry (not getFlags(), which holds only flags read so far) knows every flag a backend defines.
   const registered = Object.keys(
     (tf.env() as unknown as { flagRegistry: Record<string, unknown> }).flagRegistry,
   );
-  for (const item of text.split(",").map((s) => s.trim()).filter(Boolean)) {
-    const eq = item.indexOf("=");
-    if (eq < 1) throw new BackendError(`SGAN_TFJS_FLAGS: '${item}' is not NAME=value`);
-    const name = item.slice(0, eq).trim();
-    const raw = item.slice(eq + 1).trim();
+  for (const { name, value } of flags) {
     if (!registered.includes(name)) {
       throw new BackendError(
         `SGAN_TFJS_FLAGS: unknown flag '${name}'; known: ${registered.sort().join(", ")}`,
       );
     }
-    let value: unknown;
-    try {
-      value = JSON.parse(raw);
-    } catch {
-      value = raw;
-    }
-    tf.env().set(name, value as number | boolean | string);
+    tf.env().set(name, value);
   }
 }

@@ -13,7 +13,9 @@
  * stays available, and `DENO_WEBGPU_BACKEND` (vulkan, gl, …), when set, is always obeyed.
  */
 
-import { readEnv } from "../env.ts";
+// Process setup, not a setting: these variables are Deno's and the Vulkan loader's own, read (and
+// DENO_WEBGPU_BACKEND/XDG_RUNTIME_DIR set) in the real environment, where wgpu looks for them.
+import { processEnvVariable } from "../runtime.ts";
 
 /** Where the Vulkan loader looks for driver manifests (ICDs) on Linux, system-wide. */
 const ICD_DIRECTORIES = ["/etc/vulkan/icd.d", "/usr/local/share/vulkan/icd.d", "/usr/share/vulkan/icd.d"];
@@ -35,8 +37,8 @@ export function prepareWebGpuEnvironment(): WgpuBackendChoice {
 
 /** Whether a Vulkan driver manifest is installed or named (an installed loader alone finds no device). */
 export function vulkanDriverInstalled(): boolean {
-  if (ICD_VARIABLES.some((name) => readEnv(name))) return true;
-  const home = readEnv("HOME");
+  if (ICD_VARIABLES.some((name) => processEnvVariable(name))) return true;
+  const home = processEnvVariable("HOME");
   const dirs = [...ICD_DIRECTORIES, ...(home ? [`${home}/.local/share/vulkan/icd.d`] : [])];
   return dirs.some((dir) => {
     try {

@@ -7,7 +7,8 @@
  * entries (kimg, training config, normalization) unless a flag replaces them: this is also how a
  * trained generator is packaged as an embedded model.
  */
-import { initBackend, requestedBackend } from "../backend/select.ts";
+import { initBackend } from "../backend/select.ts";
+import { processRuntime } from "../runtime.ts";
 import { loadGenerator, saveNetwork } from "../checkpoint/checkpoint.ts";
 import { numberFlag, parseFlags, runCommand, UsageError } from "./common.ts";
 
@@ -27,7 +28,8 @@ await runCommand(async () => {
   if (!values.in || !values.out || !values.name) {
     throw new UsageError(`--in, --name and --out are required\n${USAGE}`);
   }
-  await initBackend(requestedBackend(values.backend));
+  const runtime = processRuntime({ backend: values.backend });
+  await initBackend(runtime);
   const { network, metadata } = await loadGenerator(values.in, values.noise ? [values.noise] : []);
   const gsd = numberFlag("gsd", values.gsd) ?? (Number(metadata.gsd_m) || undefined);
   if (gsd === undefined || gsd <= 0) {

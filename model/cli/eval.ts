@@ -8,7 +8,8 @@
  *   (`--fake-transform blur16`: box-average to 16 px, enlarge back bilinearly: the "blurry" reference).
  * Real and fake images are centre-cropped and box-downscaled to the compared size.
  */
-import { initBackend, requestedBackend } from "../backend/select.ts";
+import { initBackend } from "../backend/select.ts";
+import { processRuntime } from "../runtime.ts";
 import { loadGeneratorForInference } from "../serving.ts";
 import { classNamesOf } from "../checkpoint/checkpoint.ts";
 import { loadClassifier } from "../metrics/landuse.ts";
@@ -137,7 +138,8 @@ await runCommand(async () => {
     userErrors(() => readImageSet(source, size, n));
 
   // The backend runs the generator and the metric's projections (plain JS on the slow cpu backend).
-  const backend = await initBackend(requestedBackend(values.backend), { quiet: true });
+  const runtime = processRuntime({ backend: values.backend });
+  const backend = await initBackend(runtime, { quiet: true });
   const project = backend.name === "cpu" ? projectDescriptors : tfProjector;
 
   let resolution: number;
@@ -176,7 +178,7 @@ await runCommand(async () => {
     fakeSource = { source: values.fake, count: fakes.length, transform: transformName ?? null };
   } else {
     const checkpoint = values.checkpoint ?? DEFAULT_MODEL.file;
-    const { network: G, metadata } = await loadGeneratorForInference(checkpoint);
+    const { network: G, metadata } = await loadGeneratorForInference(checkpoint, runtime);
     try {
       resolution = G.options.resolution;
       channels = G.options.num_channels;

@@ -8,7 +8,8 @@
  * written atomically. PNG tiles of more than one batch are synthesized on worker processes, one per core on
  * the CPU backends (`--workers`, see model/pool); `--workers 0` keeps everything in this process.
  */
-import { initBackend, requestedBackend } from "../backend/select.ts";
+import { initBackend } from "../backend/select.ts";
+import { processRuntime, type Runtime } from "../runtime.ts";
 import { loadGeneratorForInference } from "../serving.ts";
 import { classNamesOf } from "../checkpoint/checkpoint.ts";
 import { randomClassOf } from "../networks/labels.ts";
@@ -86,9 +87,10 @@ await runCommand(async () => {
   }
   const epsg = integerFlag("epsg", values.epsg, 1024, 999999);
   const workers = workersFlag(values.workers);
-  const backend = await initBackend(requestedBackend(values.backend));
+  const runtime = processRuntime({ backend: values.backend });
+  const backend = await initBackend(runtime);
   const checkpoint = values.checkpoint ?? DEFAULT_MODEL.file;
-  const { network: G, metadata } = await loadGeneratorForInference(checkpoint);
+  const { network: G, metadata } = await loadGeneratorForInference(checkpoint, runtime);
   const cutoff = integerFlag("cutoff", values.cutoff, 0, G.numLayers);
   const depth = integerFlag("depth", values.depth, 0, G.depthCount - 1);
   const labels = classLabels(G, metadata, checkpoint, values.class, seeds);
@@ -125,7 +127,7 @@ await runCommand(async () => {
   } else {
     const processes = seeds.length <= batch ? 0 : workerCount(workers, backend.name);
     const rasters = processes > 0
-      ? await rastersOnPool(G, checkpoint, request, batch, processes, backend.name)
+      ? await rastersOnPool(G, checkpoint, request, batch, processes, runtime, backend.name)
       : await generateRasters(G, request, batch);
     if (processes > 0) where += `, ${processes} worker processes`;
     width = rasters[0].width;
@@ -161,10 +163,11 @@ async function rastersOnPool(
   },
   batch: number,
   workers: number,
+  runtime: Runtime,
   backend: string,
 ): Promise<Raster8[]> {
   const model = { file: checkpoint, fingerprint: await fileFingerprint(checkpoint) };
-  const pool = await SynthesisPool.start({ workers, backend });
+  const pool = await SynthesisPool.start({ workers, backend, runtime });
   try {
     const chunks: Promise<Raster8[]>[] = [];
     for (let i = 0; i < request.seeds.length; i += batch) {

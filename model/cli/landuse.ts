@@ -7,7 +7,8 @@
  * land use each generated tile looks like.
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { initBackend, requestedBackend } from "../backend/select.ts";
+import { initBackend } from "../backend/select.ts";
+import { processRuntime } from "../runtime.ts";
 import { folderLabels } from "../data/labels.ts";
 import { findHeldOutFiles } from "../data/sources.ts";
 import { listImageSet, readImageSet } from "../metrics/image_sets.ts";
@@ -73,7 +74,8 @@ await runCommand(async () => {
     (l) => train.classNames.indexOf(holdout.classNames[l]),
   );
 
-  await initBackend(requestedBackend(values.backend), { quiet: true });
+  const runtime = processRuntime({ backend: values.backend });
+  await initBackend(runtime, { quiet: true });
   const started = performance.now();
   const load = async (source: string) => {
     const set = await readImageSet(source, resolution);

@@ -8,7 +8,8 @@
  * are checked before anything is written.
  */
 import cliProgress from "cli-progress";
-import { initBackend, requestedBackend } from "../backend/select.ts";
+import { initBackend } from "../backend/select.ts";
+import { processRuntime } from "../runtime.ts";
 import { loadDiscriminator, loadGenerator } from "../checkpoint/checkpoint.ts";
 import { DEFAULT_MODEL } from "../pretrained/registry.ts";
 import { LOSS_PRESETS } from "../projection/losses.ts";
@@ -60,7 +61,8 @@ await runCommand(async () => {
     );
   }
 
-  const backend = await initBackend(requestedBackend(values.backend));
+  const runtime = processRuntime({ backend: values.backend });
+  const backend = await initBackend(runtime);
   const checkpoint = values.checkpoint ?? DEFAULT_MODEL.file;
   const { network: G, metadata } = await loadGenerator(checkpoint);
   const D = values.discriminator ? (await loadDiscriminator(values.discriminator)).network : undefined;

@@ -17,7 +17,8 @@
  * the file actually opened (model/data/confine.ts); the API passes its SGAN_DATA_ROOT this way.
  */
 import cliProgress from "cli-progress";
-import { initBackend, parseBackendChoice } from "../backend/select.ts";
+import { initBackend } from "../backend/select.ts";
+import { processRuntime } from "../runtime.ts";
 import { loadConfig, type TrainConfig } from "../config.ts";
 import { train, type TrainEvent } from "../train/loop.ts";
 import { checkTrainingMemory, TrainingMemoryError } from "../train/memory.ts";
@@ -100,7 +101,9 @@ await runCommand(async () => {
     throw e;
   }
 
-  const backend = await initBackend(parseBackendChoice(values.backend ?? config.backend));
+  // The training config's `backend` stands in for --backend (SGAN_BACKEND does not override a config).
+  const runtime = processRuntime({ backend: values.backend ?? config.backend });
+  const backend = await initBackend(runtime);
   const workers = workerCount(workersGiven, backend.name);
   const run = new RunDir(config.output_dir);
   // config.yaml is written by train() once a resume's checks have passed, so a refused resume changes nothing.
@@ -185,6 +188,7 @@ await runCommand(async () => {
       onEvent,
       maxSteps: values["max-steps"] ? Number(values["max-steps"]) : undefined,
       workers,
+      runtime,
     });
   } finally {
     bar?.stop();

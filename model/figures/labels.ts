@@ -136,13 +136,14 @@ function blendGlyph(
 }
 
 /**
- * Load the first readable font of `paths` (default {@link DEFAULT_FONT_PATHS}, after `SGAN_FONT` when set) and
- * rasterise it. Returns undefined, never throws, when no font can be used: figures then carry no labels.
+ * Load the first readable font of `paths` (default: `preferred`, the runtime's `SGAN_FONT`, when given, then
+ * {@link DEFAULT_FONT_PATHS}) and rasterise it. Returns undefined, never throws, when no font can be used:
+ * figures then carry no labels.
  */
 export async function loadLabelFont(
-  options: { paths?: readonly string[]; size?: number } = {},
+  options: { paths?: readonly string[]; preferred?: string; size?: number } = {},
 ): Promise<LabelFont | undefined> {
-  const paths = options.paths ?? [...fontFromEnv(), ...DEFAULT_FONT_PATHS];
+  const paths = options.paths ?? [...(options.preferred ? [options.preferred] : []), ...DEFAULT_FONT_PATHS];
   for (const path of paths) {
     let bytes: Uint8Array;
     try {
@@ -157,15 +158,6 @@ export async function loadLabelFont(
     }
   }
   return undefined;
-}
-
-function fontFromEnv(): string[] {
-  try {
-    const path = Deno.env.get("SGAN_FONT");
-    return path ? [path] : [];
-  } catch {
-    return []; // no --allow-env
-  }
 }
 
 let shimQueue: Promise<unknown> = Promise.resolve();

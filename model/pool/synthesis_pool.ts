@@ -19,6 +19,7 @@ import type { Raster8 } from "../images.ts";
 import type { NoiseMode } from "../layers/noise_layer.ts";
 import { checkPoolOptions, PoolError, ProcessWorker, WorkerExitError } from "./process_worker.ts";
 import { floatBytes, type ModelRef, type SynthesisResult } from "./protocol.ts";
+import { type Runtime, runtimeToEnv } from "../runtime.ts";
 
 export type { ModelRef } from "./protocol.ts";
 export { defaultPoolSize, PoolError, WorkerExitError } from "./process_worker.ts";
@@ -39,6 +40,11 @@ export interface SynthesisPoolOptions {
   blasThreads?: number;
   /** Generators each worker keeps loaded (default 4). */
   maxModels?: number;
+  /**
+   * The runtime the workers run with, but for `backend` and `blasThreads`: the parent's, so that a worker's
+   * OpenBLAS, fused kernels and flags are the parent's. Without it they read this process's variables.
+   */
+  runtime?: Runtime;
   /** How long a worker may take to start (default 120 s: the first start may compile the wasm). */
   startTimeoutMs?: number;
   /** Where worker stderr lines go (default: this process's stderr, prefixed with the worker's pid). */
@@ -47,7 +53,9 @@ export interface SynthesisPoolOptions {
 
 /** Worker processes that run the synthesis network; see the module comment. */
 export class SynthesisPool {
-  readonly #options: Required<Omit<SynthesisPoolOptions, "log">> & Pick<SynthesisPoolOptions, "log">;
+  readonly #options:
+    & Required<Omit<SynthesisPoolOptions, "log" | "runtime">>
+    & Pick<SynthesisPoolOptions, "log" | "runtime">;
   readonly #workers: (ProcessWorker | undefined)[];
   #nextId = 0;
   #closed = false;
@@ -178,6 +186,7 @@ export class SynthesisPool {
         script: "synthesis_worker.ts",
         name: "synthesis worker",
         env: {
+          ...(this.#options.runtime && runtimeToEnv(this.#options.runtime)),
           SGAN_BACKEND: this.#options.backend,
           SGAN_BLAS_THREADS: String(this.#options.blasThreads),
           SGAN_POOL_MAX_MODELS: String(this.#options.maxModels),

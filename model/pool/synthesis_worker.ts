@@ -1,13 +1,15 @@
 /**
- * A synthesis worker process (started by {@link SynthesisPool}; not a command for people). It sets up the
- * backend the parent names in `SGAN_BACKEND`, says `ready`, then answers synthesis requests from stdin one
- * at a time on stdout until stdin closes. Generators are loaded on first use, checked against the parent's
+ * A synthesis worker process (started by {@link SynthesisPool}; not a command for people). The entry point of
+ * its process: it reads the runtime the parent hands over in the environment (`SGAN_BACKEND`, ...) once, sets up
+ * that backend, says `ready`, then answers synthesis requests from stdin one at a time on stdout until stdin
+ * closes. Generators are loaded on first use, checked against the parent's
  * SHA-256 of the checkpoint, and kept (least recently used out) up to `SGAN_POOL_MAX_MODELS`.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { initBackend, requestedBackend } from "../backend/select.ts";
+import { initBackend } from "../backend/select.ts";
+import { defaultRuntime, processEnvVariable, processRuntime, type Runtime } from "../runtime.ts";
 import { loadGeneratorForInference } from "../serving.ts";
 import { toRgb8 } from "../images.ts";
 import type { Generator } from "../networks/generator.ts";
@@ -15,7 +17,9 @@ import { fileFingerprint } from "../files.ts";
 import { serveRequests } from "./process_worker.ts";
 import { bytesToFloats, type ModelRef, type SynthesisRequest, type SynthesisResult } from "./protocol.ts";
 
-const maxModels = Math.max(1, Number(Deno.env.get("SGAN_POOL_MAX_MODELS") ?? "4") || 4);
+/** Read from the environment when the process starts (below). */
+let runtime: Runtime = defaultRuntime();
+const maxModels = Math.max(1, Number(processEnvVariable("SGAN_POOL_MAX_MODELS") ?? "4") || 4);
 const loaded = new Map<string, Generator>();
 
 async function generatorFor(model: ModelRef): Promise<Generator> {
@@ -28,7 +32,7 @@ async function generatorFor(model: ModelRef): Promise<Generator> {
   if ((await fileFingerprint(model.file)) !== model.fingerprint) {
     throw new Error(`${model.file} changed on disk after the server loaded it; retry the request`);
   }
-  const { network } = await loadGeneratorForInference(model.file);
+  const { network } = await loadGeneratorForInference(model.file, runtime);
   loaded.set(model.fingerprint, network);
   for (const [key, generator] of loaded) {
     if (loaded.size <= maxModels) break;
@@ -64,7 +68,8 @@ async function synthesize(request: SynthesisRequest): Promise<SynthesisResult> {
 if (import.meta.main) {
   try {
     await serveRequests<SynthesisRequest>(async () => {
-      const info = await initBackend(requestedBackend(), { quiet: true });
+      runtime = processRuntime();
+      const info = await initBackend(runtime, { quiet: true });
       return { backend: info.name, detail: info.reason };
     }, synthesize);
     for (const generator of loaded.values()) generator.dispose();

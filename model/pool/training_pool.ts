@@ -24,6 +24,7 @@ import { sliceAugmentParams } from "../train/augment_policy.ts";
 import { checkPoolOptions, PoolError, ProcessWorker } from "./process_worker.ts";
 import { bytesToFloats, floatBytes } from "./protocol.ts";
 import type { GradientReply, StepRequest, TrainingInit } from "./training_protocol.ts";
+import { type Runtime, runtimeToEnv } from "../runtime.ts";
 
 export { PoolError } from "./process_worker.ts";
 
@@ -43,6 +44,8 @@ export interface TrainingPoolOptions {
   startTimeoutMs?: number;
   /** Where worker stderr lines go (default: this process's stderr). */
   log?: (line: string) => void;
+  /** The runtime the workers run with, but for `backend` and `blasThreads`; without it, this process's variables. */
+  runtime?: Runtime;
 }
 
 /** The inputs of one D step for the whole batch: a G step's, and the reals and the gradient penalty's. */
@@ -132,6 +135,7 @@ export class TrainingPool {
             script: "training_worker.ts",
             name: "training worker",
             env: {
+              ...(options.runtime && runtimeToEnv(options.runtime)),
               SGAN_BACKEND: options.backend,
               SGAN_BLAS_THREADS: String(pool.#options.blasThreads),
             },

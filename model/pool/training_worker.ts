@@ -6,7 +6,8 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { initBackend, requestedBackend } from "../backend/select.ts";
+import { initBackend } from "../backend/select.ts";
+import { processRuntime } from "../runtime.ts";
 import type { Parameter } from "../layers/parameters.ts";
 import { Discriminator } from "../networks/discriminator.ts";
 import { Generator } from "../networks/generator.ts";
@@ -151,7 +152,7 @@ async function step(request: StepRequest): Promise<GradientReply> {
 if (import.meta.main) {
   try {
     await serveRequests<TrainingRequest>(async () => {
-      const info = await initBackend(requestedBackend(), { quiet: true });
+      const info = await initBackend(processRuntime(), { quiet: true });
       return { backend: info.name, detail: info.reason };
     }, async (request) => request.type === "init" ? init(request) : await step(request));
     nets?.G.dispose();

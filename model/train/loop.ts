@@ -28,6 +28,7 @@ import { type SWDReport, swdReport } from "../metrics/report.ts";
 import { type GradientSource, InProcessGradients, PoolGradients } from "./gradient_source.ts";
 import { type RealBatch, type StepLosses, type StepNetworks, trainStep } from "./step.ts";
 import { type FinishedStep, maintenanceTasks, runMaintenance } from "./maintenance.ts";
+import type { Runtime } from "../runtime.ts";
 
 /** Real images for training, served batch by batch with a resumable random state. */
 export interface TrainingData {
@@ -94,6 +95,8 @@ export interface TrainOptions {
    * batch; 0 or undefined: everything in this process. Only on the wasm and cpu backends.
    */
   workers?: number;
+  /** The runtime the workers run with (this process's, from the entry point); without it, their inherited variables. */
+  runtime?: Runtime;
 }
 
 /** Generator hyper-parameters from a training config (`classes`: the dataset's, 0 for unlabelled data). */
@@ -356,6 +359,7 @@ export async function train(options: TrainOptions): Promise<TrainState> {
             generator: generatorOptionsOf(config, classes),
             discriminator: discriminatorOptionsOf(config, classes),
             loss: config.model,
+            runtime: options.runtime,
           },
           G,
           D,

@@ -5,11 +5,11 @@
  * stored, random or no noise), no gradient being recorded. Everything else (training, fade-ins, other
  * backends) runs the tfjs layers as before.
  *
- * `SGAN_WEBGPU_SYNTHESIS`: `auto` (default) uses it on a GPU and not on a software rasteriser (Mesa's
- * llvmpipe runs each 256-thread workgroup and its barriers on CPU threads: there it measured 0.58–1.06× the
- * speed of the tfjs kernels, bench/reference/results/llvmpipe-2026-11-26); `1` always, `0` never (A/B).
- * `SGAN_WEBGPU_TILE=tm,tn,tk,rm,rn[,1]` sets the convolution tile tried first, `,1` with prefetched loads
- * (for tuning on a new GPU).
+ * The runtime's webgpu settings (model/runtime.ts) decide: `SGAN_WEBGPU_SYNTHESIS` `auto` (default) uses it on a
+ * GPU and not on a software rasteriser (Mesa's llvmpipe runs each 256-thread workgroup and its barriers on CPU
+ * threads: there it measured 0.58–1.06× the speed of the tfjs kernels,
+ * bench/reference/results/llvmpipe-2026-11-26); `1` always, `0` never (A/B). `SGAN_WEBGPU_TILE=tm,tn,tk,rm,rn[,1]`
+ * sets the convolution tile tried first, `,1` with prefetched loads (for tuning on a new GPU).
  *
  * Before a generator is given the pipelines, two latents' w and images go through both them and the tfjs
  * layers, with the GPU's error scopes open: a shader some driver rejects, memory that runs out or numbers that
@@ -21,10 +21,11 @@ import type { GSynthesis, SynthesisAccelerator, SynthesisOptions } from "../netw
 import { buildSynthesisPlan, unsupportedReason } from "./plan.ts";
 import { WebGpuSynthesis, type WebGpuSynthesisOptions } from "./synthesis.ts";
 import { buildMappingPlan, WebGpuMapping } from "./mapping.ts";
-import { checkTile, type ConvTile, tileName } from "./shaders.ts";
 import { activeBackend } from "../backend/select.ts";
 import { latentsFromSeeds } from "../seeds.ts";
-import { readEnv } from "../env.ts";
+import { describeWebGpuSettings, type Runtime, type WebGpuSynthesisMode } from "../runtime.ts";
+
+export type { WebGpuSynthesisMode } from "../runtime.ts";
 
 /** What {@link useWebGpuSynthesis} did, in words for a log line. */
 export interface AcceleratorStatus {
@@ -40,47 +41,21 @@ export function tfjsWebGpuDevice(): GPUDevice | undefined {
   return (tf.backend() as unknown as { device?: GPUDevice }).device;
 }
 
-export type WebGpuSynthesisMode = "auto" | "1" | "0";
+/** The runtime's webgpu settings: the mode, and the convolution tile tried first. */
+export type WebGpuSettings = Runtime["webgpu"];
 
-/** The settings from SGAN_WEBGPU_SYNTHESIS and SGAN_WEBGPU_TILE, checked (clear errors for bad values). */
-export function webGpuSynthesisSettings(): { mode: WebGpuSynthesisMode; tile?: ConvTile } {
-  const env = (name: string) => readEnv(name)?.trim() || undefined;
-  const mode = (env("SGAN_WEBGPU_SYNTHESIS") ?? "auto").toLowerCase();
-  if (mode !== "auto" && mode !== "1" && mode !== "0") {
-    throw new Error(`SGAN_WEBGPU_SYNTHESIS must be auto, 1 or 0, got "${mode}"`);
-  }
-  const tileText = env("SGAN_WEBGPU_TILE");
-  if (tileText === undefined) return { mode };
-  const parts = tileText.split(",").map((v) => Number(v.trim()));
-  if (
-    (parts.length !== 5 && parts.length !== 6) ||
-    parts.slice(0, 5).some((v) => !Number.isInteger(v) || v < 1) ||
-    (parts.length === 6 && parts[5] !== 0 && parts[5] !== 1)
-  ) {
-    throw new Error(
-      `SGAN_WEBGPU_TILE must be five positive integers tm,tn,tk,rm,rn and optionally 1 (prefetch) or 0, got "${tileText}"`,
-    );
-  }
-  const [tm, tn, tk, rm, rn, prefetch] = parts;
-  const tile = { tm, tn, tk, rm, rn, prefetch: prefetch === 1 };
-  checkTile(tile);
-  return { mode, tile };
-}
-
-/** One line for logs: how generators loaded from now on will synthesise on the webgpu backend. */
-export function describeWebGpuSynthesis(): string {
-  const { mode, tile } = webGpuSynthesisSettings();
-  const tileText = tile ? `, tile ${tileName(tile)}` : "";
-  const off = offBySettings(mode, false);
+/** One line for logs: how generators given an engine with `settings` will synthesise on the webgpu backend. */
+export function describeWebGpuSynthesis(settings: WebGpuSettings): string {
+  const off = offBySettings(settings.mode);
   return off
     ? `tfjs kernels (${off})`
-    : `own WGSL mapping and synthesis pipelines (SGAN_WEBGPU_SYNTHESIS=${mode}${tileText})`;
+    : `own WGSL mapping and synthesis pipelines (${describeWebGpuSettings(settings)})`;
 }
 
-/** Why the settings keep tfjs's kernels (`force` overrides `auto`'s software-rasteriser rule), if they do. */
-function offBySettings(mode: WebGpuSynthesisMode, force: boolean): string | undefined {
+/** Why the settings keep tfjs's kernels, if they do. */
+function offBySettings(mode: WebGpuSynthesisMode): string | undefined {
   if (mode === "0") return "SGAN_WEBGPU_SYNTHESIS=0";
-  if (mode === "auto" && activeBackend()?.software && !force) {
+  if (mode === "auto" && activeBackend()?.software) {
     return "software rasteriser: tfjs kernels are as fast or faster there (SGAN_WEBGPU_SYNTHESIS=1 forces)";
   }
   return undefined;
@@ -127,18 +102,18 @@ class WebGpuMappingAccelerator implements MappingAccelerator {
 
 /**
  * Give `generator` the own WebGPU pipelines (mapping with truncation, and synthesis) when the webgpu backend
- * is active, the settings allow it (see the module comment; `force` ignores `auto`'s software-rasteriser
- * rule, for tests) and the network is one they support. Reads the weights once: call it after loading them,
- * and only for a generator that is not trained.
+ * is active, the runtime's `mode` allows it (see the module comment; `"1"` ignores `auto`'s software-rasteriser
+ * rule) and the network is one they support. `tile` (the runtime's) and the other engine options go to the
+ * engine. Reads the weights once: call it after loading them, and only for a generator that is not trained.
  */
 export async function useWebGpuSynthesis(
   generator: Generator,
-  options: WebGpuSynthesisOptions & { force?: boolean } = {},
+  options: WebGpuSynthesisOptions & { mode?: WebGpuSynthesisMode } = {},
 ): Promise<AcceleratorStatus> {
   const device = tfjsWebGpuDevice();
   if (!device) return { enabled: false, reason: "the webgpu backend is not active" };
-  const settings = webGpuSynthesisSettings();
-  const off = offBySettings(settings.mode, options.force ?? false);
+  const { mode = "auto", ...engineOptions } = options;
+  const off = offBySettings(mode);
   if (off) return { enabled: false, reason: off };
   const g = generator.gSynthesis;
   const unsupported = unsupportedReason(g);
@@ -154,7 +129,7 @@ export async function useWebGpuSynthesis(
   let failure: string | undefined;
   let check: SelfCheck | undefined;
   try {
-    engine = new WebGpuSynthesis(device, plan, { ...options, tile: options.tile ?? settings.tile });
+    engine = new WebGpuSynthesis(device, plan, engineOptions);
     mapping = new WebGpuMapping(device, mappingPlan);
     check = runSelfCheck(generator, engine, mapping);
   } catch (e) {

@@ -5,11 +5,10 @@
  */
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
-import { readEnv } from "../../model/env.ts";
 import { FIXTURE_DIR, REPO_ROOT } from "../support/paths.ts";
 import { MeasuredReference } from "../../bench/reference.ts";
 
-const PYTHON = readEnv("SGAN_PYTHON") ?? "/usr/bin/python3";
+const PYTHON = Deno.env.get("SGAN_PYTHON") ?? "/usr/bin/python3";
 const SCRIPT = `${REPO_ROOT}/bench/reference/stylegan_torch.py`;
 
 function hasTorch(): boolean {

@@ -1,15 +1,23 @@
 /** A real server on a loopback port for the server tests, and small request helpers. */
 import { initBackend } from "../../model/backend/select.ts";
+import { defaultRuntime, type Runtime } from "../../model/runtime.ts";
 import { REFERENCE_MODEL } from "../../model/pretrained/registry.ts";
 import { createApp } from "../../server/app.ts";
 import { createServices, type ServiceOptions, type Services } from "../../server/services.ts";
 
 let backendReady: Promise<unknown> | undefined;
+/** The runtime of this file's servers: the wasm backend, with OpenBLAS unless {@link useBatchInvariantKernels}. */
+let runtime: Runtime = { ...defaultRuntime(), backend: "wasm" };
 
 /** The wasm backend (as the server sets it up: with the OpenBLAS kernels when installed), once per process. */
 export function useWasm(): Promise<unknown> {
-  backendReady ??= initBackend("wasm", { quiet: true });
+  backendReady ??= initBackend(runtime, { quiet: true });
   return backendReady;
+}
+
+/** The runtime this file's backend and servers use (pools started by hand take it too, for their workers). */
+export function testRuntime(): Runtime {
+  return runtime;
 }
 
 /**
@@ -19,7 +27,7 @@ export function useWasm(): Promise<unknown> {
  */
 export function useBatchInvariantKernels(): void {
   if (backendReady) throw new Error("call useBatchInvariantKernels() before the backend is initialised");
-  Deno.env.set("SGAN_BLAS", "0");
+  runtime = { ...runtime, blas: { enabled: false } };
 }
 
 /** A running server. */
@@ -35,7 +43,8 @@ export interface TestServer {
 export async function startServer(options: ServiceOptions = {}): Promise<TestServer> {
   await useWasm();
   // The small reference network: fast, and its tiles are known bit for bit from the parity fixture.
-  const services = await createServices({ font: null, embedded: [REFERENCE_MODEL], ...options });
+  // The runtime goes to the services too: synthesis workers, if any, then run as this process does.
+  const services = await createServices({ font: null, embedded: [REFERENCE_MODEL], runtime, ...options });
   const app = createApp(services);
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, app.fetch);
   const url = `http://127.0.0.1:${server.addr.port}`;

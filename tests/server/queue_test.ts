@@ -10,7 +10,7 @@ import { type LoadedModel, ModelStore } from "../../server/models.ts";
 import { GenerationQueue } from "../../server/queue.ts";
 import { SynthesisPool } from "../../model/pool/synthesis_pool.ts";
 import { PoolSynthesizer } from "../../server/synthesizer.ts";
-import { sameBytes, useBatchInvariantKernels, useWasm } from "./helpers.ts";
+import { sameBytes, testRuntime, useBatchInvariantKernels, useWasm } from "./helpers.ts";
 
 // These tests compare tiles byte for byte across batchings (see useBatchInvariantKernels).
 useBatchInvariantKernels();
@@ -122,7 +122,12 @@ Deno.test("the queue leaks no tensors", async () => {
 
 Deno.test("with two worker processes, batches run side by side and every job still gets exactly its tiles", async () => {
   await withModel(async (model) => {
-    const pool = await SynthesisPool.start({ workers: 2, backend: "wasm", log: () => {} });
+    const pool = await SynthesisPool.start({
+      workers: 2,
+      backend: "wasm",
+      log: () => {},
+      runtime: testRuntime(),
+    });
     try {
       const queue = new GenerationQueue({ ...DEFAULT_QUEUE, maxBatchImages: 8 }, new PoolSynthesizer(pool));
       // One 12-tile figure and three small jobs: the free workers split the queued tiles between them, and

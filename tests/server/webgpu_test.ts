@@ -1,20 +1,21 @@
 /**
- * The server on the webgpu backend with the own WGSL mapping and synthesis pipelines (SGAN_WEBGPU_SYNTHESIS=1; on this
- * machine's software adapter `auto` would keep tfjs's kernels): the models it loads get them, and its tiles
+ * The server on the webgpu backend with the own WGSL mapping and synthesis pipelines (a runtime with
+ * SGAN_WEBGPU_SYNTHESIS=1; on this machine's software adapter `auto` would keep tfjs's kernels): the models it loads get them, and its tiles
  * match those of the same server drawing with tfjs's kernels to within one 8-bit level.
  */
 import assert from "node:assert/strict";
 import { decode } from "imagescript";
 import { initBackend } from "../../model/backend/select.ts";
 import { REFERENCE_MODEL } from "../../model/pretrained/registry.ts";
+import { runtimeFromEnv } from "../../model/runtime.ts";
 import { createApp } from "../../server/app.ts";
 import { createServices } from "../../server/services.ts";
 import { request } from "./helpers.ts";
 
 async function startWebGpuServer(ownPipelines: boolean) {
-  Deno.env.set("SGAN_WEBGPU_SYNTHESIS", ownPipelines ? "1" : "0");
-  const services = await createServices({ font: null, embedded: [REFERENCE_MODEL] });
-  // Models load on first use: load it now, while the setting holds, and say which path it got.
+  const runtime = runtimeFromEnv({ SGAN_BACKEND: "webgpu", SGAN_WEBGPU_SYNTHESIS: ownPipelines ? "1" : "0" });
+  const services = await createServices({ font: null, embedded: [REFERENCE_MODEL], runtime });
+  // Models load on first use: load it now and say which path it got.
   const accelerated = await services.models.use(
     undefined,
     (m) => Promise.resolve(m.generator.gSynthesis.accelerator !== undefined),
@@ -75,6 +76,5 @@ Deno.test("server on webgpu with the own pipelines: same tiles as with tfjs's ke
   } finally {
     await own.close();
     await layers.close();
-    Deno.env.delete("SGAN_WEBGPU_SYNTHESIS");
   }
 });

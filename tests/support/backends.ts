@@ -1,5 +1,6 @@
 /** The backends every numerical test runs on, with the tolerances the project promises. */
 import { initBackend } from "../../model/backend/select.ts";
+import { defaultRuntime, type Runtime } from "../../model/runtime.ts";
 
 export const TEST_BACKENDS = ["cpu", "wasm", "webgpu"] as const;
 export type TestBackend = typeof TEST_BACKENDS[number];
@@ -10,6 +11,14 @@ export const PARITY_TOLERANCE: Record<TestBackend, number> = { cpu: 1e-4, wasm: 
 /** Switch to a backend for a test step. */
 export async function useBackend(name: TestBackend): Promise<void> {
   await initBackend(name, { quiet: true });
+}
+
+/**
+ * The wasm backend on XNNPACK's own kernels (SGAN_BLAS=0): every tile gets the same bits whatever it is batched
+ * with, while the optional OpenBLAS kernels can change the last bit with the batch size and the thread count.
+ */
+export function batchInvariantWasm(): Runtime {
+  return { ...defaultRuntime(), backend: "wasm", blas: { enabled: false } };
 }
 
 /** Largest absolute difference of two equal-length arrays. */

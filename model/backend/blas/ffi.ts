@@ -7,7 +7,6 @@
  */
 
 import { ThreadGovernor } from "./threads.ts";
-import { readEnv } from "../../env.ts";
 
 /**
  * Where Debian puts the OpenMP build (`apt-get install libopenblas0-openmp`), then the alternatives link
@@ -121,21 +120,18 @@ export interface BlasLibrary {
 /** Libraries opened so far (or why they could not be called), by the candidate list tried. */
 const opened = new Map<string, BlasLibrary | string>();
 
-/** Thread count to use: `SGAN_BLAS_THREADS` if it is a positive integer, else the number of cores. */
+/** Thread count when the runtime names none (`SGAN_BLAS_THREADS` unset): the number of cores. */
 export function defaultBlasThreads(): number {
-  const fromEnv = Number.parseInt(readEnv("SGAN_BLAS_THREADS") ?? "", 10);
-  if (Number.isFinite(fromEnv) && fromEnv > 0) return fromEnv;
   return Math.max(1, navigator.hardwareConcurrency || 1);
 }
 
 /**
- * Open OpenBLAS: `path`, else `SGAN_BLAS_LIB`, else the Debian locations in {@link OPENBLAS_CANDIDATES}.
+ * Open OpenBLAS: `path` (the runtime's `SGAN_BLAS_LIB`), else the Debian locations in {@link OPENBLAS_CANDIDATES}.
  * Returns the library, or a one-line reason why none could be opened (missing file, no `--allow-ffi`,
  * no `cblas_sgemm` in it). Never throws. The same library is returned for the same path.
  */
 export function loadOpenBlas(path?: string): BlasLibrary | string {
-  const explicit = path ?? readEnv("SGAN_BLAS_LIB");
-  const candidates = explicit ? [explicit] : [...OPENBLAS_CANDIDATES];
+  const candidates = path ? [path] : [...OPENBLAS_CANDIDATES];
   const key = candidates.join("|");
   const known = opened.get(key);
   if (known !== undefined) return known;
@@ -164,9 +160,7 @@ export function loadOpenBlas(path?: string): BlasLibrary | string {
     opened.set(key, result);
     return result;
   }
-  const hint = explicit
-    ? ""
-    : " (apt-get install libopenblas0-openmp, or point SGAN_BLAS_LIB at a libopenblas)";
+  const hint = path ? "" : " (apt-get install libopenblas0-openmp, or point SGAN_BLAS_LIB at a libopenblas)";
   return `OpenBLAS not found${hint}: ${reasons.join("; ")}`;
 }
 

@@ -5,7 +5,12 @@
  */
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
-import { FUSED_EPILOGUE, fusedEpilogue, fusedEpilogueUsable } from "../../../model/backend/fused_epilogue.ts";
+import {
+  FUSED_EPILOGUE,
+  fusedEpilogue,
+  fusedEpilogueUsable,
+  setFusedEpilogueEnabled,
+} from "../../../model/backend/fused_epilogue.ts";
 import { LayerEpilogue } from "../../../model/layers/layer_epilogue.ts";
 import { NONLINEARITIES } from "../../../model/layers/activation.ts";
 import { ParameterTree } from "../../../model/layers/parameters.ts";
@@ -98,13 +103,13 @@ for (const backend of ["wasm", "webgpu"] as const) {
       const before = tf.memory().numTensors;
       const fused = epi.apply(input, dlatent, "const");
       assert.equal(tf.memory().numTensors, before + 1, "the fused path leaks no tensors");
-      Deno.env.set("SGAN_FUSED_EPILOGUE", "0");
+      setFusedEpilogueEnabled(false); // what initBackend does for a runtime with SGAN_FUSED_EPILOGUE=0
       let composed: tf.Tensor;
       try {
         assert.equal(fusedEpilogueUsable(C), false);
         composed = epi.apply(input, dlatent, "const");
       } finally {
-        Deno.env.delete("SGAN_FUSED_EPILOGUE");
+        setFusedEpilogueEnabled(true);
       }
       const err = maxAbsDiff(await fused.data(), await composed.data());
       assert.ok(err < tol, `fused vs composed: max abs error ${err}`);

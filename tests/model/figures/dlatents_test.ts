@@ -7,14 +7,14 @@ import { cellDlatents } from "../../../model/figures/dlatents.ts";
 import { latentBatch } from "../../../model/generate.ts";
 import { REFERENCE_MODEL } from "../../../model/pretrained/registry.ts";
 import { initBackend } from "../../../model/backend/select.ts";
+import { batchInvariantWasm } from "../../support/backends.ts";
 
 const IO = `${FIXTURE_DIR}/io.safetensors`;
 const SEEDS = [730, 904, 387, 190];
 
 Deno.test("cellDlatents: truncation as G.mapping, bit for bit; mixing takes exactly the chosen layers", async (t) => {
   // XNNPACK's own kernels: the optional OpenBLAS ones vary in the last bit with the batch size.
-  Deno.env.set("SGAN_BLAS", "0");
-  await initBackend("wasm", { quiet: true });
+  await initBackend(batchInvariantWasm(), { quiet: true });
   const { network: G } = await loadGenerator(REFERENCE_MODEL.file);
   try {
     await t.step("matches G.mapping per cell, with different ψ and cutoffs in one batch", async () => {

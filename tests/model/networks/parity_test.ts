@@ -7,6 +7,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { Image } from "imagescript";
 import { loadDiscriminator } from "../../../model/checkpoint/checkpoint.ts";
 import { loadGeneratorForInference } from "../../../model/serving.ts";
+import { defaultRuntime } from "../../../model/runtime.ts";
 import { readSafetensors } from "../../../model/checkpoint/safetensors.ts";
 import { latentsFromSeeds } from "../../../model/seeds.ts";
 import { toRgb8 } from "../../../model/images.ts";
@@ -33,9 +34,13 @@ for (const backend of TEST_BACKENDS) {
   Deno.test(`parity with StyleGAN.pytorch on ${backend}`, async (t) => {
     await useBackend(backend);
     const tol = PARITY_TOLERANCE[backend];
-    const { network: G, inferred } = await loadGeneratorForInference(`${FIXTURE_DIR}/G.safetensors`, [
-      `${FIXTURE_DIR}/noise_const.safetensors`,
-    ]);
+    const { network: G, inferred } = await loadGeneratorForInference(
+      `${FIXTURE_DIR}/G.safetensors`,
+      defaultRuntime(),
+      [
+        `${FIXTURE_DIR}/noise_const.safetensors`,
+      ],
+    );
     const { network: D } = await loadDiscriminator(`${FIXTURE_DIR}/D.safetensors`);
     const before = tf.memory().numTensors;
     const seeds: number[] = config.seeds;

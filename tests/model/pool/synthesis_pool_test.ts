@@ -13,7 +13,7 @@ import {
   SynthesisPool,
 } from "../../../model/pool/synthesis_pool.ts";
 import { REFERENCE_MODEL } from "../../../model/pretrained/registry.ts";
-import { sameBytes, useBatchInvariantKernels, useWasm } from "../../server/helpers.ts";
+import { sameBytes, testRuntime, useBatchInvariantKernels, useWasm } from "../../server/helpers.ts";
 
 // XNNPACK kernels in this process and (through the inherited environment) in the workers: every tile has the
 // same bits whatever its batch, so the pool's tiles can be compared byte for byte.
@@ -21,7 +21,7 @@ useBatchInvariantKernels();
 
 async function withPool(workers: number, fn: (pool: SynthesisPool) => Promise<void>): Promise<void> {
   await useWasm();
-  const pool = await SynthesisPool.start({ workers, backend: "wasm", log: () => {} });
+  const pool = await SynthesisPool.start({ workers, backend: "wasm", log: () => {}, runtime: testRuntime() });
   try {
     await fn(pool);
   } finally {

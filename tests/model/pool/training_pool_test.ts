@@ -28,9 +28,9 @@ import {
 } from "../../../model/train/augment_policy.ts";
 import { RandomState } from "../../../model/seeds.ts";
 import { repeatedBatch, TINY_NETWORK, tinySchedule } from "../../support/tiny_training.ts";
-import { useBatchInvariantKernels, useWasm } from "../../server/helpers.ts";
+import { testRuntime, useBatchInvariantKernels, useWasm } from "../../server/helpers.ts";
 
-// XNNPACK here and (inherited) in the workers: a share's gradients do not depend on the process computing them.
+// XNNPACK here and (through the runtime) in the workers: a share's gradients do not depend on the process computing them.
 useBatchInvariantKernels();
 
 Deno.test("splitBatch: whole minibatch-stddev groups spread over the workers, never an empty share", () => {
@@ -80,6 +80,7 @@ Deno.test("pool gradients = share-weighted mean of each share's gradients in thi
       discriminator: D_OPTIONS,
       loss: LOSS,
       log: () => {},
+      runtime: testRuntime(),
     },
     G,
     D,
@@ -269,6 +270,7 @@ async function deterministicRun(extra: string[], unlike?: string[], classNames?:
       config: await configFor(`${dir}/a`),
       data: dataset(),
       workers: 2,
+      runtime: testRuntime(),
       onEvent: (e) => {
         if (e.type === "progress") counts.push(tf.memory().numTensors);
         if (e.type === "log") logs.push(e.line);
@@ -276,10 +278,22 @@ async function deterministicRun(extra: string[], unlike?: string[], classNames?:
     });
     assert.ok(logs.some((l) => /^data-parallel: 2 worker processes/.test(l)), logs.join("\n"));
     assert.deepEqual(counts.slice(1), Array(counts.length - 1).fill(counts[1]), `tensors: ${counts}`);
-    await train({ config: await configFor(`${dir}/b`), data: dataset(), workers: 2 });
+    await train({ config: await configFor(`${dir}/b`), data: dataset(), workers: 2, runtime: testRuntime() });
     // Interrupted after 9 steps, then resumed with a fresh data source (its state comes from the checkpoint).
-    await train({ config: await configFor(`${dir}/c`), data: dataset(), workers: 2, maxSteps: 9 });
-    await train({ config: await configFor(`${dir}/c`), data: dataset(), workers: 2, resume: true });
+    await train({
+      config: await configFor(`${dir}/c`),
+      data: dataset(),
+      workers: 2,
+      runtime: testRuntime(),
+      maxSteps: 9,
+    });
+    await train({
+      config: await configFor(`${dir}/c`),
+      data: dataset(),
+      workers: 2,
+      runtime: testRuntime(),
+      resume: true,
+    });
     const [a, b, c] = [await weightsOf(`${dir}/a`), await weightsOf(`${dir}/b`), await weightsOf(`${dir}/c`)];
     assert.equal(a.step, counts.length);
     assert.equal(c.step, a.step);
@@ -295,7 +309,12 @@ async function deterministicRun(extra: string[], unlike?: string[], classNames?:
       assert.deepEqual(c.tensors.get(key)!.data, t.data, `resumed run: ${key}`);
     }
     if (unlike) {
-      await train({ config: await configFor(`${dir}/d`, unlike), data: dataset(), workers: 2 });
+      await train({
+        config: await configFor(`${dir}/d`, unlike),
+        data: dataset(),
+        workers: 2,
+        runtime: testRuntime(),
+      });
       const d = await weightsOf(`${dir}/d`);
       const differ = [...a.tensors].filter(([key, t]) =>
         maxAbsDiff(d.tensors.get(key)!.data as Float32Array, t.data as Float32Array) > 0
@@ -363,7 +382,12 @@ Deno.test("one training step over either gradient source: in this process and on
   };
   try {
     await train({ config: await configFor(`${dir}/here`), data: repeatedBatch(pixels, 24) });
-    await train({ config: await configFor(`${dir}/pool`), data: repeatedBatch(pixels, 24), workers: 1 });
+    await train({
+      config: await configFor(`${dir}/pool`),
+      data: repeatedBatch(pixels, 24),
+      workers: 1,
+      runtime: testRuntime(),
+    });
     const [here, pool] = [await weightsOf(`${dir}/here`), await weightsOf(`${dir}/pool`)];
     for (const [key, t] of here) assert.deepEqual(pool.get(key)!.data, t.data, key);
   } finally {

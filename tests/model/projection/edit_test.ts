@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import { initBackend } from "../../../model/backend/select.ts";
+import { batchInvariantWasm } from "../../support/backends.ts";
 import { loadGenerator } from "../../../model/checkpoint/checkpoint.ts";
 import { cellDlatents } from "../../../model/figures/dlatents.ts";
 import { latentBatch } from "../../../model/generate.ts";
@@ -9,8 +10,7 @@ import { editedDlatents } from "../../../model/projection/edit.ts";
 import { RandomState } from "../../../model/seeds.ts";
 
 async function setup() {
-  Deno.env.set("SGAN_BLAS", "0");
-  await initBackend("wasm", { quiet: true });
+  await initBackend(batchInvariantWasm(), { quiet: true });
   return (await loadGenerator(REFERENCE_MODEL.file)).network;
 }
 

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import { initBackend } from "../../../model/backend/select.ts";
+import { batchInvariantWasm } from "../../support/backends.ts";
 import { latentBatch } from "../../../model/generate.ts";
 import { Discriminator } from "../../../model/networks/discriminator.ts";
 import { project, type ProjectionProgress } from "../../../model/projection/project.ts";
@@ -8,8 +9,7 @@ import { noiseLayersInOrder } from "../../../model/projection/noise_maps.ts";
 import { psnr, TINY_G, tinyGenerator } from "./support.ts";
 
 async function setup() {
-  Deno.env.set("SGAN_BLAS", "0"); // XNNPACK's kernels: deterministic whatever the batch
-  await initBackend("wasm", { quiet: true });
+  await initBackend(batchInvariantWasm(), { quiet: true }); // XNNPACK's kernels: deterministic whatever the batch
   const G = tinyGenerator();
   // The target: G's own image of a known w, with the model's constant noise. The w is seed 730's truncated halfway
   // toward the centre on every layer (a typical tile): the untruncated one lies in a basin that the optimisation

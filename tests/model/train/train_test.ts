@@ -31,9 +31,9 @@ async function trainingList(dir: string, n: number): Promise<string> {
 }
 
 /**
- * The training processes' environment, pinned: `deno test --parallel` runs test files in one process, and files
- * that call `useBatchInvariantKernels()` set SGAN_BLAS=0 in it whenever they start, so an inherited value could
- * change between the uninterrupted run and the resumed one (and with it the last bits of the weights).
+ * The training processes' environment, pinned: their runtime (model/runtime.ts) is read from it, and a value
+ * inherited from whoever runs the tests (SGAN_BLAS, SGAN_BLAS_THREADS, ...) must not differ between the
+ * uninterrupted run and the resumed one (it would change the last bits of the weights).
  */
 const CHILD_ENV = { SGAN_BACKEND: "wasm", SGAN_BLAS: "on" };
 

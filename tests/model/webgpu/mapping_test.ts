@@ -59,7 +59,7 @@ Deno.test("webgpu mapping: parity with StyleGAN.pytorch's w (reference fixture),
   const config = JSON.parse(await Deno.readTextFile(`${FIXTURE_DIR}/config.json`));
   const io = (await readSafetensors(`${FIXTURE_DIR}/io.safetensors`)).tensors;
   const { network: G } = await loadGenerator(`${FIXTURE_DIR}/G.safetensors`);
-  const status = await useWebGpuSynthesis(G, { force: true });
+  const status = await useWebGpuSynthesis(G, { mode: "1" });
   assert.equal(status.enabled, true, status.reason);
   const counter = countMapped(G);
   const seeds: number[] = config.seeds;
@@ -184,7 +184,7 @@ Deno.test("webgpu mapping: one dispatch per dense layer, in place of tfjs's kern
   const z = tf.randomNormal([4, ODD.latent_size!], 0, 1, "float32", 9) as tf.Tensor2D;
   tf.dispose(G.mapping(z, 0.7)); // tfjs compiles its kernels on first use
   const viaTfjs = countGpuCalls(() => G.mapping(z, 0.7));
-  const status = await useWebGpuSynthesis(G, { force: true });
+  const status = await useWebGpuSynthesis(G, { mode: "1" });
   assert.equal(status.enabled, true, status.reason);
   const own = countGpuCalls(() => G.mapping(z, 0.7));
   assert.equal(own.dispatches, ODD.mapping_layers);
@@ -200,7 +200,7 @@ Deno.test("webgpu mapping: one dispatch per dense layer, in place of tfjs's kern
 Deno.test("webgpu mapping: training and bad input keep to the tfjs layers or are refused with the reason", async () => {
   await useBackend("webgpu");
   const G = randomGenerator(ODD, 500);
-  const status = await useWebGpuSynthesis(G, { force: true });
+  const status = await useWebGpuSynthesis(G, { mode: "1" });
   assert.equal(status.enabled, true, status.reason);
   const counter = countMapped(G);
   const z = tf.randomNormal([2, ODD.latent_size!], 0, 1, "float32", 11) as tf.Tensor2D;

@@ -18,13 +18,13 @@ import {
   runSelfCheck,
   tfjsWebGpuDevice,
   useWebGpuSynthesis,
-  webGpuSynthesisSettings,
 } from "../../../model/webgpu/accelerator.ts";
 import { WebGpuSynthesis, type WebGpuSynthesisOptions } from "../../../model/webgpu/synthesis.ts";
 import { CONV_TILES, NOISE_WGSL } from "../../../model/webgpu/shaders.ts";
 import { buildSynthesisPlan } from "../../../model/webgpu/plan.ts";
 import { FIXTURE_DIR } from "../../support/paths.ts";
 import { activeBackend } from "../../../model/backend/select.ts";
+import { runtimeFromEnv } from "../../../model/runtime.ts";
 import { maxAbsDiff, PARITY_TOLERANCE, relativeError, useBackend } from "../../support/backends.ts";
 import { randomizeWeights } from "../../support/random_weights.ts";
 
@@ -54,7 +54,7 @@ Deno.test("webgpu synthesis: parity with StyleGAN.pytorch (reference fixture)", 
   const { network: G } = await loadGenerator(`${FIXTURE_DIR}/G.safetensors`, [
     `${FIXTURE_DIR}/noise_const.safetensors`,
   ]);
-  const status = await useWebGpuSynthesis(G, { force: true });
+  const status = await useWebGpuSynthesis(G, { mode: "1" });
   assert.equal(status.enabled, true, status.reason);
   const counter = countServed(G);
   const seeds: number[] = config.seeds;
@@ -115,7 +115,7 @@ async function compareWithTfjs(
     expected.push(new Float32Array(await img.data()));
     img.dispose();
   }
-  const status = await useWebGpuSynthesis(G, { force: true, ...engineOptions });
+  const status = await useWebGpuSynthesis(G, { mode: "1", ...engineOptions });
   assert.equal(status.enabled, true, status.reason);
   const counter = countServed(G);
   for (const [i, c] of cases.entries()) {
@@ -198,7 +198,7 @@ Deno.test("webgpu synthesis: leaves every other call to the tfjs layers, unchang
     plain.push(await img.data());
     img.dispose();
   }
-  await useWebGpuSynthesis(G, { force: true });
+  await useWebGpuSynthesis(G, { mode: "1" });
   const counter = countServed(G);
   for (const [i, run] of runs.entries()) {
     const img = G.gSynthesis.apply(w, run);
@@ -231,7 +231,7 @@ Deno.test("webgpu synthesis: bad input and unsupported networks are refused with
     fmap_max: 4,
     use_pixel_norm: true,
   });
-  const status = await useWebGpuSynthesis(pixelNorm, { force: true });
+  const status = await useWebGpuSynthesis(pixelNorm, { mode: "1" });
   assert.deepEqual(status, {
     enabled: false,
     reason: "not for this network: pixel norm in the synthesis epilogues",
@@ -258,7 +258,7 @@ Deno.test("webgpu synthesis: a self-check keeps the tfjs layers when the GPU or 
   const needs = 16 * (tm + 32) * 4;
   assert.ok(needs > limit);
   const oversized = await useWebGpuSynthesis(G, {
-    force: true,
+    mode: "1",
     tile: { tm, tn: 32, tk: 16, rm: tm / 8, rn: 1 },
     minConvWorkgroups: 0,
   });
@@ -282,7 +282,7 @@ Deno.test("webgpu synthesis: a self-check keeps the tfjs layers when the GPU or 
     });
   let refused;
   try {
-    refused = await useWebGpuSynthesis(G, { force: true });
+    refused = await useWebGpuSynthesis(G, { mode: "1" });
   } finally {
     delete (device as Partial<GPUDevice>).createShaderModule; // the prototype's method again
   }
@@ -318,61 +318,53 @@ Deno.test("webgpu synthesis: a self-check keeps the tfjs layers when the GPU or 
   G.dispose();
 });
 
-Deno.test("webgpu synthesis: settings from the environment", async () => {
+Deno.test("webgpu synthesis: settings from the runtime", async () => {
   await useBackend("webgpu");
   const G = new Generator({ ...SMALL, resolution: 8, fmap_base: 32, fmap_max: 4 });
-  const withEnv = async (vars: Record<string, string>, fn: () => unknown) => {
-    for (const [k, v] of Object.entries(vars)) Deno.env.set(k, v);
-    try {
-      return await fn();
-    } finally {
-      for (const k of Object.keys(vars)) Deno.env.delete(k);
-    }
-  };
+  const settings = (env: Record<string, string>) => runtimeFromEnv(env).webgpu;
   if (activeBackend()?.software) {
     // Mesa's llvmpipe (CI, the development machine): `auto` keeps the tfjs kernels there.
-    assert.match(describeWebGpuSynthesis(), /software rasteriser/);
-    assert.deepEqual(await useWebGpuSynthesis(G), {
+    assert.match(describeWebGpuSynthesis(settings({})), /software rasteriser/);
+    assert.deepEqual(await useWebGpuSynthesis(G, settings({})), {
       enabled: false,
       reason:
         "software rasteriser: tfjs kernels are as fast or faster there (SGAN_WEBGPU_SYNTHESIS=1 forces)",
     });
   } else {
     assert.match(
-      describeWebGpuSynthesis(),
+      describeWebGpuSynthesis(settings({})),
       /own WGSL mapping and synthesis pipelines \(SGAN_WEBGPU_SYNTHESIS=auto\)/,
     );
-    assert.equal((await useWebGpuSynthesis(G)).enabled, true);
+    assert.equal((await useWebGpuSynthesis(G, settings({}))).enabled, true);
   }
-  await withEnv({ SGAN_WEBGPU_SYNTHESIS: "0" }, async () => {
-    assert.equal((await useWebGpuSynthesis(G, { force: true })).enabled, false);
+  assert.deepEqual(await useWebGpuSynthesis(G, settings({ SGAN_WEBGPU_SYNTHESIS: "0" })), {
+    enabled: false,
+    reason: "SGAN_WEBGPU_SYNTHESIS=0",
   });
-  await withEnv({ SGAN_WEBGPU_SYNTHESIS: "1", SGAN_WEBGPU_TILE: "32,32,16,2,2" }, async () => {
-    assert.match(describeWebGpuSynthesis(), /own WGSL mapping and synthesis pipelines .*tile 32×32×16\/2×2/);
-    assert.equal((await useWebGpuSynthesis(G)).enabled, true);
+  const tiled = settings({ SGAN_WEBGPU_SYNTHESIS: "1", SGAN_WEBGPU_TILE: "32,32,16,2,2" });
+  assert.match(
+    describeWebGpuSynthesis(tiled),
+    /own WGSL mapping and synthesis pipelines .*tile 32×32×16\/2×2/,
+  );
+  assert.equal((await useWebGpuSynthesis(G, tiled)).enabled, true);
+  assert.throws(
+    () => settings({ SGAN_WEBGPU_SYNTHESIS: "maybe" }),
+    /SGAN_WEBGPU_SYNTHESIS must be auto, 1 or 0, got "maybe"/,
+  );
+  assert.throws(() => settings({ SGAN_WEBGPU_TILE: "64,64,16" }), /five positive integers/);
+  assert.throws(
+    () => settings({ SGAN_WEBGPU_TILE: "64,64,16,4,4,2" }),
+    /optionally 1 \(prefetch\) or 0, got "64,64,16,4,4,2"/,
+  );
+  assert.deepEqual(settings({ SGAN_WEBGPU_TILE: "64,64,16,4,4,1" }).tile, {
+    tm: 64,
+    tn: 64,
+    tk: 16,
+    rm: 4,
+    rn: 4,
+    prefetch: true,
   });
-  await withEnv({ SGAN_WEBGPU_SYNTHESIS: "maybe" }, () => {
-    assert.throws(() => webGpuSynthesisSettings(), /SGAN_WEBGPU_SYNTHESIS must be auto, 1 or 0, got "maybe"/);
-  });
-  await withEnv({ SGAN_WEBGPU_TILE: "64,64,16" }, () => {
-    assert.throws(() => webGpuSynthesisSettings(), /five positive integers/);
-  });
-  await withEnv({ SGAN_WEBGPU_TILE: "64,64,16,4,4,2" }, () => {
-    assert.throws(() => webGpuSynthesisSettings(), /optionally 1 \(prefetch\) or 0, got "64,64,16,4,4,2"/);
-  });
-  await withEnv({ SGAN_WEBGPU_TILE: "64,64,16,4,4,1" }, () => {
-    assert.deepEqual(webGpuSynthesisSettings().tile, {
-      tm: 64,
-      tn: 64,
-      tk: 16,
-      rm: 4,
-      rn: 4,
-      prefetch: true,
-    });
-  });
-  await withEnv({ SGAN_WEBGPU_TILE: "64,64,16,2,2" }, () => {
-    assert.throws(() => webGpuSynthesisSettings(), /must give 256 threads/);
-  });
+  assert.throws(() => settings({ SGAN_WEBGPU_TILE: "64,64,16,2,2" }), /must give 256 threads/);
   G.dispose();
 });
 
@@ -478,7 +470,7 @@ Deno.test("webgpu synthesis: noise=random draws new maps per call and per image,
   const tfjsConst = await images("const");
   const tfjsSpread = spread(await images("random"), tfjsConst);
 
-  await useWebGpuSynthesis(G, { force: true, maxBatch: 2 }); // slices of 2, 2, 1: each gets its own seed
+  await useWebGpuSynthesis(G, { mode: "1", maxBatch: 2 }); // slices of 2, 2, 1: each gets its own seed
   const counter = countServed(G);
   const constant = await images("const");
   for (const image of constant) assert.ok(maxAbsDiff(image, constant[0]) < 1e-6);
@@ -499,7 +491,7 @@ Deno.test("webgpu synthesis: noise=random draws new maps per call and per image,
   for (const p of G.params.entries()) {
     if (p.key.endsWith("noise.weight")) p.variable.assign(tf.zerosLike(p.variable));
   }
-  await useWebGpuSynthesis(G, { force: true, maxBatch: 2 });
+  await useWebGpuSynthesis(G, { mode: "1", maxBatch: 2 });
   const counter2 = countServed(G);
   const silent = await images("random");
   const silentConst = await images("const");
