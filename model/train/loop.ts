@@ -281,6 +281,9 @@ export async function train(options: TrainOptions): Promise<TrainState> {
     let announced = false;
     for (let at = positionAt(config, data.count, step, fadeCompleteAt); !at.done;) {
       const { plan } = at;
+      // A step's awaits resolve as microtasks on the wasm backend, so without a macrotask here a Ctrl-C
+      // (a signal event) would wait for the next file write, minutes apart at 64 px.
+      await new Promise((resolve) => setTimeout(resolve, 0));
       if (options.signal?.aborted || (options.maxSteps !== undefined && sessionSteps >= options.maxSteps)) {
         const pointer = await checkpoint(checkpointTag(plan.depth, at.epoch, at.batchInEpoch));
         emit({ type: "stopped", kimg: at.kimg, checkpoint: `${run.models}/${pointer.files.shadow}` });
