@@ -169,7 +169,7 @@ export function apiRoutes(limits: Limits) {
         `cutoff is given (as StyleGAN's figure). At most ${limits.maxSeeds} seeds, ${limits.maxPsis} ψ values, ` +
         `${limits.maxCells} tiles.`,
       q.truncation,
-      ["image/png", "image/jpeg"],
+      ["image/png", "image/jpeg", "image/tiff"],
     ),
     mixing: imageRoute(
       "/mixing",
@@ -180,7 +180,7 @@ export function apiRoutes(limits: Limits) {
         "resolution falls inside (within 5 %) and their two style layers each. format=json lists every cell " +
         "without generating.",
       q.mixing,
-      ["image/png", "image/jpeg", "application/json"],
+      ["image/png", "image/jpeg", "application/json", "image/tiff"],
       {
         "X-Style-Layers": {
           description:

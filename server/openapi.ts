@@ -60,7 +60,8 @@ function badRequestDescription(limits: Limits): string {
     "on several parameters together): a `depth` beyond the model's last depth; a `cutoff` above its style " +
     "layers; `class` (`src_class`, `dst_class`) on an unconditional model or naming a class the model lacks; " +
     "`ranges` outside its style layers or ground resolutions, running backwards, or neither one range " +
-    "nor one per destination; `format=tiff` for a model without a ground resolution; a seed list with a " +
+    "nor one per destination; `format=tiff` for a model without a ground resolution, or on /truncation and " +
+    "/mixing for a figure of more than one edited tile; a seed list with a " +
     `range running backwards (high below low), or more seeds after expanding ranges than ` +
     `the route takes (${limits.maxCells} for /grid, ${limits.maxSeeds} per list elsewhere); a figure of more ` +
     `than ${limits.maxCells} tiles (seeds × psis, (sources + 1) × (destinations + 1)) or more than ` +

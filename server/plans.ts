@@ -268,8 +268,51 @@ export function planTruncation(
     ]),
     headers: describe(model, depth, tileMetres(model, style), view.name),
     filename: `${model.info.name}-truncation`,
-    encode: async (tiles) =>
-      await encodeFigure(drawTruncationFigure(view.apply(tiles), spec, style), q.format),
+    encode: q.format === "tiff"
+      ? oneTileTiff(model, depth, q.tile, q.seeds, tiles, q.seeds.length * q.psis.length, 0, view)
+      : async (tiles) =>
+        await encodeFigure(drawTruncationFigure(view.apply(tiles), spec, style), q.format as "png" | "jpeg"),
+  };
+}
+
+/**
+ * `format=tiff` on a figure route: the figure's one edited tile as a GeoTIFF, at the place of the first
+ * projected GeoTIFF among `refs` (its corner and CRS; the pixel size of the tile as delivered), or in the
+ * local metric frame of generated tiles when none has a place. A figure of more than one edited tile has no
+ * single place: a 400.
+ */
+function oneTileTiff(
+  model: LoadedModel,
+  depth: number,
+  tileSide: number | undefined,
+  refs: TileRef[],
+  tiles: ProjectedTiles,
+  edited: number,
+  index: number,
+  view: DepthViewPlan,
+): (rasters: Raster8[]) => Promise<Encoded> {
+  const gsd = model.info.gsd_m;
+  if (gsd === null) {
+    throw new ValidationError(
+      "format",
+      `model '${model.info.name}' records no ground resolution (gsd_m), so it cannot be written as a GeoTIFF`,
+      ["png", "jpeg"],
+    );
+  }
+  if (edited !== 1) {
+    throw new ValidationError(
+      "format",
+      `format=tiff is one edited tile at its place on the ground; this figure has ${edited} (give one tile and ` +
+        "one ψ, or one source and one destination)",
+      ["png", "jpeg", "tiff for a figure of one edited tile"],
+    );
+  }
+  const side = tileSide ?? pixelsAt(depth);
+  const geo = refs.map((r) => typeof r === "number" ? undefined : tiles.get(r.projection)?.geo).find(Boolean);
+  const place = geo ? placeAt(geo, geo.width / side) : undefined;
+  return async (rasters) => {
+    const tile = view.apply(rasters)[index];
+    return await encodeTile(resizeRaster(tile, side), "tiff", (model.info.resolution * gsd) / side, place);
   };
 }
 
@@ -310,9 +353,10 @@ export function planMixing(
     ranges,
     cutoff,
   };
-  // The JSON variant draws nothing, so the canvas limit does not apply to it.
-  const style = figureStyle(model, depth, q, ctx, q.dst.length + 1, q.src.length + 1, q.format !== "json");
-  const format = q.format === "json" ? "png" : q.format;
+  // The JSON and GeoTIFF variants draw nothing, so the canvas limit does not apply to them.
+  const drawn = q.format === "png" || q.format === "jpeg";
+  const style = figureStyle(model, depth, q, ctx, q.dst.length + 1, q.src.length + 1, drawn);
+  const format = drawn ? q.format as "png" | "jpeg" : "png";
   const view = depthView(model, depth, q.view);
   return {
     spec,
@@ -344,7 +388,7 @@ export function planMixing(
       cutoff,
       depth,
       view.name,
-      format,
+      q.format === "tiff" ? "tiff" : format,
       style.tileSize,
       style.font?.id ?? null,
     ]),
@@ -353,7 +397,11 @@ export function planMixing(
       "X-Style-Layers": styleLayersHeader(ranges),
     },
     filename: `${model.info.name}-mixing`,
-    encode: async (tiles) => await encodeFigure(drawMixingFigure(view.apply(tiles), spec, style), format),
+    // As a GeoTIFF: the one mixed tile (after the source and the destination), at the destination's place,
+    // else the source's (the destination gives the layout unless its coarse layers were taken).
+    encode: q.format === "tiff"
+      ? oneTileTiff(model, depth, q.tile, [...q.dst, ...q.src], tiles, q.src.length * q.dst.length, 2, view)
+      : async (tiles) => await encodeFigure(drawMixingFigure(view.apply(tiles), spec, style), format),
   };
 }
 

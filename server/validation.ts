@@ -611,7 +611,11 @@ export function querySpecs(limits: Limits) {
         ...p.cutoff,
         description: "Style layers truncated, from the coarsest (default: all, as in the paper's figure).",
       },
-      format: imageFormat(["png", "jpeg"] as const, "Image format.") as ParamDef<"png" | "jpeg">,
+      format: imageFormat(
+        ["png", "jpeg", "tiff"] as const,
+        "png or jpeg: the figure; tiff: its one tile (one seed, one ψ) as a GeoTIFF, at the projected " +
+          "GeoTIFF's place for w:<id>.",
+      ) as ParamDef<"png" | "jpeg" | "tiff">,
     },
     mixing: {
       src: {
@@ -635,9 +639,11 @@ export function querySpecs(limits: Limits) {
       },
       ...figure,
       format: imageFormat(
-        ["png", "jpeg", "json"] as const,
-        "png or jpeg: the figure; json: every cell's seeds, ψ and style layers, without generating.",
-      ) as ParamDef<"png" | "jpeg" | "json">,
+        ["png", "jpeg", "json", "tiff"] as const,
+        "png or jpeg: the figure; json: every cell's seeds, ψ and style layers, without generating; tiff: " +
+          "the one mixed tile (one source, one destination) as a GeoTIFF, at the destination's place when it " +
+          "is a projected GeoTIFF (w:<id>), else the source's.",
+      ) as ParamDef<"png" | "jpeg" | "json" | "tiff">,
     },
     project: {
       model: { ...p.model, description: "Model to project into (default: the embedded default model)." },

@@ -435,6 +435,21 @@ Deno.test("a GeoTIFF target: the reconstruction and every edit of it lie on the 
     const coarser = await readPlace(server, `/generate?seed=w:${id}&format=tiff&depth=2`);
     assert.deepEqual(coarser.gt, [recon.gt[0], recon.gt[1] * 2, 0, recon.gt[3], 0, recon.gt[5] * 2]);
     assert.equal(coarser.width, 16);
+    // The figures' one-tile GeoTIFFs: a truncated tile, and a mixed tile at the projected destination's place
+    // (or the projected source's, when the destination is a seed).
+    const truncated = await readPlace(server, `/truncation?seeds=w:${id}&psis=0.5&format=tiff`);
+    assert.deepEqual(truncated.gt, recon.gt);
+    assert.equal(truncated.epsg, 26914);
+    const mixedDst = await readPlace(server, `/mixing?src=3&dst=w:${id}&ranges=4-7&format=tiff`);
+    assert.deepEqual([mixedDst.gt, mixedDst.epsg], [recon.gt, 26914]);
+    const mixedSrc = await readPlace(server, `/mixing?src=w:${id}&dst=3&ranges=0-3&format=tiff`);
+    assert.deepEqual([mixedSrc.gt, mixedSrc.epsg], [recon.gt, 26914]);
+    assertError(
+      await request(`${server.url}/truncation?seeds=w:${id}&psis=0,1&format=tiff`),
+      400,
+      "format",
+      /format=tiff is one edited tile .* this figure has 2/,
+    );
     // A seed's tile has no place on Earth: the local metric frame, as before.
     const seed = await readPlace(server, "/generate?seed=3&format=tiff");
     assert.notEqual(seed.epsg, 26914);
