@@ -544,6 +544,7 @@ export class ProjectionJob {
         });
       case "preview": {
         s.latest_reconstruction = `/api/projections/${this.id}/reconstruction.png?step=${event.step}`;
+        this.record(); // every few steps, so a server that dies mid-projection leaves how far it got
         return this.#push("reconstruction", { step: event.step, url: s.latest_reconstruction });
       }
       case "done":

@@ -479,3 +479,96 @@ async function readPlace(server: TestServer, url: string) {
     await Deno.remove(file);
   }
 }
+
+Deno.test({
+  name:
+    "a server killed mid-projection (SIGKILL): the next one on its database marks it interrupted and stops its worker",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "sgan-projection-kill-" });
+    const env = {
+      SGAN_BACKEND: "wasm",
+      SGAN_WORKERS: "0",
+      SGAN_DEFAULT_MODEL: "reference-r32",
+      SGAN_PROJECTIONS_DIR: join(dir, "projections"),
+      SGAN_DATABASE: join(dir, "sgan.sqlite"),
+      NO_COLOR: "1",
+    };
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "server/main.ts", "--port", "0"],
+      cwd: new URL("../../", import.meta.url).pathname,
+      env,
+      stdout: "piped",
+      stderr: "null",
+    }).spawn();
+    let workerPid: number | undefined;
+    try {
+      const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+      let printed = "";
+      while (!/http:\/\/localhost:(\d+)\//.test(printed)) {
+        const { value, done } = await reader.read();
+        if (done) throw new Error(`the server exited: ${printed}`);
+        printed += value;
+      }
+      const url = `http://127.0.0.1:${/localhost:(\d+)/.exec(printed)![1]}`;
+      const accepted = await request(`${url}/api/projections?steps=2000`, {
+        method: "POST",
+        headers: { "Content-Type": "image/jpeg" },
+        body: JPEG,
+      });
+      assert.equal(accepted.status, 202, JSON.stringify(accepted.json));
+      const id = (accepted.json as ProjectionStatus).id;
+      // Wait until the worker has projected a while (its first preview, after 10 steps, is recorded).
+      for (let i = 0; i < 600; i++) {
+        const s = (await request(`${url}/api/projections/${id}`)).json as ProjectionStatus;
+        if (s.latest_reconstruction) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      workerPid = workerOf(join(dir, "projections", id));
+      assert.ok(workerPid, "the worker process runs");
+      child.kill("SIGKILL");
+      await child.status;
+      await reader.cancel();
+
+      const again = await projectionServer(dir);
+      try {
+        const s = await status(again.server, id);
+        assert.equal(s.state, "interrupted");
+        assert.match(s.error!, /server stopped while this projection ran/);
+        assert.ok(s.step >= 10 && s.step < 2000, `recorded at step ${s.step}`);
+        assert.ok(s.latest_reconstruction, "its last preview is still served");
+        assert.equal((await request(again.server.url + s.latest_reconstruction)).status, 200);
+      } finally {
+        await again.server.close();
+      }
+      for (let i = 0; i < 50 && workerOf(join(dir, "projections", id)); i++) {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.equal(workerOf(join(dir, "projections", id)), undefined, "the orphaned worker was stopped");
+    } finally {
+      try {
+        child.kill("SIGKILL");
+      } catch {
+        // already gone
+      }
+      if (workerPid && workerOf(join(dir, "projections"))) Deno.kill(workerPid, "SIGKILL");
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    }
+  },
+});
+
+/** The pid of a live process whose command line names `dir` (a projection worker), if any. */
+function workerOf(dir: string): number | undefined {
+  for (const entry of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    try {
+      const cmdline = Deno.readTextFileSync(`/proc/${entry.name}/cmdline`).split("\0");
+      const state = Deno.readTextFileSync(`/proc/${entry.name}/stat`).split(") ")[1]?.[0];
+      if (state !== "Z" && cmdline.some((arg) => arg.startsWith(dir))) return Number(entry.name);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return undefined;
+}
