@@ -154,6 +154,8 @@ export class ProjectionJobs {
   readonly #options: ProjectionJobsOptions;
   readonly #jobs = new Map<string, ProjectionJob>();
   readonly #tiles = new Map<string, ProjectedTile>();
+  /** Uploads accepted but not yet queued (their files are being written). */
+  #reserved = 0;
   #secondsPerStep = INITIAL_SECONDS_PER_STEP;
 
   constructor(options: ProjectionJobsOptions) {
@@ -171,10 +173,20 @@ export class ProjectionJobs {
   /** Accept a projection: its files are written and it is queued; 503 when the queue is full. */
   async start(request: ProjectionRequest): Promise<ProjectionStatus> {
     const running = this.#count("running");
-    const queued = this.#count("queued");
+    const queued = this.#count("queued") + this.#reserved;
     if (running + queued >= this.#options.concurrency + this.#options.maxQueued) {
       throw new ProjectionQueueFullError(this.retryAfterS(), running, queued);
     }
+    // The slot is taken before the files are written, so that uploads arriving meanwhile count it.
+    this.#reserved++;
+    try {
+      return await this.#accept(request);
+    } finally {
+      this.#reserved--;
+    }
+  }
+
+  async #accept(request: ProjectionRequest): Promise<ProjectionStatus> {
     let id = newProjectionId();
     while (this.#jobs.has(id)) id = newProjectionId();
     const dir = join(this.#options.dir, id);
