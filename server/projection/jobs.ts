@@ -206,6 +206,7 @@ export class ProjectionJobs {
         loss: request.loss,
         gsdM: request.gsdM,
         wAvgSamples: this.#options.wAvgSamples,
+        label: request.label,
         previewEvery: this.#options.previewEvery,
         maxPixels: this.#options.maxPixels,
       };

@@ -36,6 +36,8 @@ export interface ProjectionWorkerRequest {
   gsdM?: number;
   /** Mapped samples for the W spread (projector.py: 10,000). */
   wAvgSamples?: number;
+  /** The target's class (label index), for a conditional generator. */
+  label?: number;
   previewEvery: number;
   /** Limits of the target, as the server checked them. */
   maxPixels: number;
@@ -93,6 +95,7 @@ async function main(dir: string): Promise<number> {
       loss,
       previewEvery: request.previewEvery,
       ...(request.wAvgSamples ? { wAvgSamples: request.wAvgSamples } : {}),
+      ...(request.label !== undefined ? { label: request.label } : {}),
     }, async (p) => {
       emit({
         type: "progress",

@@ -7,7 +7,11 @@
  * database file.
  */
 import assert from "node:assert/strict";
+import * as tf from "@tensorflow/tfjs-core";
 import { join } from "node:path";
+import { CLASS_NAMES_KEY, saveNetwork } from "../../model/checkpoint/checkpoint.ts";
+import { ParameterTree } from "../../model/layers/parameters.ts";
+import { Generator } from "../../model/networks/generator.ts";
 import { decodeImage } from "../../model/data/decode.ts";
 import { openGeoTiff } from "../../model/geo/read.ts";
 import { writeGeoTiff } from "../../model/geo/write.ts";
@@ -15,7 +19,7 @@ import { encodePng, type Raster8 } from "../../model/images.ts";
 import type { ProjectionStatus } from "../../server/projection/jobs.ts";
 import type { ServiceOptions } from "../../server/services.ts";
 import { UCMERCED_DIR } from "../support/paths.ts";
-import { type ErrorJson, type Fetched, request, startServer, type TestServer } from "./helpers.ts";
+import { type ErrorJson, type Fetched, request, startServer, type TestServer, useWasm } from "./helpers.ts";
 import { parseSseBlock, type SseEvent } from "./train_support.ts";
 
 const JPEG = await Deno.readFile(`${UCMERCED_DIR}/images/agricultural/agricultural00.jpg`);
@@ -577,3 +581,72 @@ function workerOf(dir: string): number | undefined {
   }
   return undefined;
 }
+
+Deno.test("a conditional model: a projection names its class, and its w:<id> truncates toward that class's centre", async () => {
+  await useWasm();
+  const models = await Deno.makeTempDir({ prefix: "sgan-projection-classes-" });
+  const classes = ["forest", "freeway", "river"];
+  const G = new Generator({
+    resolution: 16,
+    latent_size: 8,
+    dlatent_size: 8,
+    mapping_layers: 2,
+    mapping_fmaps: 8,
+    fmap_base: 32,
+    fmap_max: 8,
+    label_size: 3,
+  }, ParameterTree.seeded(4));
+  // Distinct class centres, so that ψ = 0 shows which one a tile was pulled to.
+  G.truncation.classAvgLatent!.assign(
+    tf.tensor2d(classes.map((_, c) => Array.from({ length: 8 }, (_, j) => Math.sin(3 * c + j) * 1.5))),
+  );
+  await saveNetwork(`${models}/landuse.safetensors`, G, {
+    [CLASS_NAMES_KEY]: JSON.stringify(classes),
+    gsd_m: "1",
+  });
+  const layers = G.numLayers;
+  G.dispose();
+  const { server, dir } = await projectionServer(undefined, { config: { modelsDir: models } });
+  try {
+    assertError(
+      await post(server, "?model=landuse&steps=2", JPEG, "image/jpeg"),
+      400,
+      "class",
+      /is conditional/,
+    );
+    const { id } = await projectDone(server, "?model=landuse&class=river&steps=2", JPEG, "image/jpeg");
+    const done = await status(server, id);
+    assert.equal(done.state, "done", done.error ?? "");
+    assert.equal(done.options.class, "river");
+    // It started at the river centre: the first step's learning rate is 0, so its preview is G(centre), the
+    // tile every river seed gives at ψ = 0 on every layer.
+    const start = await request(`${server.url}/api/projections/${id}/reconstruction.png?step=1`);
+    const centre = await request(
+      `${server.url}/generate?model=landuse&seed=11&psi=0&cutoff=${layers}&class=river`,
+    );
+    assert.ok(
+      maxDifference(await decodeImage(start.body, "start"), await decodeImage(centre.body, "centre")) <= 1,
+    );
+    // Without model=, w:<id> renders with the model it was projected into.
+    const projected = await request(`${server.url}/generate?seed=w:${id}&psi=0&cutoff=${layers}`);
+    const river = await request(
+      `${server.url}/generate?model=landuse&seed=11&psi=0&cutoff=${layers}&class=river`,
+    );
+    const forest = await request(
+      `${server.url}/generate?model=landuse&seed=11&psi=0&cutoff=${layers}&class=forest`,
+    );
+    assert.equal(projected.status, 200, new TextDecoder().decode(projected.body));
+    assert.deepEqual(projected.body, river.body);
+    assert.notDeepEqual(projected.body, forest.body);
+    assertError(
+      await request(`${server.url}/generate?seed=w:${id}&model=reference-r32`),
+      400,
+      "seed",
+      /was projected into model 'landuse', not 'reference-r32'/,
+    );
+  } finally {
+    await server.close();
+    await Deno.remove(dir, { recursive: true });
+    await Deno.remove(models, { recursive: true });
+  }
+});
