@@ -59,6 +59,17 @@ Deno.test({
         );
 
       await t.step("choosing a tile posts it and the reconstruction converges from the events", async () => {
+        // Record every image the widget shows while it projects.
+        await page.evaluate((h) => {
+          const seen: string[] = [];
+          (window as unknown as { __shown: string[] }).__shown = seen;
+          const root = document.querySelector(h)!.shadowRoot!;
+          const note = () => {
+            const src = root.querySelector<HTMLImageElement>("#reconstruction")?.getAttribute("src");
+            if (src && seen.at(-1) !== src) seen.push(src);
+          };
+          new MutationObserver(note).observe(root, { subtree: true, childList: true, attributes: true });
+        }, HOST);
         const input = await inShadow(page, HOST, "#file");
         await (input.asElement() as unknown as { uploadFile(path: string): Promise<void> }).uploadFile(
           `${UCMERCED_DIR}/images/agricultural/agricultural00.jpg`,
@@ -85,7 +96,16 @@ Deno.test({
           { timeout: 20_000 },
           HOST,
         );
-        // The server saw previews on the way (every 10 steps): the status names the latest.
+        // On the way it showed the previews of the event stream (every 10 steps), then the projected tile.
+        const shown = await page.evaluate(() => (window as unknown as { __shown: string[] }).__shown);
+        assert.ok(
+          shown.some((src) =>
+            /\/api\/projections\/p[\d-]+[0-9a-f]+\/reconstruction\.png\?step=10$/.test(src)
+          ),
+          shown.join("\n"),
+        );
+        assert.match(shown.at(-1)!, /\/generate\?seed=w%3Ap/);
+        // The server's status names the latest preview.
         const status = await (await fetch(`${server!.url}/api/projections/${id}`)).json();
         assert.equal(status.latest_reconstruction, `/api/projections/${id}/reconstruction.png?step=20`);
       });
