@@ -9,6 +9,9 @@ import type { Browser } from "puppeteer-core";
 import { join } from "node:path";
 import { buildWidgets } from "../../components/build.ts";
 import type { ProjectorSettings } from "../../components/sgan_projector.ts";
+import { decodeImage } from "../../model/data/decode.ts";
+import { openGeoTiff } from "../../model/geo/read.ts";
+import { writeGeoTiff } from "../../model/geo/write.ts";
 import { UCMERCED_DIR } from "../support/paths.ts";
 import { findChromium, inShadow, launchChromium, type ServerProcess, startServer } from "./support.ts";
 
@@ -173,6 +176,53 @@ Deno.test({
         const pngFile = files.find((f) => f.endsWith(".png"))!;
         const bytes = await Deno.readFile(join(downloads, pngFile));
         assert.deepEqual([...bytes.subarray(1, 4)], [0x50, 0x4e, 0x47]); // "PNG"
+      });
+      await t.step("a GeoTIFF tile: the edit downloads as a GeoTIFF on the source's ground", async () => {
+        const tif = join(dir, "site.tif");
+        const site = await decodeImage(
+          await Deno.readFile(`${UCMERCED_DIR}/images/agricultural/agricultural00.jpg`),
+          "site",
+        );
+        const data = new Uint8Array(100 * 100 * 3);
+        for (let y = 0; y < 100; y++) {
+          data.set(site.data.subarray(y * site.width * 3, (y * site.width + 100) * 3), y * 300);
+        }
+        await writeGeoTiff(tif, {
+          width: 100,
+          height: 100,
+          bands: 3,
+          data,
+          geo: { geoTransform: [486_540, 1, 0, 5_208_607, 0, -1], crs: { epsg: 26914 } },
+        });
+        const before = await page.$eval(HOST, (el) => el.getAttribute("projection"));
+        const input = await inShadow(page, HOST, "#file");
+        await (input.asElement() as unknown as { uploadFile(path: string): Promise<void> }).uploadFile(tif);
+        await page.waitForFunction(
+          (h, old) => {
+            const el = document.querySelector(h);
+            return el?.getAttribute("projection") !== old &&
+              /Projected in 20 steps/.test(el?.shadowRoot?.textContent ?? "") &&
+              el?.shadowRoot?.querySelector("#download-tiff");
+          },
+          { timeout: 25_000, polling: 100 },
+          HOST,
+          before,
+        );
+        await page.evaluate(
+          (h) => document.querySelector(h)!.shadowRoot!.querySelector<HTMLElement>("#download-tiff")!.click(),
+          HOST,
+        );
+        const files = await waitForFiles(downloads, 3);
+        const name = files.find((f) => f.endsWith(".tif"))!;
+        const file = await openGeoTiff(join(downloads, name));
+        try {
+          assert.equal(file.info.geo?.crs.epsg, 26914);
+          const [x0, , , y0] = file.info.geo!.geoTransform;
+          // The tile is cut from the site's centre: its corner lies inside the site.
+          assert.ok(x0 > 486_540 && x0 < 486_640 && y0 < 5_208_607 && y0 > 5_208_507, `${x0}, ${y0}`);
+        } finally {
+          await file.close();
+        }
       });
       assert.deepEqual(errors, []);
     } finally {
