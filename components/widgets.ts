@@ -1,7 +1,7 @@
 /// <reference lib="dom" />
 /**
  * The widgets bundle (`static/widgets/sgan-widgets.js`, built by `deno task build:widgets`): importing it
- * defines `<sgan-image>`, `<sgan-truncation>`, `<sgan-mixer>` and `<sgan-scale-table>`.
+ * defines `<sgan-image>`, `<sgan-truncation>`, `<sgan-mixer>`, `<sgan-scale-table>` and `<sgan-projector>`.
  *
  * ```html
  * <script type="module" src="http://host:8000/widgets/sgan-widgets.js"></script>
@@ -19,9 +19,16 @@ export { SganImage } from "./sgan_image.ts";
 export { SganTruncation } from "./sgan_truncation.ts";
 export { SganMixer } from "./sgan_mixer.ts";
 export { SganScaleTable } from "./sgan_scale_table.ts";
+export { SganProjector } from "./sgan_projector.ts";
 
 /** The widgets' tag names. */
-export const WIDGET_TAGS = ["sgan-image", "sgan-truncation", "sgan-mixer", "sgan-scale-table"] as const;
+export const WIDGET_TAGS = [
+  "sgan-image",
+  "sgan-truncation",
+  "sgan-mixer",
+  "sgan-scale-table",
+  "sgan-projector",
+] as const;
 
 /**
  * Resolves when every widget under `root` (the document by default) has settled: figures shown and decoded,

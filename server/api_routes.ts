@@ -11,6 +11,7 @@ import type { Context, MiddlewareHandler } from "hono";
 import type { Limits } from "./config.ts";
 import { DOCS_ASSETS } from "./docs_assets.ts";
 import { MODEL_NAME_PATTERN } from "./models.ts";
+import { PROJECTION_ID_PATTERN } from "./projection/jobs.ts";
 import { JOB_ID_PATTERN, SAMPLE_FILE_PATTERN } from "./training/names.ts";
 import {
   type ParamDef,
@@ -129,6 +130,18 @@ const jobIdParam = {
   required: true,
 } satisfies ParamDef<string>;
 
+const projectionIdParam = {
+  // As for job ids: a malformed id names no projection, a 404 from the handler.
+  schema: z.string(),
+  allowed: "the id of a projection of this server (POST /api/projections answered it)",
+  description: "Projection id, as POST /api/projections answered it.",
+  openapi: { pattern: PROJECTION_ID_PATTERN.source, example: "p20250101-120000-3fa9" },
+  required: true,
+} satisfies ParamDef<string>;
+
+/** Errors of every projection route: switched off (SGAN_PROJECTIONS=0). */
+const PROJECTION_ERRORS = { "403": responseRef("ProjectionsOff") };
+
 /** Every route of the API for the configured limits, by name. */
 export function apiRoutes(limits: Limits) {
   const q = querySpecs(limits);
@@ -156,7 +169,7 @@ export function apiRoutes(limits: Limits) {
         `cutoff is given (as StyleGAN's figure). At most ${limits.maxSeeds} seeds, ${limits.maxPsis} ψ values, ` +
         `${limits.maxCells} tiles.`,
       q.truncation,
-      ["image/png", "image/jpeg"],
+      ["image/png", "image/jpeg", "image/tiff"],
     ),
     mixing: imageRoute(
       "/mixing",
@@ -167,7 +180,7 @@ export function apiRoutes(limits: Limits) {
         "resolution falls inside (within 5 %) and their two style layers each. format=json lists every cell " +
         "without generating.",
       q.mixing,
-      ["image/png", "image/jpeg", "application/json"],
+      ["image/png", "image/jpeg", "application/json", "image/tiff"],
       {
         "X-Style-Layers": {
           description:
@@ -400,6 +413,139 @@ export function apiRoutes(limits: Limits) {
           "gen_0_1_2.png",
         ),
       },
+    ),
+    startProjection: checkedRoute({
+      method: "post",
+      path: "/api/projections",
+      summary: "Project a real tile into W",
+      description:
+        "Upload a PNG, JPEG or GeoTIFF (multipart/form-data with the file in `image`, or the raw " +
+        "bytes with Content-Type image/png, image/jpeg or image/tiff); the options come as query parameters " +
+        "or, in a multipart body, as form fields (validated alike; one place each). The tile is resampled to " +
+        "the model's resolution and ground resolution (`gsd` gives a PNG's or JPEG's), then w is optimised " +
+        "so that G(w) matches it (model/projection, as `deno task project`) in a worker process of its own, " +
+        "one at a time: generation never waits for it. Answers 202 with the projection (`id`, `status_url`, " +
+        "`events_url`). A GeoTIFF target keeps its place: the reconstruction and every edit " +
+        "(`w:<id>` with format=tiff) are GeoTIFFs on the same ground. Refused before anything is stored: " +
+        "a body over the byte limit or an image over the pixel limit (413, by its header), not an image " +
+        "(415), an image that cannot be used (422: truncated, in degrees without a ground resolution, " +
+        "all NoData, too few bands, too small), a full queue (503 with Retry-After).",
+      requestBody: {
+        required: true,
+        content: {
+          "multipart/form-data": { schema: schemaRef("ProjectionUpload") },
+          "image/png": { schema: { type: "string", contentMediaType: "image/png" } },
+          "image/jpeg": { schema: { type: "string", contentMediaType: "image/jpeg" } },
+          "image/tiff": { schema: { type: "string", contentMediaType: "image/tiff" } },
+        },
+      },
+      responses: {
+        "202": {
+          description: "Accepted; `Location` is the projection's URL.",
+          headers: { Location: { description: "/api/projections/{id}", schema: { type: "string" } } },
+          content: { "application/json": { schema: schemaRef("Projection") } },
+        },
+        ...BAD_REQUEST,
+        ...PROJECTION_ERRORS,
+        "404": responseRef("NotFound"),
+        "413": responseRef("ImageTooLarge"),
+        "415": responseRef("NotAnImage"),
+        "422": responseRef("UnusableImage"),
+        "503": responseRef("ProjectionQueueFull"),
+      },
+    }, q.project),
+    projection: checkedRoute(
+      {
+        method: "get",
+        path: "/api/projections/{id}",
+        summary: "One projection",
+        description: "State, steps, the latest losses, the loss curve, and once done the PSNR, the " +
+          "reconstruction's URLs and the projected `w` (as `deno task project` writes w.json). Finished " +
+          "projections are kept in the server's database (SGAN_DATABASE) and outlive a restart; one that " +
+          "was running when the server went away is `interrupted`.",
+        responses: {
+          "200": {
+            description: "The projection.",
+            content: { "application/json": { schema: schemaRef("ProjectionWithW") } },
+          },
+          ...BAD_REQUEST,
+          ...PROJECTION_ERRORS,
+          "404": responseRef("NotFound"),
+        },
+      },
+      emptyQuery,
+      { id: projectionIdParam },
+    ),
+    projectionEvents: checkedRoute(
+      {
+        method: "get",
+        path: "/api/projections/{id}/events",
+        summary: "A projection's progress (Server-Sent Events)",
+        description: "First `status` (the projection as GET /api/projections/{id} returns it, without w), " +
+          "then the kept events and new ones as they come, each with an `id` (send `Last-Event-ID` to " +
+          "continue after one): `state` {state, psnr_db?, reconstruction_url?, error?}, `target` " +
+          "{resampling}, `progress` {step, steps, learning_rate, losses} after every step, `reconstruction` " +
+          "{step, url} every few steps (the current G(w) as a PNG). The stream ends after the final " +
+          "`state` (done, failed or interrupted).",
+        parameters: [{
+          name: "Last-Event-ID",
+          in: "header",
+          required: false,
+          description: "Continue after this event id.",
+          schema: { type: "integer", minimum: 0, maximum: 999_999_999_999 },
+        }],
+        responses: {
+          "200": {
+            description: "The event stream.",
+            content: { "text/event-stream": { schema: { type: "string" } } },
+          },
+          ...BAD_REQUEST,
+          ...PROJECTION_ERRORS,
+          "404": responseRef("NotFound"),
+        },
+      },
+      emptyQuery,
+      { id: projectionIdParam },
+    ),
+    projectionReconstruction: checkedRoute(
+      {
+        method: "get",
+        path: "/api/projections/{id}/reconstruction.png",
+        summary: "A projection's reconstruction (PNG)",
+        description: "The final G(w) once done, or with `step` the preview after that step (the URLs of " +
+          "`reconstruction` events).",
+        responses: {
+          "200": {
+            description: "The reconstruction.",
+            content: { "image/png": { schema: { type: "string", contentMediaType: "image/png" } } },
+          },
+          ...BAD_REQUEST,
+          ...PROJECTION_ERRORS,
+          "404": responseRef("NotFound"),
+        },
+      },
+      q.reconstruction,
+      { id: projectionIdParam },
+    ),
+    projectionGeoTiff: checkedRoute(
+      {
+        method: "get",
+        path: "/api/projections/{id}/reconstruction.tif",
+        summary: "A projection's reconstruction as a GeoTIFF at the target's place",
+        description: "For a GeoTIFF target: the final reconstruction on the same ground (the target's " +
+          "corner and CRS, the model's pixel size). 404 for PNG and JPEG targets and until done.",
+        responses: {
+          "200": {
+            description: "The GeoTIFF.",
+            content: { "image/tiff": { schema: { type: "string", contentMediaType: "image/tiff" } } },
+          },
+          ...BAD_REQUEST,
+          ...PROJECTION_ERRORS,
+          "404": responseRef("NotFound"),
+        },
+      },
+      emptyQuery,
+      { id: projectionIdParam },
     ),
     openapi: createRoute({
       method: "get",

@@ -15,6 +15,7 @@ import { headLength, methodNotAllowed } from "./methods.ts";
 import { docRoutes } from "./routes/docs.ts";
 import { imageRoutes } from "./routes/images.ts";
 import { modelRoutes } from "./routes/models.ts";
+import { projectionRoutes } from "./routes/projections.ts";
 import { staticRoutes } from "./routes/static.ts";
 import { trainRoutes } from "./routes/train.ts";
 import { requestSizeLimits } from "./request_limits.ts";
@@ -40,6 +41,7 @@ export function createApp(services: Services): OpenAPIHono {
   app.route("/", modelRoutes(services));
   app.route("/", docRoutes(services));
   app.route("/", trainRoutes(services));
+  app.route("/", projectionRoutes(services));
   app.route("/", staticRoutes(services));
   return app;
 }

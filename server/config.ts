@@ -19,6 +19,24 @@ export interface Limits {
   maxSize: number;
   /** Pixels in one figure canvas. */
   maxFigurePixels: number;
+  /** Optimisation steps of one projection (`steps=` of POST /api/projections). */
+  maxProjectionSteps: number;
+}
+
+/** Projections of real tiles (POST /api/projections). */
+export interface ProjectionOptions {
+  /** Largest upload in bytes (413 beyond). */
+  maxBytes: number;
+  /** Largest image in pixels, by its header (413 beyond: a decompression bomb is refused unread). */
+  maxPixels: number;
+  /** Projections running at once, each in its own worker process. */
+  workers: number;
+  /** Projections waiting beyond the running ones before new ones are refused with 503. */
+  maxQueued: number;
+  /** A preview of the reconstruction (an SSE event with its URL) every this many steps. */
+  previewEvery: number;
+  /** Mapped samples for the W spread (projector.py: 10,000). */
+  wAvgSamples: number;
 }
 
 /** How generation work is queued and batched. */
@@ -44,6 +62,14 @@ export interface QueueOptions {
 export interface ServerConfig {
   limits: Limits;
   queue: QueueOptions;
+  /**
+   * Whether POST /api/projections is served (403 otherwise). `serve` defaults to on; the library default is
+   * off (tests and embedders write no projection files unless they ask).
+   */
+  projections: boolean;
+  projection: ProjectionOptions;
+  /** Folder of the projections' files; undefined: `projections/` beside the runs folder (`runs/projections`). */
+  projectionsDir?: string;
   /** Folder of extra generator checkpoints (`*.safetensors`), or undefined. */
   modelsDir?: string;
   /** Name of the default model (an embedded one); undefined: the registry's default. */
@@ -90,6 +116,17 @@ export const DEFAULT_LIMITS: Limits = {
   maxCells: 256,
   maxSize: 2048,
   maxFigurePixels: 4096 * 4096,
+  maxProjectionSteps: 2000,
+};
+
+/** The default projection settings. */
+export const DEFAULT_PROJECTION: ProjectionOptions = {
+  maxBytes: 64 * 2 ** 20,
+  maxPixels: 40_000_000,
+  workers: 1,
+  maxQueued: 4,
+  previewEvery: 10,
+  wAvgSamples: 10_000,
 };
 
 /** The default queue. */
@@ -105,6 +142,8 @@ export const DEFAULT_QUEUE: QueueOptions = {
 export const DEFAULT_CONFIG: ServerConfig = {
   limits: DEFAULT_LIMITS,
   queue: DEFAULT_QUEUE,
+  projections: false,
+  projection: DEFAULT_PROJECTION,
   maxLoadedModels: 4,
   runsDir: "runs/jobs",
   corsOrigins: [],
@@ -147,6 +186,15 @@ export const ENV_VARIABLES: Record<string, string> = {
   SGAN_MAX_CELLS: `tiles per figure (default ${DEFAULT_LIMITS.maxCells})`,
   SGAN_MAX_SIZE: `largest size= / tile= in pixels (default ${DEFAULT_LIMITS.maxSize})`,
   SGAN_MAX_FIGURE_PIXELS: `pixels per figure canvas (default ${DEFAULT_LIMITS.maxFigurePixels})`,
+  SGAN_MAX_PROJECTION_STEPS: `steps= of one projection (default ${DEFAULT_LIMITS.maxProjectionSteps})`,
+  SGAN_PROJECTIONS: "1 (default under serve) serves POST /api/projections, 0 switches it off (403)",
+  SGAN_PROJECTIONS_DIR: "folder of the projections' files (default projections/ beside SGAN_RUNS_DIR)",
+  SGAN_PROJECTION_MAX_MB: `largest projection upload in MiB (default ${
+    DEFAULT_PROJECTION.maxBytes / 2 ** 20
+  })`,
+  SGAN_PROJECTION_MAX_PIXELS: `largest projection image in pixels (default ${DEFAULT_PROJECTION.maxPixels})`,
+  SGAN_PROJECTION_WORKERS: `projections run at once (default ${DEFAULT_PROJECTION.workers})`,
+  SGAN_PROJECTION_QUEUE: `projections waiting before 503 (default ${DEFAULT_PROJECTION.maxQueued})`,
   SGAN_QUEUE_IMAGES: `images queued before 503 (default ${DEFAULT_QUEUE.maxQueuedImages})`,
   SGAN_QUEUE_WAIT_S: `estimated queue wait in seconds before 503 (default ${DEFAULT_QUEUE.maxWaitS})`,
   SGAN_BATCH_IMAGES: `images per synthesis batch (default ${DEFAULT_QUEUE.maxBatchImages})`,
@@ -161,9 +209,10 @@ export const ENV_VARIABLES: Record<string, string> = {
 };
 
 /** Overrides of the defaults; `limits` and `queue` may be partial too. */
-export type ConfigOverrides = Partial<Omit<ServerConfig, "limits" | "queue">> & {
+export type ConfigOverrides = Partial<Omit<ServerConfig, "limits" | "queue" | "projection">> & {
   limits?: Partial<Limits>;
   queue?: Partial<QueueOptions>;
+  projection?: Partial<ProjectionOptions>;
 };
 
 /** A full configuration from defaults and overrides (nested objects merged). */
@@ -173,6 +222,7 @@ export function resolveConfig(partial: ConfigOverrides = {}): ServerConfig {
     ...partial,
     limits: { ...DEFAULT_LIMITS, ...partial.limits },
     queue: { ...DEFAULT_QUEUE, ...partial.queue },
+    projection: { ...DEFAULT_PROJECTION, ...partial.projection },
   };
   checkConfig(config);
   return config;
@@ -206,6 +256,15 @@ export function configFromEnv(
       maxCells: int("SGAN_MAX_CELLS", DEFAULT_LIMITS.maxCells),
       maxSize: int("SGAN_MAX_SIZE", DEFAULT_LIMITS.maxSize),
       maxFigurePixels: int("SGAN_MAX_FIGURE_PIXELS", DEFAULT_LIMITS.maxFigurePixels),
+      maxProjectionSteps: int("SGAN_MAX_PROJECTION_STEPS", DEFAULT_LIMITS.maxProjectionSteps),
+    },
+    projections: flag("SGAN_PROJECTIONS", true),
+    projectionsDir: text("SGAN_PROJECTIONS_DIR"),
+    projection: {
+      maxBytes: int("SGAN_PROJECTION_MAX_MB", DEFAULT_PROJECTION.maxBytes / 2 ** 20) * 2 ** 20,
+      maxPixels: int("SGAN_PROJECTION_MAX_PIXELS", DEFAULT_PROJECTION.maxPixels),
+      workers: int("SGAN_PROJECTION_WORKERS", DEFAULT_PROJECTION.workers),
+      maxQueued: int("SGAN_PROJECTION_QUEUE", DEFAULT_PROJECTION.maxQueued, 0),
     },
     queue: {
       maxQueuedImages: int("SGAN_QUEUE_IMAGES", DEFAULT_QUEUE.maxQueuedImages),
@@ -250,7 +309,8 @@ function checkConfig(config: ServerConfig): void {
   if (config.workers !== "auto" && !(Number.isInteger(config.workers) && config.workers >= 0)) {
     throw new ConfigError(`SGAN_WORKERS must be auto or an integer ≥ 0, got ${config.workers}`);
   }
-  for (const [name, value] of Object.entries({ ...limits, ...queue })) {
+  const { maxQueued: _zeroAllowed, ...projection } = config.projection;
+  for (const [name, value] of Object.entries({ ...limits, ...queue, ...projection })) {
     if (typeof value === "number" && !(Number.isInteger(value) && value >= 1)) {
       throw new ConfigError(`${name} must be a positive integer, got ${value}`);
     }

@@ -11,7 +11,11 @@
  */
 import type { Image } from "imagescript";
 import { encodeJpeg, encodePng, type Raster8 } from "../model/images.ts";
-import { encodeGeoTiff as encodeGeoTiffImage, northUpGeoTransform } from "../model/geo/write.ts";
+import {
+  encodeGeoTiff as encodeGeoTiffImage,
+  type GeoTiffPlacement,
+  northUpGeoTransform,
+} from "../model/geo/write.ts";
 
 /** An encoded response body. */
 export interface Encoded {
@@ -24,15 +28,21 @@ export interface Encoded {
 /** Formats a single tile can be encoded in. */
 export type TileFormat = "png" | "jpeg" | "tiff";
 
-/** Encode one tile; `metresPerPixel` sets the GeoTIFF pixel size (1 when unknown). */
+/**
+ * Encode one tile; `metresPerPixel` sets the GeoTIFF pixel size (1 when unknown) in the local frame, unless
+ * `place` puts it somewhere on Earth (a projected GeoTIFF's geotransform and CRS).
+ */
 export async function encodeTile(
   raster: Raster8,
   format: TileFormat,
   metresPerPixel?: number | null,
+  place?: GeoTiffPlacement,
 ): Promise<Encoded> {
   if (format === "tiff") {
     return {
-      body: await encodeGeoTiff(raster, metresPerPixel ?? 1),
+      body: place
+        ? await encodePlacedGeoTiff(raster, place)
+        : await encodeGeoTiff(raster, metresPerPixel ?? 1),
       contentType: "image/tiff",
       extension: "tif",
     };
@@ -77,4 +87,11 @@ export async function encodeGeoTiff(raster: Raster8, metresPerPixel: number): Pr
       crs: { geoKeys: LOCAL_METRIC_FRAME },
     },
   });
+}
+
+/** A GeoTIFF of an 8-bit raster at a given place (a projected target's corner, pixel size and GeoKeys). */
+export async function encodePlacedGeoTiff(raster: Raster8, place: GeoTiffPlacement): Promise<Uint8Array> {
+  const { width, height, channels, data } = raster;
+  if (data.length !== width * height * channels) throw new RangeError("raster data does not match its shape");
+  return await encodeGeoTiffImage({ width, height, bands: channels, data, geo: place });
 }

@@ -55,9 +55,10 @@ async function main(args: string[]): Promise<void> {
       console.log(`sgan-ts API on http://${shown}:${port}/ (reference: /docs)`);
     },
   }, app.fetch);
-  // A running training job stops at its safe point first (its event streams end with it), then the server;
-  // the synthesis workers go last (requests in flight still need them).
-  const stop = () => services.training.close().finally(() => server.shutdown());
+  // A running training job stops at its safe point first and running projections are interrupted (their event
+  // streams end with them), then the server; the synthesis workers go last (requests in flight need them).
+  const stop = () =>
+    Promise.all([services.training.close(), services.projections?.close()]).finally(() => server.shutdown());
   Deno.addSignalListener("SIGINT", stop);
   Deno.addSignalListener("SIGTERM", stop);
   await server.finished;

@@ -60,11 +60,15 @@ function badRequestDescription(limits: Limits): string {
     "on several parameters together): a `depth` beyond the model's last depth; a `cutoff` above its style " +
     "layers; `class` (`src_class`, `dst_class`) on an unconditional model or naming a class the model lacks; " +
     "`ranges` outside its style layers or ground resolutions, running backwards, or neither one range " +
-    "nor one per destination; `format=tiff` for a model without a ground resolution; a seed list with a " +
+    "nor one per destination; `format=tiff` for a model without a ground resolution, or on /truncation and " +
+    "/mixing for a figure of more than one edited tile; a seed list with a " +
     `range running backwards (high below low), or more seeds after expanding ranges than ` +
     `the route takes (${limits.maxCells} for /grid, ${limits.maxSeeds} per list elsewhere); a figure of more ` +
     `than ${limits.maxCells} tiles (seeds × psis, (sources + 1) × (destinations + 1)) or more than ` +
-    `${limits.maxFigurePixels} pixels (tile size × tiles).`;
+    `${limits.maxFigurePixels} pixels (tile size × tiles); \`w:<id>\` naming a projection that is not done ` +
+    "(queued, running, failed or interrupted), or one projected into another model than `model=` names " +
+    "(or than another `w:<id>` of the request), and `class=` beside `seed=w:<id>` (a projected tile keeps " +
+    "its own class).";
 }
 
 function errorResponses(limits: Limits): Record<string, Json> {
@@ -85,7 +89,7 @@ function errorResponses(limits: Limits): Record<string, Json> {
     },
 
     NotFound: {
-      description: "Unknown model, file or route.",
+      description: "Unknown model, file, route or projection (`w:<id>` naming none of this server's).",
       content: errorBody,
     },
     QueueFull: {
@@ -112,6 +116,33 @@ function errorResponses(limits: Limits): Record<string, Json> {
     },
     TooLarge: {
       description: `The body is larger than ${MAX_BODY_BYTES / 1024} KiB.`,
+      content: errorBody,
+    },
+    ProjectionsOff: {
+      description: "Projections are switched off on this server (SGAN_PROJECTIONS=0).",
+      content: errorBody,
+    },
+    ImageTooLarge: {
+      description: "The upload is larger than the server's byte limit (SGAN_PROJECTION_MAX_MB), or its " +
+        "header announces more pixels than the pixel limit (SGAN_PROJECTION_MAX_PIXELS; such an image is " +
+        "refused before it is decoded).",
+      content: errorBody,
+    },
+    NotAnImage: {
+      description: "The body is not sent as an image (Content-Type: multipart/form-data with an `image` " +
+        "file, image/png, image/jpeg or image/tiff), or its bytes are not a PNG, JPEG or TIFF.",
+      content: errorBody,
+    },
+    UnusableImage: {
+      description: "The image cannot be projected: truncated or corrupt, a GeoTIFF in degrees without a " +
+        "ground resolution (give `gsd`), NoData where the tile is cut, fewer bands than the model, or too " +
+        "small for the model's tile (more than ×2 upsampling). `error` says which.",
+      content: errorBody,
+    },
+    ProjectionQueueFull: {
+      description: "As many projections run and wait as the server takes (SGAN_PROJECTION_WORKERS, " +
+        "SGAN_PROJECTION_QUEUE); retry after the estimated time.",
+      headers: { "Retry-After": { description: "Seconds to wait.", schema: { type: "integer" } } },
       content: errorBody,
     },
   };
@@ -205,9 +236,9 @@ function bodySchemas(): Record<string, Json> {
               kind: { type: "string", enum: ["source", "destination", "mixed"] },
               row: { type: "integer" },
               col: { type: "integer" },
-              seed: { type: "integer" },
+              seed: { type: ["integer", "string"], description: "A seed, or w:<id> for a projected tile." },
               psi: { type: "number" },
-              src_seed: { type: ["integer", "null"] },
+              src_seed: { type: ["integer", "string", "null"] },
               src_psi: { type: ["number", "null"] },
               src_layers: { type: ["array", "null"], items: { type: "integer" } },
             },
@@ -250,9 +281,104 @@ function bodySchemas(): Record<string, Json> {
         events_url: { type: "string" },
       },
     },
+    ProjectionUpload: {
+      type: "object",
+      required: ["image"],
+      properties: {
+        image: { type: "string", contentMediaType: "application/octet-stream", description: "The tile." },
+        steps: { type: "string" },
+        seed: { type: "string" },
+        wplus: { type: "string" },
+        loss: { type: "string" },
+        class: { type: "string" },
+        gsd: { type: "string" },
+        model: { type: "string" },
+      },
+      description: "The file in `image`; the other fields are the query parameters' (same rules).",
+    },
+    Projection: projectionSchema(),
+    ProjectionWithW: {
+      allOf: [ref("Projection")],
+      type: "object",
+      required: ["w"],
+      properties: {
+        w: {
+          description: "Once done: the projected w (w.json of `deno task project`); null before.",
+          oneOf: [{ type: "null" }, {
+            type: "object",
+            properties: {
+              format: { type: "string", const: "sgan-ts/projected-w/1" },
+              num_layers: { type: "integer" },
+              dlatent_size: { type: "integer" },
+              w_plus: { type: "boolean" },
+              dlatents: {
+                type: "array",
+                items: { type: "number" },
+                description: "num_layers × dlatent_size, row-major (every row equal unless W+).",
+              },
+            },
+          }],
+        },
+      },
+    },
     TrainingJobList: {
       type: "object",
       properties: { jobs: { type: "array", items: ref("TrainingJob") } },
+    },
+  };
+}
+
+function projectionSchema(): Json {
+  const numbers = { type: "object", additionalProperties: { type: "number" } };
+  const nullable = (schema: Json) => ({ oneOf: [{ type: "null" }, schema] });
+  return {
+    type: "object",
+    required: ["id", "model", "state", "status_url", "events_url", "source"],
+    properties: {
+      id: { type: "string", example: "p20250101-120000-3fa9" },
+      model: { type: "string" },
+      state: {
+        type: "string",
+        enum: ["queued", "running", "done", "failed", "interrupted"],
+        description: "`interrupted`: the server stopped while it was queued or running (post it again).",
+      },
+      created_at: { type: "string", format: "date-time" },
+      started_at: { type: ["string", "null"], format: "date-time" },
+      finished_at: { type: ["string", "null"], format: "date-time" },
+      options: {
+        type: "object",
+        properties: {
+          steps: { type: "integer" },
+          seed: { type: "integer" },
+          wplus: { type: "boolean" },
+          loss: { type: "string" },
+          class: { type: ["string", "null"] },
+          gsd: { type: ["number", "null"] },
+        },
+      },
+      target: {
+        type: "object",
+        properties: {
+          name: { type: "string" },
+          format: { type: "string", enum: ["png", "jpeg", "tiff"] },
+          georeferenced: { type: "boolean" },
+          resampling: { type: ["string", "null"], description: "What was done to fit the model." },
+        },
+      },
+      step: { type: "integer" },
+      steps: { type: "integer" },
+      losses: nullable(numbers),
+      loss_curve: { type: "array", items: { type: "number" }, description: "Total loss after each step." },
+      latest_reconstruction: { type: ["string", "null"], description: "URL of the newest preview PNG." },
+      psnr_db: { type: ["number", "null"] },
+      final_losses: nullable(numbers),
+      seconds: { type: ["number", "null"] },
+      reconstruction_url: { type: ["string", "null"] },
+      geotiff_url: { type: ["string", "null"], description: "For a GeoTIFF target, once done." },
+      source: { type: "string", description: "What edits use: `w:<id>` in place of a seed." },
+      error: { type: ["string", "null"] },
+      status_url: { type: "string" },
+      events_url: { type: "string" },
     },
   };
 }

@@ -18,6 +18,7 @@ import {
   StyleRangeError,
 } from "../model/figures/style_ranges.ts";
 import { drawTruncationFigure, truncationCells } from "../model/figures/truncation.ts";
+import type { GeoTiffPlacement } from "../model/geo/write.ts";
 import type { Raster8 } from "../model/images.ts";
 import type { NoiseMode } from "../model/layers/noise_layer.ts";
 import { groundResolutionAt, pixelsAt } from "../model/scale.ts";
@@ -27,7 +28,8 @@ import { type Encoded, encodeFigure, encodeTile } from "./encode.ts";
 import { ValidationError } from "./errors.ts";
 import type { LoadedModel } from "./models.ts";
 import type { SynthesisJob } from "./queue.ts";
-import type { DepthView, QueryOf, QuerySpecs } from "./validation.ts";
+import type { ProjectedTile } from "./projection/jobs.ts";
+import type { DepthView, QueryOf, QuerySpecs, TileRef } from "./validation.ts";
 
 /** Bump when drawing or encoding changes, so cached responses elsewhere are not reused. */
 export const RENDER_VERSION = 2;
@@ -57,6 +59,47 @@ export interface PlanContext {
   limits: Limits;
   /** Label font, when the server has one. */
   font?: LabelFont;
+}
+
+/** The finished projections a request names (`w:<id>`), by id, resolved by the route before planning. */
+export type ProjectedTiles = ReadonlyMap<string, ProjectedTile>;
+
+/** A tile reference as a cell's latent source: a seed, or a projection's w with its class. */
+function sourceOf(
+  model: LoadedModel,
+  ref: TileRef,
+  tiles: ProjectedTiles,
+  className: string | undefined,
+  field: string,
+): { seed: number; dlatents?: Float32Array; label?: number } {
+  if (typeof ref === "number") return { seed: ref, label: classLabel(model, className, ref, field) };
+  const tile = tiles.get(ref.projection);
+  if (!tile) throw new Error(`projection ${ref.projection} was not resolved`); // the route resolves every ref
+  // A projected tile keeps the class it was projected with (its centre is what truncation pulls toward).
+  return { seed: 0, dlatents: tile.dlatents, label: tile.label };
+}
+
+/**
+ * A projected GeoTIFF's place for a tile whose pixels are `factor` times the reconstruction's: the same
+ * upper-left corner and CRS, the pixel size (and any rotation terms) scaled.
+ */
+function placeAt(geo: NonNullable<ProjectedTile["geo"]>, factor: number): GeoTiffPlacement {
+  const [x0, px, rx, y0, ry, py] = geo.geoTransform;
+  return {
+    geoTransform: [x0, px * factor, rx * factor, y0, ry * factor, py * factor],
+    crs: { geoKeys: geo.geoKeys },
+  };
+}
+
+/** How a tile reference is written (labels, ETags, file names). */
+export function refName(ref: TileRef): string {
+  return typeof ref === "number" ? String(ref) : `w:${ref.projection}`;
+}
+
+/** Seeds for a figure spec (0 where a projection stands in; cells get its w) and their labels. */
+function seedsOf(refs: TileRef[]): { seeds: number[]; names?: string[] } {
+  const seeds = refs.map((r) => typeof r === "number" ? r : 0);
+  return refs.some((r) => typeof r !== "number") ? { seeds, names: refs.map(refName) } : { seeds };
 }
 
 /**
@@ -99,10 +142,16 @@ type TruncationQuery = QueryOf<QuerySpecs["truncation"]>;
 type MixingQuery = QueryOf<QuerySpecs["mixing"]>;
 
 /** GET /generate: one tile. */
-export function planTile(model: LoadedModel, q: GenerateQuery): ImagePlan {
+export function planTile(model: LoadedModel, q: GenerateQuery, tiles: ProjectedTiles = new Map()): ImagePlan {
   const depth = checkDepth(model, q.depth);
   const cutoff = checkCutoff(model, q.cutoff);
   const gsd = model.info.gsd_m;
+  const projected = typeof q.seed === "number" ? undefined : tiles.get(q.seed.projection);
+  if (projected && q.class !== undefined && q.class !== "random") {
+    throw new ValidationError("class", "class= names the land use of seeds; a projected tile keeps its own", [
+      "no class parameter with seed=w:<id>",
+    ]);
+  }
   if (q.format === "tiff" && gsd === null) {
     throw new ValidationError(
       "format",
@@ -112,19 +161,18 @@ export function planTile(model: LoadedModel, q: GenerateQuery): ImagePlan {
   }
   const side = q.size ?? pixelsAt(depth);
   const metresPerPixel = gsd === null ? null : (model.info.resolution * gsd) / side;
-  const cell: StyleCell = {
-    seed: q.seed,
-    psi: q.psi,
-    cutoff,
-    label: classLabel(model, q.class, q.seed, "class"),
-  };
+  const cell: StyleCell = { psi: q.psi, cutoff, ...sourceOf(model, q.seed, tiles, q.class, "class") };
   const view = depthView(model, depth, q.view);
+  // A projection of a GeoTIFF lies where its target lay: the same corner and CRS, the delivered pixel size.
+  const place = projected?.geo && q.format === "tiff"
+    ? placeAt(projected.geo, projected.geo.width / side)
+    : undefined;
   return {
     job: { model, depth: view.renderDepth, noise: q.noise, cells: [cell] },
     identity: identityOf(model, q.noise, [
       "generate",
       q.class ?? null,
-      q.seed,
+      refName(q.seed),
       q.psi,
       cutoff,
       depth,
@@ -133,12 +181,12 @@ export function planTile(model: LoadedModel, q: GenerateQuery): ImagePlan {
       side,
     ]),
     headers: describe(model, depth, metresPerPixel, view.name),
-    filename: `${model.info.name}-seed${q.seed}-psi${q.psi}-depth${depth}${
-      view.name === "raw" ? "-raw" : ""
-    }`,
-    encode: async (tiles) => {
-      const [tile] = view.apply(tiles);
-      return await encodeTile(resizeRaster(tile, side), q.format, metresPerPixel);
+    filename: `${model.info.name}-${typeof q.seed === "number" ? "seed" : ""}${
+      refName(q.seed)
+    }-psi${q.psi}-depth${depth}${view.name === "raw" ? "-raw" : ""}`,
+    encode: async (rasters) => {
+      const [tile] = view.apply(rasters);
+      return await encodeTile(resizeRaster(tile, side), q.format, metresPerPixel, place);
     },
   };
 }
@@ -179,7 +227,12 @@ export function planGrid(model: LoadedModel, q: GridQuery, ctx: PlanContext): Im
 }
 
 /** GET /truncation: rows = seeds, columns = ψ. */
-export function planTruncation(model: LoadedModel, q: TruncationQuery, ctx: PlanContext): ImagePlan {
+export function planTruncation(
+  model: LoadedModel,
+  q: TruncationQuery,
+  ctx: PlanContext,
+  tiles: ProjectedTiles = new Map(),
+): ImagePlan {
   const depth = checkDepth(model, q.depth);
   // The paper's figure truncates every style layer.
   const cutoff = checkCutoff(model, q.cutoff ?? model.info.style_layers);
@@ -191,20 +244,20 @@ export function planTruncation(model: LoadedModel, q: TruncationQuery, ctx: Plan
       `seeds × psis ≤ ${ctx.limits.maxCells}`,
     );
   }
-  const spec = { seeds: q.seeds, psis: q.psis, cutoff };
+  const { seeds, names } = seedsOf(q.seeds);
+  const spec = { seeds, psis: q.psis, cutoff, seedNames: names };
   const style = figureStyle(model, depth, q, ctx, q.seeds.length, q.psis.length);
   const view = depthView(model, depth, q.view);
+  const figureCells = truncationCells(spec).map((cell, i) => ({
+    ...cell,
+    ...sourceOf(model, q.seeds[Math.floor(i / q.psis.length)], tiles, q.class, "class"),
+  }));
   return {
-    job: {
-      model,
-      depth: view.renderDepth,
-      noise: q.noise,
-      cells: withClasses(model, truncationCells(spec), q.class),
-    },
+    job: { model, depth: view.renderDepth, noise: q.noise, cells: figureCells },
     identity: identityOf(model, q.noise, [
       "truncation",
       q.class ?? null,
-      q.seeds,
+      q.seeds.map(refName),
       q.psis,
       cutoff,
       depth,
@@ -215,8 +268,51 @@ export function planTruncation(model: LoadedModel, q: TruncationQuery, ctx: Plan
     ]),
     headers: describe(model, depth, tileMetres(model, style), view.name),
     filename: `${model.info.name}-truncation`,
-    encode: async (tiles) =>
-      await encodeFigure(drawTruncationFigure(view.apply(tiles), spec, style), q.format),
+    encode: q.format === "tiff"
+      ? oneTileTiff(model, depth, q.tile, q.seeds, tiles, q.seeds.length * q.psis.length, 0, view)
+      : async (tiles) =>
+        await encodeFigure(drawTruncationFigure(view.apply(tiles), spec, style), q.format as "png" | "jpeg"),
+  };
+}
+
+/**
+ * `format=tiff` on a figure route: the figure's one edited tile as a GeoTIFF, at the place of the first
+ * projected GeoTIFF among `refs` (its corner and CRS; the pixel size of the tile as delivered), or in the
+ * local metric frame of generated tiles when none has a place. A figure of more than one edited tile has no
+ * single place: a 400.
+ */
+function oneTileTiff(
+  model: LoadedModel,
+  depth: number,
+  tileSide: number | undefined,
+  refs: TileRef[],
+  tiles: ProjectedTiles,
+  edited: number,
+  index: number,
+  view: DepthViewPlan,
+): (rasters: Raster8[]) => Promise<Encoded> {
+  const gsd = model.info.gsd_m;
+  if (gsd === null) {
+    throw new ValidationError(
+      "format",
+      `model '${model.info.name}' records no ground resolution (gsd_m), so it cannot be written as a GeoTIFF`,
+      ["png", "jpeg"],
+    );
+  }
+  if (edited !== 1) {
+    throw new ValidationError(
+      "format",
+      `format=tiff is one edited tile at its place on the ground; this figure has ${edited} (give one tile and ` +
+        "one ψ, or one source and one destination)",
+      ["png", "jpeg", "tiff for a figure of one edited tile"],
+    );
+  }
+  const side = tileSide ?? pixelsAt(depth);
+  const geo = refs.map((r) => typeof r === "number" ? undefined : tiles.get(r.projection)?.geo).find(Boolean);
+  const place = geo ? placeAt(geo, geo.width / side) : undefined;
+  return async (rasters) => {
+    const tile = view.apply(rasters)[index];
+    return await encodeTile(resizeRaster(tile, side), "tiff", (model.info.resolution * gsd) / side, place);
   };
 }
 
@@ -228,7 +324,12 @@ export interface MixingPlan extends ImagePlan {
 }
 
 /** GET /mixing: the first row the sources, the first column the destinations. */
-export function planMixing(model: LoadedModel, q: MixingQuery, ctx: PlanContext): MixingPlan {
+export function planMixing(
+  model: LoadedModel,
+  q: MixingQuery,
+  ctx: PlanContext,
+  tiles: ProjectedTiles = new Map(),
+): MixingPlan {
   const depth = checkDepth(model, q.depth);
   const cutoff = checkCutoff(model, q.cutoff);
   const cells = (q.src.length + 1) * (q.dst.length + 1);
@@ -240,17 +341,22 @@ export function planMixing(model: LoadedModel, q: MixingQuery, ctx: PlanContext)
     );
   }
   const ranges = resolveRanges(model, q.ranges, q.dst.length);
+  const src = seedsOf(q.src);
+  const dst = seedsOf(q.dst);
   const spec: MixingFigureSpec = {
-    srcSeeds: q.src,
-    dstSeeds: q.dst,
+    srcSeeds: src.seeds,
+    dstSeeds: dst.seeds,
+    srcNames: src.names,
+    dstNames: dst.names,
     srcPsi: q.src_psi,
     dstPsi: q.dst_psi,
     ranges,
     cutoff,
   };
-  // The JSON variant draws nothing, so the canvas limit does not apply to it.
-  const style = figureStyle(model, depth, q, ctx, q.dst.length + 1, q.src.length + 1, q.format !== "json");
-  const format = q.format === "json" ? "png" : q.format;
+  // The JSON and GeoTIFF variants draw nothing, so the canvas limit does not apply to them.
+  const drawn = q.format === "png" || q.format === "jpeg";
+  const style = figureStyle(model, depth, q, ctx, q.dst.length + 1, q.src.length + 1, drawn);
+  const format = drawn ? q.format as "png" | "jpeg" : "png";
   const view = depthView(model, depth, q.view);
   return {
     spec,
@@ -261,31 +367,28 @@ export function planMixing(model: LoadedModel, q: MixingQuery, ctx: PlanContext)
       depth: view.renderDepth,
       noise: q.noise,
       // Sources carry src_class; destinations and the mixed cells dst_class, their styles' source src_class.
-      cells: mixingCellInfo(spec).map(({ kind, cell }) => {
-        const label = classLabel(
-          model,
-          kind === "source" ? q.src_class : q.dst_class,
-          cell.seed,
-          kind === "source" ? "src_class" : "dst_class",
-        );
+      cells: mixingCellInfo(spec).map(({ kind, row, col, cell }) => {
+        const own = kind === "source"
+          ? sourceOf(model, q.src[col - 1], tiles, q.src_class, "src_class")
+          : sourceOf(model, q.dst[row - 1], tiles, q.dst_class, "dst_class");
         const mix = cell.mix &&
-          { ...cell.mix, label: classLabel(model, q.src_class, cell.mix.seed, "src_class") };
-        return { ...cell, label, ...(mix ? { mix } : {}) };
+          { ...cell.mix, ...sourceOf(model, q.src[col - 1], tiles, q.src_class, "src_class") };
+        return { ...cell, ...own, ...(mix ? { mix } : {}) };
       }),
     },
     identity: identityOf(model, q.noise, [
       "mixing",
       q.src_class ?? null,
       q.dst_class ?? null,
-      q.src,
-      q.dst,
+      q.src.map(refName),
+      q.dst.map(refName),
       ranges.map((r) => r.layers),
       q.src_psi,
       q.dst_psi,
       cutoff,
       depth,
       view.name,
-      format,
+      q.format === "tiff" ? "tiff" : format,
       style.tileSize,
       style.font?.id ?? null,
     ]),
@@ -294,7 +397,11 @@ export function planMixing(model: LoadedModel, q: MixingQuery, ctx: PlanContext)
       "X-Style-Layers": styleLayersHeader(ranges),
     },
     filename: `${model.info.name}-mixing`,
-    encode: async (tiles) => await encodeFigure(drawMixingFigure(view.apply(tiles), spec, style), format),
+    // As a GeoTIFF: the one mixed tile (after the source and the destination), at the destination's place,
+    // else the source's (the destination gives the layout unless its coarse layers were taken).
+    encode: q.format === "tiff"
+      ? oneTileTiff(model, depth, q.tile, [...q.dst, ...q.src], tiles, q.src.length * q.dst.length, 2, view)
+      : async (tiles) => await encodeFigure(drawMixingFigure(view.apply(tiles), spec, style), format),
   };
 }
 
@@ -310,13 +417,13 @@ export function mixingDescription(model: LoadedModel, plan: MixingPlan) {
     metres_per_pixel: gsd === null ? null : groundResolutionAt(depth, model.info.resolution, gsd),
     cutoff: spec.cutoff,
     noise: plan.job.noise,
-    src_seeds: spec.srcSeeds,
-    dst_seeds: spec.dstSeeds,
+    src_seeds: spec.srcSeeds.map((seed, i) => spec.srcNames?.[i] ?? seed),
+    dst_seeds: spec.dstSeeds.map((seed, i) => spec.dstNames?.[i] ?? seed),
     src_psi: spec.srcPsi,
     dst_psi: spec.dstPsi,
     rows: spec.ranges.map((range, r) => ({
       row: r + 1,
-      dst_seed: spec.dstSeeds[r],
+      dst_seed: spec.dstNames?.[r] ?? spec.dstSeeds[r],
       range: range.text,
       layers: range.layers,
       depths: range.depths,
@@ -326,9 +433,9 @@ export function mixingDescription(model: LoadedModel, plan: MixingPlan) {
       kind,
       row,
       col,
-      seed: cell.seed,
+      seed: kind === "source" ? spec.srcNames?.[col - 1] ?? cell.seed : spec.dstNames?.[row - 1] ?? cell.seed,
       psi: cell.psi,
-      src_seed: cell.mix?.seed ?? null,
+      src_seed: cell.mix ? spec.srcNames?.[col - 1] ?? cell.mix.seed : null,
       src_psi: cell.mix?.psi ?? null,
       src_layers: cell.mix?.layers ?? null,
     })),

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import * as tf from "@tensorflow/tfjs-core";
 import { dirname, join, resolve } from "node:path";
 import { type LabelFont, loadLabelFont } from "../model/figures/labels.ts";
 import { EMBEDDED_MODELS, type EmbeddedModel } from "../model/pretrained/registry.ts";
@@ -16,6 +17,8 @@ import { createSynthesizer } from "./synthesizer.ts";
 import { Store } from "./store/database.ts";
 import { TrainingRecords } from "./store/training_records.ts";
 import { TrainingJobs, type TrainingJobStatus } from "./training/jobs.ts";
+import { ProjectionJobs, type ProjectionStatus } from "./projection/jobs.ts";
+import { ProjectionRecords } from "./store/projection_records.ts";
 
 /** Everything the routes use. */
 export interface Services {
@@ -29,7 +32,9 @@ export interface Services {
   font?: LabelFont;
   /** Training jobs (their routes are off without a token). */
   training: TrainingJobs;
-  /** The server's database (job records); undefined while the training routes are off. */
+  /** Projections of real tiles (undefined while SGAN_PROJECTIONS is off). */
+  projections?: ProjectionJobs;
+  /** The server's database (job and projection records); undefined while neither needs it. */
   store?: Store;
   /** Stop what runs beside the requests: training jobs (at their safe point) and synthesis workers. */
   close(): Promise<void>;
@@ -66,14 +71,29 @@ export async function createServices(options: ServiceOptions = {}): Promise<Serv
     config.queue,
     await createSynthesizer(config.workers, undefined, runtime),
   );
-  // The database is opened where it has records to keep: today the training jobs, which need a token.
-  const store = options.training || !config.token ? undefined : await Store.open(databasePathOf(config));
+  // The database is opened where it has records to keep: training jobs (which need a token), projections.
+  const needsStore = (!options.training && config.token) || config.projections;
+  const store = needsStore ? await Store.open(databasePathOf(config)) : undefined;
+  const projections = config.projections
+    ? new ProjectionJobs({
+      dir: projectionsDirOf(config),
+      concurrency: config.projection.workers,
+      maxQueued: config.projection.maxQueued,
+      maxPixels: config.projection.maxPixels,
+      previewEvery: config.projection.previewEvery,
+      wAvgSamples: config.projection.wAvgSamples,
+      backend: tf.getBackend(),
+      records: new ProjectionRecords<ProjectionStatus>(store!),
+    })
+    : undefined;
   const training = options.training ??
     new TrainingJobs({
       runsDir: config.runsDir,
       modelsDir,
       dataRoot: config.dataRoot,
-      records: store && new TrainingRecords<TrainingJobStatus>(store),
+      records: store && !options.training && config.token
+        ? new TrainingRecords<TrainingJobStatus>(store)
+        : undefined,
     });
   return {
     config,
@@ -88,9 +108,11 @@ export async function createServices(options: ServiceOptions = {}): Promise<Serv
     cache: new ResponseCache(config.responseCacheBytes),
     font,
     training,
+    projections,
     store,
     close: async () => {
       await training.close();
+      await projections?.close();
       await queue.synthesizer.close();
       store?.close();
     },
@@ -100,6 +122,11 @@ export async function createServices(options: ServiceOptions = {}): Promise<Serv
 /** The database file: SGAN_DATABASE, else `sgan.sqlite` beside the runs folder (`runs/sgan.sqlite`). */
 export function databasePathOf(config: ServerConfig): string {
   return config.databasePath ?? join(dirname(resolve(config.runsDir)), "sgan.sqlite");
+}
+
+/** The projections' folder: SGAN_PROJECTIONS_DIR, else `projections/` beside the runs folder. */
+export function projectionsDirOf(config: ServerConfig): string {
+  return resolve(config.projectionsDir ?? join(dirname(resolve(config.runsDir)), "projections"));
 }
 
 /** The embedded models with the configured default first (the store serves its first as the default). */

@@ -265,6 +265,87 @@ const SEED_ITEM = atMostPattern(MAX_SEED);
 const SEED_RANGE = String.raw`${SEED_ITEM}(\s*-\s*${SEED_ITEM})?`;
 const SEED_LIST_PATTERN = String.raw`^\s*${SEED_RANGE}(\s*,\s*${SEED_RANGE})*\s*$`;
 
+/** A tile named by its seed, or by a finished projection (`w:<id>` in the query). */
+export type TileRef = number | { projection: string };
+
+/** `w:<id>`: a projection id (see projection/jobs.ts, PROJECTION_ID_PATTERN). */
+const PROJECTION_REF = String.raw`w:p\d{8}-\d{6}-[0-9a-f]{4}`;
+const PROJECTION_REF_PATTERN = new RegExp(`^${PROJECTION_REF}$`);
+
+/** What a tile reference may be, for messages. */
+export const TILE_REF_SYNTAX = "or w:<id> for a projected tile (the id POST /api/projections answered)";
+
+function tileRefOf(item: string): TileRef | undefined {
+  return PROJECTION_REF_PATTERN.test(item) ? { projection: item.slice(2) } : undefined;
+}
+
+/** One tile: a seed, or `w:<id>`. */
+function tileParam(): Parsed<TileRef> {
+  const schema = z.string().max(64, { error: "is too long for a seed or w:<id>" }).transform((text, ctx) => {
+    const ref = tileRefOf(text);
+    if (ref) return ref;
+    if (!/^\d{1,10}$/.test(text) || Number(text) > MAX_SEED) {
+      ctx.addIssue({
+        code: "custom",
+        message: text.startsWith("w:")
+          ? `"${truncate(text, 40)}" is not a projection id (w:p<date>-<time>-<4 hex digits>)`
+          : `must be a whole number from 0 to ${MAX_SEED}, ${TILE_REF_SYNTAX}`,
+      });
+      return z.NEVER;
+    }
+    return Number(text);
+  });
+  return {
+    schema,
+    openapi: { type: "string", pattern: `^(${atMostPattern(MAX_SEED)}|${PROJECTION_REF})$`, maxLength: 64 },
+  };
+}
+
+/** A figure's tile list: seeds and ranges as {@link seedListParam}, and `w:<id>` items. */
+function tileListParam(maxCount: number): Parsed<TileRef[]> {
+  const schema = z.string().max(SEED_LIST_CHARS, { error: "the seed list is too long" }).transform(
+    (text, ctx) => {
+      const refs: TileRef[] = [];
+      try {
+        // Runs of seed items are parsed as one seed list, so that its messages and limits stay the same.
+        let run: string[] = [];
+        const flush = () => {
+          if (run.length) refs.push(...parseSeeds(run.join(","), maxCount - refs.length));
+          run = [];
+        };
+        for (const raw of text.split(",")) {
+          const ref = tileRefOf(raw.trim());
+          if (!ref) {
+            run.push(raw);
+            continue;
+          }
+          flush();
+          if (refs.length + 1 > maxCount) {
+            throw new Error(
+              `seed list "${text}" expands to more than ${maxCount} seeds; ask for at most ${maxCount}`,
+            );
+          }
+          refs.push(ref);
+        }
+        flush();
+      } catch (e) {
+        ctx.addIssue({ code: "custom", message: (e as Error).message });
+        return z.NEVER;
+      }
+      return refs;
+    },
+  );
+  const item = `(${SEED_RANGE}|${PROJECTION_REF})`;
+  return {
+    schema,
+    openapi: {
+      type: "string",
+      pattern: String.raw`^\s*${item}(\s*,\s*${item})*\s*$`,
+      maxLength: SEED_LIST_CHARS,
+    },
+  };
+}
+
 function seedListParam(maxCount: number): Parsed<number[]> {
   const schema = z.string().max(SEED_LIST_CHARS, { error: "the seed list is too long" }).transform(
     (text, ctx) => {
@@ -370,12 +451,14 @@ export function paramDefs(limits: Limits) {
       openapi: { example: "random" },
     } satisfies ParamDef<string>,
     seed: {
-      ...documented(integerParam(0, MAX_SEED, "seed"), { example: 730 }),
-      allowed: `an integer from 0 to ${MAX_SEED}`,
+      ...documented(tileParam(), { example: "730" }),
+      allowed: `an integer from 0 to ${MAX_SEED}, or w:<id> of a finished projection`,
       description:
-        "numpy RandomState seed of the latent z (the same seed names the same tile as in the papers).",
+        "numpy RandomState seed of the latent z (the same seed names the same tile as in the papers), or " +
+        "w:<id>: the w of a finished projection (POST /api/projections), truncated toward the W centre (its " +
+        "class's for a conditional model); format=tiff then lies at the projected GeoTIFF's place.",
       required: true,
-    } satisfies ParamDef<number>,
+    } satisfies ParamDef<TileRef>,
     psi: {
       ...documented(numberParam(PSI_RANGE[0], PSI_RANGE[1], "psi"), { default: 1, example: 0.7 }),
       allowed: `a number from ${PSI_RANGE[0]} to ${PSI_RANGE[1]} (1 = no truncation, 0 = the average tile)`,
@@ -438,11 +521,11 @@ export function paramDefs(limits: Limits) {
       required: true,
     } satisfies ParamDef<number[]>,
     figureSeeds: {
-      ...documented(seedListParam(limits.maxSeeds), { example: examples([91, 388], limits.maxSeeds) }),
-      allowed: `${seedAllowed}; at most ${limits.maxSeeds} seeds`,
-      description: "Seeds, one per row.",
+      ...documented(tileListParam(limits.maxSeeds), { example: examples([91, 388], limits.maxSeeds) }),
+      allowed: `${seedAllowed}, or w:<id> of finished projections; at most ${limits.maxSeeds} tiles`,
+      description: "Seeds (or w:<id> of projected tiles), one per row.",
       required: true,
-    } satisfies ParamDef<number[]>,
+    } satisfies ParamDef<TileRef[]>,
     cols: {
       ...documented(integerParam(1, limits.maxCells, "cols"), { example: Math.min(8, limits.maxCells) }),
       allowed: `an integer from 1 to ${limits.maxCells}`,
@@ -467,6 +550,9 @@ export function paramDefs(limits: Limits) {
     } satisfies ParamDef<string>,
   };
 }
+
+/** The projection losses the API offers (the D-feature term needs a discriminator, which models do not ship). */
+export const PROJECTION_LOSSES = ["mix", "l2", "l1", "laplacian"] as const;
 
 /** Largest depth any model may have (4 · 2^16 px); the chosen model's own last depth is checked in plans.ts. */
 export const MAX_DEPTH = 16;
@@ -525,7 +611,11 @@ export function querySpecs(limits: Limits) {
         ...p.cutoff,
         description: "Style layers truncated, from the coarsest (default: all, as in the paper's figure).",
       },
-      format: imageFormat(["png", "jpeg"] as const, "Image format.") as ParamDef<"png" | "jpeg">,
+      format: imageFormat(
+        ["png", "jpeg", "tiff"] as const,
+        "png or jpeg: the figure; tiff: its one tile (one seed, one ψ) as a GeoTIFF, at the projected " +
+          "GeoTIFF's place for w:<id>.",
+      ) as ParamDef<"png" | "jpeg" | "tiff">,
     },
     mixing: {
       src: {
@@ -549,9 +639,65 @@ export function querySpecs(limits: Limits) {
       },
       ...figure,
       format: imageFormat(
-        ["png", "jpeg", "json"] as const,
-        "png or jpeg: the figure; json: every cell's seeds, ψ and style layers, without generating.",
-      ) as ParamDef<"png" | "jpeg" | "json">,
+        ["png", "jpeg", "json", "tiff"] as const,
+        "png or jpeg: the figure; json: every cell's seeds, ψ and style layers, without generating; tiff: " +
+          "the one mixed tile (one source, one destination) as a GeoTIFF, at the destination's place when it " +
+          "is a projected GeoTIFF (w:<id>), else the source's.",
+      ) as ParamDef<"png" | "jpeg" | "json" | "tiff">,
+    },
+    project: {
+      model: { ...p.model, description: "Model to project into (default: the embedded default model)." },
+      steps: {
+        ...documented(integerParam(1, limits.maxProjectionSteps, "steps"), { default: 500, example: 100 }),
+        allowed: `an integer from 1 to ${limits.maxProjectionSteps}`,
+        description: "Optimisation steps (projector.py: 1000; about 0.2 s each at 64 px on one core).",
+        fallback: 500,
+      } satisfies ParamDef<number>,
+      seed: {
+        ...documented(integerParam(0, MAX_SEED, "seed"), { default: 0, example: 0 }),
+        allowed: `an integer from 0 to ${MAX_SEED}`,
+        description:
+          "Seed of the w noise and of the W-spread samples (a projection is deterministic for it).",
+        fallback: 0,
+      } satisfies ParamDef<number>,
+      wplus: {
+        schema: booleanSchema,
+        allowed: ["1", "0", "true", "false"],
+        description: "Optimise one w per style layer (W+): closer reconstructions, less editable.",
+        openapi: { type: "string", enum: [...BOOLEAN_WORDS], default: "0" },
+        fallback: false,
+      } satisfies ParamDef<boolean>,
+      loss: {
+        schema: enumSchema(PROJECTION_LOSSES),
+        allowed: [...PROJECTION_LOSSES],
+        description:
+          "Distance to the target: pixel l2, l1, a Laplacian-pyramid l1, or mix (l2 + laplacian, " +
+          "the default; see docs/projection.md).",
+        openapi: { default: "mix" },
+        fallback: "mix",
+      } satisfies ParamDef<(typeof PROJECTION_LOSSES)[number]>,
+      class: {
+        ...p.class,
+        description:
+          "Land use of the tile, for a conditional model: its edits truncate toward that class's " +
+          "centre of W (random or absent: the global centre). A class other than random on an unconditional " +
+          "model is a 400.",
+      },
+      gsd: {
+        ...numberParam(0.001, 10_000, "gsd"),
+        allowed: "a ground resolution in metres per pixel, from 0.001 to 10000",
+        description:
+          "The image's ground resolution in m/px (PNG and JPEG carry none; overrides a GeoTIFF's), " +
+          "so that it is resampled to the model's.",
+      } satisfies ParamDef<number>,
+    },
+    reconstruction: {
+      step: {
+        ...documented(integerParam(1, limits.maxProjectionSteps, "step"), { example: 10 }),
+        allowed: "a step of a reconstruction event (a multiple of the preview interval, or the last)",
+        description: "A preview taken after this step (the URLs of `reconstruction` events); absent: the " +
+          "final reconstruction.",
+      } satisfies ParamDef<number>,
     },
   } satisfies Record<string, QuerySpec>;
 }

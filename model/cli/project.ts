@@ -1,6 +1,6 @@
 /**
- * `deno task project --image FILE [--steps N] [--checkpoint G] [--discriminator D] [--wplus] [--noise-reg]
- *   [--loss l2|l1|laplacian|mix|mix+d] [--gsd M] [--seed S] [--backend B] --out DIR`
+ * `deno task project --image FILE [--steps N] [--class C] [--checkpoint G] [--discriminator D] [--wplus]
+ *   [--noise-reg] [--loss l2|l1|laplacian|mix|mix+d] [--gsd M] [--seed S] [--backend B] --out DIR`
  *
  * Projects a real tile (PNG, JPEG or GeoTIFF) into the model's W space (model/projection) and writes into DIR:
  * w.json (the w, or W+), reconstruction.png (+ reconstruction.tif at the same place for a GeoTIFF target),
@@ -10,7 +10,7 @@
 import cliProgress from "cli-progress";
 import { initBackend } from "../backend/select.ts";
 import { processRuntime } from "../runtime.ts";
-import { loadDiscriminator, loadGenerator } from "../checkpoint/checkpoint.ts";
+import { classNamesFromMetadata, loadDiscriminator, loadGenerator } from "../checkpoint/checkpoint.ts";
 import { DEFAULT_MODEL } from "../pretrained/registry.ts";
 import { LOSS_PRESETS } from "../projection/losses.ts";
 import { writeProjection } from "../projection/outputs.ts";
@@ -18,7 +18,8 @@ import { project, PROJECTION_DEFAULTS } from "../projection/project.ts";
 import { loadTarget, TargetError, targetTensor } from "../projection/target.ts";
 import { integerFlag, numberFlag, parseFlags, runCommand, UsageError } from "./common.ts";
 
-const USAGE = "usage: deno task project --image FILE [--steps 500] [--checkpoint G] [--discriminator D] " +
+const USAGE =
+  "usage: deno task project --image FILE [--steps 500] [--class C] [--checkpoint G] [--discriminator D] " +
   "[--wplus] [--noise-reg] [--loss " + Object.keys(LOSS_PRESETS).join("|") +
   "] [--gsd M_PER_PX] [--seed 0] " +
   "[--backend auto|tensorflow|webgpu|wasm|cpu] --out DIR";
@@ -27,6 +28,7 @@ await runCommand(async () => {
   const { values } = parseFlags(Deno.args, {
     image: { type: "string" },
     steps: { type: "string" },
+    class: { type: "string" },
     checkpoint: { type: "string" },
     discriminator: { type: "string" },
     wplus: { type: "boolean" },
@@ -74,6 +76,22 @@ await runCommand(async () => {
         `images; the generator makes ${G.options.resolution} px, ${G.options.num_channels}-channel ones`,
     );
   }
+  // A conditional model projects a tile of a named class: it starts at that class's centre of W.
+  const classes = classNamesFromMetadata(metadata, G.classCount, checkpoint);
+  let label: number | undefined;
+  if (G.classCount > 0) {
+    if (values.class === undefined) {
+      throw new UsageError(
+        `${checkpoint} is conditional: give the tile's class with --class (${classes.join(", ")})`,
+      );
+    }
+    label = classes.indexOf(values.class);
+    if (label < 0) {
+      throw new UsageError(`--class must be one of ${classes.join(", ")}, got '${values.class}'`);
+    }
+  } else if (values.class !== undefined) {
+    throw new UsageError(`--class: ${checkpoint} is unconditional; it has no classes`);
+  }
   const gsd = Number(metadata.gsd_m);
   let target;
   try {
@@ -110,6 +128,7 @@ await runCommand(async () => {
         loss,
         wPlus: values.wplus ?? false,
         optimizeNoise: values["noise-reg"] ?? false,
+        label,
       },
       (p) => bar?.update(p.step, { loss: p.losses.total.toPrecision(4), lr: p.learningRate.toPrecision(3) }),
       D,
@@ -127,6 +146,7 @@ await runCommand(async () => {
     loss_weights: loss,
     noise_reg: values["noise-reg"] ?? false,
     seed,
+    class: values.class ?? null,
   });
   result.reconstruction.dispose();
   const losses = Object.entries(result.finalLosses).map(([k, v]) => `${k} ${v.toPrecision(4)}`).join(", ");

@@ -19,6 +19,8 @@ export interface StyleSource {
   layers: [number, number];
   /** The source's class, for a conditional generator. */
   label?: number;
+  /** A given w instead of the seed's (a projected tile, [num_layers × dlatent_size] row-major). */
+  dlatents?: Float32Array;
 }
 
 /** One tile of a figure. */
@@ -33,6 +35,11 @@ export interface StyleCell {
   mix?: StyleSource;
   /** The tile's class (label index), for a conditional generator: it is mapped with it and truncated toward its centre. */
   label?: number;
+  /**
+   * A given w instead of the seed's: a projected tile ([num_layers × dlatent_size] row-major, W or W+). It is
+   * truncated like a mapped one, toward the W average (its class's centre with a label).
+   */
+  dlatents?: Float32Array;
 }
 
 /**
@@ -45,11 +52,11 @@ export function cellDlatents(G: Generator, cells: StyleCell[]): tf.Tensor3D {
   return tf.tidy(() => {
     const cutoffs = cells.map((c) => c.cutoff ?? G.options.truncation_cutoff);
     const labels = G.classCount ? cells.map((c) => c.label ?? -1) : undefined;
-    const base = truncatedDlatents(G, cells.map((c) => c.seed), cells.map((c) => c.psi), cutoffs, labels);
+    const base = truncatedDlatents(G, cells, cells.map((c) => c.psi), cutoffs, labels);
     if (!cells.some((c) => c.mix)) return base;
     const source = truncatedDlatents(
       G,
-      cells.map((c) => c.mix?.seed ?? c.seed),
+      cells.map((c) => c.mix ?? c),
       cells.map((c) => c.mix?.psi ?? c.psi),
       cutoffs,
       G.classCount ? cells.map((c) => c.mix?.label ?? c.label ?? -1) : undefined,
@@ -62,15 +69,47 @@ export function cellDlatents(G: Generator, cells: StyleCell[]): tf.Tensor3D {
   });
 }
 
-/** Mapping output for the seeds, each row truncated with its own ψ on its first `cutoffs[i]` layers. */
+/**
+ * w of each source (the mapping output of its seed, or its given dlatents), each row truncated with its own ψ
+ * on its first `cutoffs[i]` layers. Seed-only batches are mapped and truncated in one call, as before given
+ * dlatents existed (bit for bit); given rows are truncated by the same layer, so toward the same centres.
+ */
 function truncatedDlatents(
   G: Generator,
-  seeds: number[],
+  sources: { seed: number; dlatents?: Float32Array }[],
   psis: number[],
   cutoffs: number[],
   labels?: number[],
 ): tf.Tensor3D {
-  return tf.tidy(() => G.mapping(latentBatch(G, seeds), psis, cutoffs, labels));
+  return tf.tidy(() => {
+    if (!sources.some((s) => s.dlatents)) {
+      return G.mapping(latentBatch(G, sources.map((s) => s.seed)), psis, cutoffs, labels);
+    }
+    const layers = G.numLayers;
+    const size = G.options.dlatent_size;
+    const seeded = sources.flatMap((s, i) => s.dlatents ? [] : [i]);
+    const mapped = seeded.length
+      ? tf.unstack(
+        G.mapping(
+          latentBatch(G, seeded.map((i) => sources[i].seed)),
+          1,
+          undefined,
+          labels && seeded.map((i) => labels[i]),
+        ),
+      )
+      : [];
+    let next = 0;
+    const rows = sources.map((s) => {
+      if (!s.dlatents) return mapped[next++];
+      if (s.dlatents.length !== layers * size) {
+        throw new RangeError(
+          `given dlatents must have ${layers} × ${size} values for this model, got ${s.dlatents.length}`,
+        );
+      }
+      return tf.tensor2d(s.dlatents, [layers, size]);
+    });
+    return G.truncation.apply(tf.stack(rows) as tf.Tensor3D, psis, cutoffs, labels);
+  });
 }
 
 /** A boolean [rows, layers, 1] mask, true where `pick[row](layer)`. */

@@ -28,6 +28,9 @@ export interface MixingFigureSpec {
   ranges: StyleRange[];
   /** Style layers truncated (default: the model's truncation_cutoff). */
   cutoff?: number;
+  /** Column and row labels instead of the seeds (e.g. `w:<id>` for a projected tile). */
+  srcNames?: string[];
+  dstNames?: string[];
 }
 
 /** Where each tile of a mixing figure comes from, in {@link mixingCells} order. */
@@ -93,8 +96,11 @@ export function drawMixingFigure(tiles: Raster8[], spec: MixingFigureSpec, style
     tileSize,
     tile: (row, col) => byCell.get(`${row},${col}`),
     corner: "dst \\ src",
-    columnLabels: ["", ...spec.srcSeeds.map((seed) => `${seed}`)],
-    rowLabels: ["", ...spec.dstSeeds.map((seed, r) => rangeLabel(seed, spec.ranges[r]))],
+    columnLabels: ["", ...spec.srcSeeds.map((seed, c) => spec.srcNames?.[c] ?? `${seed}`)],
+    rowLabels: [
+      "",
+      ...spec.dstSeeds.map((seed, r) => rangeLabel(spec.dstNames?.[r] ?? seed, spec.ranges[r])),
+    ],
     metresPerPixel: style.tileExtentM ? style.tileExtentM / tileSize : undefined,
     font: style.font,
     footer: style.footer,
@@ -102,7 +108,7 @@ export function drawMixingFigure(tiles: Raster8[], spec: MixingFigureSpec, style
 }
 
 /** A row label: the destination seed, its layer range, and that range's ground resolution. */
-export function rangeLabel(seed: number, range: StyleRange): string {
+export function rangeLabel(seed: number | string, range: StyleRange): string {
   const lines = [`${seed}`, `layers ${formatLayers(range.layers)}`];
   if (range.metresPerPixel) {
     const [coarse, fine] = range.metresPerPixel;

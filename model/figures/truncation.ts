@@ -19,6 +19,8 @@ export interface TruncationFigureSpec {
   psis: number[];
   /** Style layers truncated, from the coarsest; the figure's default is all of them. */
   cutoff: number;
+  /** Row labels instead of the seeds (e.g. `w:<id>` for a projected tile). */
+  seedNames?: string[];
 }
 
 /** The cells of a truncation figure, row-major (seed by seed, ψ by ψ). */
@@ -42,7 +44,7 @@ export function drawTruncationFigure(
     tile: (row, col) => tiles[row * cols + col],
     corner: "seed",
     columnLabels: spec.psis.map((psi) => `ψ=${psi}`),
-    rowLabels: spec.seeds.map((seed) => `${seed}`),
+    rowLabels: spec.seeds.map((seed, r) => spec.seedNames?.[r] ?? `${seed}`),
     metresPerPixel: style.tileExtentM ? style.tileExtentM / tileSize : undefined,
     font: style.font,
     footer: style.footer,

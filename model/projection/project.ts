@@ -43,6 +43,11 @@ export interface ProjectionOptions {
   eps: number;
   /** A preview of the current reconstruction every this many steps (and at the last); 0 = never. */
   previewEvery: number;
+  /**
+   * The target's class (label index), required by a conditional generator: the projection starts at that
+   * class's centre of W and its spread is measured from that class's samples.
+   */
+  label?: number;
 }
 
 /** projector.py's settings, with this project's default loss (see docs/projection.md). */
@@ -116,7 +121,7 @@ export async function project(
   // The W centre and spread; the optimised w starts at the centre.
   let wStats: WStatistics;
   try {
-    wStats = await wStatistics(G, o.wAvgSamples, o.seed);
+    wStats = await wStatistics(G, o.wAvgSamples, o.seed, undefined, o.label);
   } catch (error) {
     loss.dispose();
     throw error;

@@ -15,6 +15,7 @@ import {
   planTruncation,
   styleLayersHeader,
 } from "../plans.ts";
+import { resolveTiles } from "../projection/sources.ts";
 import { respondWithImage } from "../respond.ts";
 import type { Services } from "../services.ts";
 import { querySpecs } from "../validation.ts";
@@ -29,7 +30,8 @@ export function imageRoutes(services: Services): OpenAPIHono {
 
   serve(app, routes.generate, async (c) => {
     const q = validQuery(c, specs.generate);
-    return await models.use(q.model, (model) => respondWithImage(c, services, planTile(model, q)));
+    const { tiles, model: name } = await resolveTiles(services, [["seed", q.seed]], q.model);
+    return await models.use(name, (model) => respondWithImage(c, services, planTile(model, q, tiles)));
   });
 
   serve(app, routes.grid, async (c) => {
@@ -39,13 +41,23 @@ export function imageRoutes(services: Services): OpenAPIHono {
 
   serve(app, routes.truncation, async (c) => {
     const q = validQuery(c, specs.truncation);
-    return await models.use(q.model, (model) => respondWithImage(c, services, planTruncation(model, q, ctx)));
+    const refs = q.seeds.map((ref): [string, typeof ref] => ["seeds", ref]);
+    const { tiles, model: name } = await resolveTiles(services, refs, q.model);
+    return await models.use(
+      name,
+      (model) => respondWithImage(c, services, planTruncation(model, q, ctx, tiles)),
+    );
   });
 
   serve(app, routes.mixing, async (c) => {
     const q = validQuery(c, specs.mixing);
-    return await models.use(q.model, async (model) => {
-      const plan = planMixing(model, q, ctx);
+    const refs = [
+      ...q.src.map((ref): [string, typeof ref] => ["src", ref]),
+      ...q.dst.map((ref): [string, typeof ref] => ["dst", ref]),
+    ];
+    const { tiles, model: name } = await resolveTiles(services, refs, q.model);
+    return await models.use(name, async (model) => {
+      const plan = planMixing(model, q, ctx, tiles);
       if (q.format !== "json") return await respondWithImage(c, services, plan);
       return c.json(mixingDescription(model, plan), 200, {
         "X-Style-Layers": styleLayersHeader(plan.spec.ranges),

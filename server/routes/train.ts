@@ -14,13 +14,11 @@ import { join } from "node:path";
 import { apiRoutes, serve, validParams } from "../api_routes.ts";
 import { ApiError, ConflictError, NotFoundError, ValidationError } from "../errors.ts";
 import { requireToken } from "../security.ts";
+import { followEvents } from "../sse.ts";
 import type { Services } from "../services.ts";
 import type { TrainingJob } from "../training/jobs.ts";
 import { JOB_ID_PATTERN, MAX_BODY_BYTES } from "../training/names.ts";
 import { parseTrainRequest } from "../training/request.ts";
-
-/** Seconds between keep-alive comments on an idle event stream. */
-const KEEP_ALIVE_MS = 15_000;
 
 /** The training routes (their declarations carry the full paths, under `/api/train`). */
 export function trainRoutes(services: Services): OpenAPIHono {
@@ -69,7 +67,7 @@ export function trainRoutes(services: Services): OpenAPIHono {
   serve(app, routes.trainingEvents, (c) => {
     const job = jobOf(c);
     const after = lastEventId(c.req.header("Last-Event-ID"));
-    return streamSSE(c, (stream) => followJob(job, after, stream));
+    return streamSSE(c, (stream) => followEvents(job, after, stream));
   });
 
   serve(app, routes.trainingSample, async (c) => {
@@ -125,45 +123,11 @@ async function jsonBody(c: Context): Promise<unknown> {
   }
 }
 
-function lastEventId(header: string | undefined): number {
+/** The `Last-Event-ID` header as an event id (−1 when absent). */
+export function lastEventId(header: string | undefined): number {
   if (header === undefined || header.trim() === "") return -1;
   if (!/^\d{1,12}$/.test(header.trim())) {
     throw new ValidationError("Last-Event-ID", "must be an event id", "the id of an event of this stream");
   }
   return Number(header.trim());
-}
-
-/** The part of Hono's SSE stream used here. */
-interface EventSink {
-  writeSSE(message: { data: string; event?: string; id?: string }): Promise<void>;
-  write(text: string): Promise<unknown>;
-  onAbort(listener: () => void): void;
-}
-
-/**
- * A job's events as SSE: first a `status` event (the job as GET returns it), then every kept event after
- * `after`, then new ones as they come; the stream ends after the job's final `state` event.
- */
-async function followJob(job: TrainingJob, after: number, stream: EventSink): Promise<void> {
-  const aborted = Promise.withResolvers<void>();
-  let open = true;
-  stream.onAbort(() => {
-    open = false;
-    aborted.resolve();
-  });
-  await stream.writeSSE({ event: "status", data: JSON.stringify(job.status()) });
-  let next = after + 1;
-  while (open) {
-    const changed = job.changed; // taken before reading, so nothing pushed meanwhile is missed
-    for (const e of job.eventsFrom(next)) {
-      await stream.writeSSE({ id: String(e.id), event: e.event, data: JSON.stringify(e.data) });
-      next = e.id + 1;
-    }
-    if (job.finished && next > job.lastEventId) return;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const idle = new Promise<"idle">((resolve) => timer = setTimeout(() => resolve("idle"), KEEP_ALIVE_MS));
-    const woke = await Promise.race([changed, aborted.promise, idle]);
-    clearTimeout(timer);
-    if (woke === "idle") await stream.write(": keep-alive\n\n");
-  }
 }

@@ -1,6 +1,6 @@
 /**
  * The server's embedded database: one SQLite file (Deno's built-in `node:sqlite`, so no native package to
- * install) for every record that must outlive a restart: training jobs now, projections later. The schema is
+ * install) for every record that must outlive a restart: training jobs and projections. The schema is
  * versioned with SQLite's own `user_version`: each entry of {@link MIGRATIONS} moves it one version up, in one
  * transaction, so an older file is brought forward when the server opens it and a newer one is refused.
  *
@@ -24,6 +24,19 @@ const MIGRATIONS: readonly string[] = [
      status TEXT NOT NULL
    ) STRICT;
    CREATE INDEX training_jobs_created ON training_jobs (created_at);`,
+  // 2: projections of real tiles into W. `status` is the projection as GET /api/projections/{id} answers it
+  // (without its w, which lives in `dir`/result/w.json); `pid` is the worker process while one runs.
+  `CREATE TABLE projections (
+     id TEXT PRIMARY KEY,
+     model TEXT NOT NULL,
+     state TEXT NOT NULL,
+     dir TEXT NOT NULL,
+     created_at TEXT NOT NULL,
+     updated_at TEXT NOT NULL,
+     pid INTEGER,
+     status TEXT NOT NULL
+   ) STRICT;
+   CREATE INDEX projections_created ON projections (created_at);`,
 ];
 
 /** The schema version this code writes. */

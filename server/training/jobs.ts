@@ -23,6 +23,7 @@ import type { TrainConfig } from "../../model/config.ts";
 import type { TrainEvent } from "../../model/train/loop.ts";
 import { type LatestPointer, RunDir } from "../../model/train/run_dir.ts";
 import { ConflictError, NotFoundError } from "../errors.ts";
+import { forEachLine } from "../lines.ts";
 import { isInside } from "../security.ts";
 import type { TrainRequest } from "./request.ts";
 import type { TrainingRecord, TrainingRecords } from "../store/training_records.ts";
@@ -702,22 +703,4 @@ function signal(child: Deno.ChildProcess | undefined, name: Deno.Signal): void {
   } catch {
     // already gone
   }
-}
-
-/** Call `fn` for every line of a byte stream (awaiting it, so lines are handled in order). */
-async function forEachLine(
-  stream: ReadableStream<Uint8Array>,
-  fn: (line: string) => void | Promise<void>,
-): Promise<void> {
-  const decoder = new TextDecoder();
-  let rest = "";
-  for await (const chunk of stream) {
-    rest += decoder.decode(chunk, { stream: true });
-    for (let end = rest.indexOf("\n"); end >= 0; end = rest.indexOf("\n")) {
-      await fn(rest.slice(0, end).replace(/\r$/, ""));
-      rest = rest.slice(end + 1);
-    }
-  }
-  rest += decoder.decode();
-  if (rest) await fn(rest);
 }

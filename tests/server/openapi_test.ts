@@ -104,6 +104,7 @@ function probes(): Probe[] {
     get("/api/train/{id}/events", "/api/train/some-id/events", AUTH),
     get("/api/train/{id}/samples/{file}", "/api/train/some-id/samples/gen_0_1_2.png", AUTH),
     get("/api/train/{id}/samples/{file}", "/api/train/some-id/samples/x.txt", AUTH),
+    ...projectionProbes(),
     get("/openapi.json", "/openapi.json"),
     get("/docs", "/docs"),
     get("/docs/assets/{file}", "/docs/assets/swagger-ui.css"),
@@ -113,6 +114,31 @@ function probes(): Probe[] {
     get("/", "/"),
     get("/widgets/{file}", "/widgets/sgan-widgets.js"),
     get("/widgets/{file}", "/widgets/nope.js"),
+  ];
+}
+
+/** Requests to the projection routes that answer at once (a real projection's answers are checked below). */
+function projectionProbes(): Probe[] {
+  const upload = (query: string, type: string, body: BodyInit): Probe => ({
+    path: "/api/projections",
+    method: "post",
+    url: `/api/projections${query}`,
+    init: { method: "POST", headers: { "Content-Type": type }, body },
+  });
+  const unknown = "p20000101-000000-0000";
+  return [
+    upload("", "text/plain", "x"),
+    upload("", "image/png", "not a png"),
+    upload("?steps=0", "image/png", "x"),
+    upload("?model=nope", "image/png", "x"),
+    get("/api/projections/{id}", `/api/projections/${unknown}`),
+    get("/api/projections/{id}", "/api/projections/x"),
+    get("/api/projections/{id}/events", `/api/projections/${unknown}/events`),
+    get("/api/projections/{id}/reconstruction.png", `/api/projections/${unknown}/reconstruction.png?step=3`),
+    get("/api/projections/{id}/reconstruction.png", `/api/projections/${unknown}/reconstruction.png?step=x`),
+    get("/api/projections/{id}/reconstruction.tif", `/api/projections/${unknown}/reconstruction.tif`),
+    get("/generate", `/generate?seed=w:${unknown}`),
+    get("/mixing", `/mixing?src=w:${unknown}&dst=1&ranges=0-3`),
   ];
 }
 
@@ -160,7 +186,15 @@ function documentChecker(doc: Json) {
 }
 
 Deno.test("every answer is one the document lists: status, content type, body schema", async () => {
-  const server: TestServer = await startServer({ config: { token: TOKEN } });
+  const base = await Deno.makeTempDir({ prefix: "sgan-openapi-" });
+  const server: TestServer = await startServer({
+    config: {
+      token: TOKEN,
+      projections: true,
+      projectionsDir: join(base, "projections"),
+      databasePath: join(base, "sgan.sqlite"),
+    },
+  });
   try {
     const doc = (await request(`${server.url}/openapi.json`)).json as Json;
     const check = documentChecker(doc);
@@ -179,6 +213,66 @@ Deno.test("every answer is one the document lists: status, content type, body sc
     assert.deepEqual(operations.filter((o) => !exercised.has(o)), []);
   } finally {
     await server.close();
+    await Deno.remove(base, { recursive: true });
+  }
+});
+
+Deno.test("a real projection's answers are the documented ones (202, 503, events, status, PNG, GeoTIFF 404, edits)", async () => {
+  const base = await Deno.makeTempDir({ prefix: "sgan-openapi-projection-" });
+  const server = await startServer({
+    config: {
+      projections: true,
+      projectionsDir: join(base, "projections"),
+      databasePath: join(base, "sgan.sqlite"),
+      projection: { wAvgSamples: 200, previewEvery: 1, workers: 1, maxQueued: 0 },
+    },
+  });
+  try {
+    const check = documentChecker((await request(`${server.url}/openapi.json`)).json as Json);
+    const jpeg = await Deno.readFile(`${UCMERCED_DIR}/images/agricultural/agricultural00.jpg`);
+    const post = (query: string) =>
+      request(`${server.url}/api/projections${query}`, {
+        method: "POST",
+        headers: { "Content-Type": "image/jpeg" },
+        body: jpeg,
+      });
+    const started = await post("?steps=2");
+    assert.equal(started.status, 202, JSON.stringify(started.json));
+    check("/api/projections", "post", started, "POST /api/projections");
+    const id = (started.json as { id: string }).id;
+    const full = await post("?steps=2");
+    assert.equal(full.status, 503);
+    check("/api/projections", "post", full, "POST /api/projections, queue full");
+    check("/generate", "get", await request(`${server.url}/generate?seed=w:${id}`), "an unfinished w:<id>");
+    const events = await request(`${server.url}/api/projections/${id}/events`);
+    check("/api/projections/{id}/events", "get", events, "events");
+    assert.match(new TextDecoder().decode(events.body), /event: state\ndata: \{"state":"done"/);
+    const done = await request(`${server.url}/api/projections/${id}`);
+    check("/api/projections/{id}", "get", done, "finished projection");
+    const url = (done.json as { reconstruction_url: string }).reconstruction_url;
+    check("/api/projections/{id}/reconstruction.png", "get", await request(server.url + url), "PNG");
+    check(
+      "/api/projections/{id}/reconstruction.png",
+      "get",
+      await request(`${server.url}${url}?step=1`),
+      "preview",
+    );
+    check(
+      "/api/projections/{id}/reconstruction.tif",
+      "get",
+      await request(`${server.url}/api/projections/${id}/reconstruction.tif`),
+      "no GeoTIFF for a JPEG",
+    );
+    check("/generate", "get", await request(`${server.url}/generate?seed=w:${id}&psi=0.5`), "w:<id>");
+    check(
+      "/mixing",
+      "get",
+      await request(`${server.url}/mixing?src=w:${id}&dst=3&ranges=0-3&format=json`),
+      "mixing JSON with w:<id>",
+    );
+  } finally {
+    await server.close();
+    await Deno.remove(base, { recursive: true });
   }
 });
 

@@ -65,7 +65,8 @@ Deno.test("parseQuery: every kind of bad input is a ValidationError naming the f
   fails(() => parse("truncation", "seeds=1&psis=1,,2"), "psis");
   fails(() => parse("mixing", "src=1&dst=2&ranges=0-3,x"), "ranges");
   fails(() => parse("mixing", "src=1&dst=2&ranges=0-3&src_psi=-9"), "src_psi");
-  fails(() => parse("mixing", "src=1&dst=2&ranges=0-3&format=tiff"), "format");
+  // tiff is a mixing format now (the one mixed tile, at a projected GeoTIFF's place); gif never was.
+  fails(() => parse("mixing", "src=1&dst=2&ranges=0-3&format=gif"), "format");
 });
 
 Deno.test("configFromEnv reads SGAN_* variables and explains bad values", () => {

@@ -147,6 +147,7 @@ Deno.test("deno task project", async (t) => {
           /--loss must be one of l2, l1, laplacian, mix, mix\+d, got 'vgg'/,
         ],
         [["--image", text, "--steps", "0"], /--steps must be an integer in \[1, 100000\], got '0'/],
+        [["--image", text, "--class", "forest"], /--class: .*reference-r32\.safetensors is unconditional/],
         [["--image", text, "--gsd", "-1"], /--gsd must be a positive ground resolution in m\/px/],
         [[], /--image is required/],
       ];

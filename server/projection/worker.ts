@@ -1,0 +1,148 @@
+/**
+ * The projection worker: `deno run -A server/projection/worker.ts DIR` projects the upload in DIR (as
+ * `request.json` describes it) and prints one JSON event per line on stdout, as `deno task train --events`
+ * does for training jobs. The server runs it as its own process (see `jobs.ts`), so a projection never
+ * blocks generation and a server restart can tell a finished projection from one that was cut short.
+ *
+ * Events: `{type: "target", description}`, `{type: "progress", step, steps, learning_rate, losses}` after every
+ * step, `{type: "preview", step, file}` when a preview PNG has been written (`previews/step-N.png`, atomically),
+ * `{type: "done", psnr_db, final_losses, seconds, files}` once `result/` holds w.json, the reconstruction(s)
+ * and report.json. A refused target prints `{type: "refused", reason, message}` and exits with status 2.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { initBackend, requestedBackend } from "../../model/backend/select.ts";
+import { loadGenerator } from "../../model/checkpoint/checkpoint.ts";
+import { writeFileAtomic } from "../../model/files.ts";
+import { encodePng } from "../../model/images.ts";
+import { LOSS_PRESETS } from "../../model/projection/losses.ts";
+import { writeProjection } from "../../model/projection/outputs.ts";
+import { project } from "../../model/projection/project.ts";
+import { TargetError, targetFromBytes, targetTensor } from "../../model/projection/target.ts";
+
+/** What the server asks for (`DIR/request.json`). */
+export interface ProjectionWorkerRequest {
+  /** The uploaded file, relative to DIR, and the name messages use for it. */
+  upload: string;
+  uploadName: string;
+  checkpoint: string;
+  backend: string;
+  steps: number;
+  seed: number;
+  wPlus: boolean;
+  loss: string;
+  /** The source's ground resolution, m/px (PNG/JPEG have none). */
+  gsdM?: number;
+  /** Mapped samples for the W spread (projector.py: 10,000). */
+  wAvgSamples?: number;
+  /** The target's class (label index), for a conditional generator. */
+  label?: number;
+  previewEvery: number;
+  /** Limits of the target, as the server checked them. */
+  maxPixels: number;
+}
+
+/** One line of the worker's stdout. */
+export type ProjectionWorkerEvent =
+  | { type: "target"; description: string }
+  | { type: "progress"; step: number; steps: number; learning_rate: number; losses: Record<string, number> }
+  | { type: "preview"; step: number; file: string }
+  | {
+    type: "done";
+    psnr_db: number;
+    final_losses: Record<string, number>;
+    seconds: number;
+    files: string[];
+  }
+  | { type: "refused"; reason: string; message: string };
+
+function emit(event: ProjectionWorkerEvent): void {
+  console.log(JSON.stringify(event));
+}
+
+async function main(dir: string): Promise<number> {
+  const request = JSON.parse(await Deno.readTextFile(join(dir, "request.json"))) as ProjectionWorkerRequest;
+  await initBackend(requestedBackend(request.backend), { quiet: true });
+  const { network: G, metadata } = await loadGenerator(request.checkpoint);
+  const gsd = Number(metadata.gsd_m);
+  let target;
+  try {
+    target = await targetFromBytes(await Deno.readFile(join(dir, request.upload)), request.uploadName, {
+      resolution: G.options.resolution,
+      channels: G.options.num_channels,
+      modelGsdM: gsd > 0 ? gsd : undefined,
+      sourceGsdM: request.gsdM,
+      maxPixels: request.maxPixels,
+    });
+  } catch (error) {
+    if (!(error instanceof TargetError)) throw error;
+    emit({ type: "refused", reason: error.reason, message: error.message });
+    return 2;
+  }
+  emit({ type: "target", description: target.description });
+
+  const previews = join(dir, "previews");
+  await Deno.mkdir(previews, { recursive: true });
+  const targetImages = targetTensor(target.raster);
+  const loss = LOSS_PRESETS[request.loss];
+  let result;
+  try {
+    result = await project(G, targetImages, {
+      steps: request.steps,
+      seed: request.seed,
+      wPlus: request.wPlus,
+      loss,
+      previewEvery: request.previewEvery,
+      ...(request.wAvgSamples ? { wAvgSamples: request.wAvgSamples } : {}),
+      ...(request.label !== undefined ? { label: request.label } : {}),
+    }, async (p) => {
+      emit({
+        type: "progress",
+        step: p.step,
+        steps: p.steps,
+        learning_rate: p.learningRate,
+        losses: p.losses,
+      });
+      if (p.preview) {
+        const file = `step-${p.step}.png`;
+        await writeFileAtomic(join(previews, file), await encodePng(p.preview));
+        emit({ type: "preview", step: p.step, file });
+      }
+    });
+  } finally {
+    targetImages.dispose();
+  }
+  const written = await writeProjection(join(dir, "result"), target, result, {
+    image: request.uploadName,
+    checkpoint: request.checkpoint,
+    backend: request.backend,
+    loss: request.loss,
+    loss_weights: loss,
+    seed: request.seed,
+  });
+  result.reconstruction.dispose();
+  emit({
+    type: "done",
+    psnr_db: written.psnr,
+    final_losses: result.finalLosses,
+    seconds: result.seconds,
+    files: written.files,
+  });
+  G.dispose();
+  return 0;
+}
+
+if (import.meta.main) {
+  const dir = Deno.args[0];
+  if (!dir) {
+    console.error("usage: deno run -A server/projection/worker.ts DIR");
+    Deno.exit(64);
+  }
+  try {
+    Deno.exit(await main(dir));
+  } catch (error) {
+    console.error(`projection failed: ${(error as Error).message}`);
+    Deno.exit(1);
+  }
+}
