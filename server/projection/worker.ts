@@ -12,7 +12,8 @@
  * @module
  */
 import { join } from "node:path";
-import { initBackend, requestedBackend } from "../../model/backend/select.ts";
+import { initBackend } from "../../model/backend/select.ts";
+import { processRuntime } from "../../model/runtime.ts";
 import { loadGenerator } from "../../model/checkpoint/checkpoint.ts";
 import { writeFileAtomic } from "../../model/files.ts";
 import { encodePng } from "../../model/images.ts";
@@ -63,7 +64,8 @@ function emit(event: ProjectionWorkerEvent): void {
 
 async function main(dir: string): Promise<number> {
   const request = JSON.parse(await Deno.readTextFile(join(dir, "request.json"))) as ProjectionWorkerRequest;
-  await initBackend(requestedBackend(request.backend), { quiet: true });
+  // The entry point of its own process: its runtime is the environment the server gave it.
+  await initBackend(processRuntime({ backend: request.backend }), { quiet: true });
   const { network: G, metadata } = await loadGenerator(request.checkpoint);
   const gsd = Number(metadata.gsd_m);
   let target;
