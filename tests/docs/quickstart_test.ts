@@ -150,6 +150,10 @@ async function checkOutput(command: string, dir: string, stdout: string): Promis
   } else if (command.startsWith("deno task tiles")) {
     const index = JSON.parse(await Deno.readTextFile(join(dir, written!, "index.json")));
     assert.ok(index.tiles.length > 0);
+  } else if (command.startsWith("deno task project")) {
+    assert.ok(await isPng(join(dir, written!, "reconstruction.png")), "no reconstruction.png");
+    const w = JSON.parse(await Deno.readTextFile(join(dir, written!, "w.json")));
+    assert.equal(w.format, "sgan-ts/projected-w/1");
   } else if (command.startsWith("deno task eval")) {
     assert.match(stdout, /m\/px/);
   } else if (command.startsWith("deno task scale")) {
