@@ -252,6 +252,16 @@ export function planTruncation(
     ...cell,
     ...sourceOf(model, q.seeds[Math.floor(i / q.psis.length)], tiles, q.class, "class"),
   }));
+  // A conditional model's rows name their land use under the seed: ψ → 0 is that class's centre.
+  const classes = model.info.classes;
+  const rowClasses = q.seeds.map((_, r) => figureCells[r * q.psis.length].label);
+  if (classes.length > 0) {
+    const rowNames = q.seeds.map((ref, r) => {
+      const label = rowClasses[r];
+      return label === undefined ? refName(ref) : `${refName(ref)}\n${classes[label]}`;
+    });
+    Object.assign(spec, { seedNames: rowNames });
+  }
   return {
     job: { model, depth: view.renderDepth, noise: q.noise, cells: figureCells },
     identity: identityOf(model, q.noise, [

@@ -9,6 +9,7 @@ import { Image } from "imagescript";
 import { toRgb8 } from "../../model/images.ts";
 import { CONDITIONAL_CLASSES as CLASSES, writeConditionalModel } from "../support/conditional_model.ts";
 import { type ErrorJson, request, startServer, useWasm } from "./helpers.ts";
+import { loadLabelFont } from "../../model/figures/labels.ts";
 
 Deno.test("class= on a conditional model: its own centre of W, the classes listed, clear 400s", async () => {
   await useWasm();
@@ -78,4 +79,35 @@ Deno.test("class= on a conditional model: its own centre of W, the classes liste
     G.dispose();
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+const font = await loadLabelFont();
+
+Deno.test({
+  name: "a conditional model's labelled truncation figure names each row's class under its seed",
+  ignore: !font, // labels are drawn only with a font (CI installs fonts-dejavu-core)
+  fn: async () => {
+    await useWasm();
+    const dir = await Deno.makeTempDir();
+    const { generator: G } = await writeConditionalModel(`${dir}/landuse.safetensors`);
+    const server = await startServer({ config: { modelsDir: dir, workers: 0 }, font });
+    try {
+      // A labelled truncation figure names each row's land use under its seed: the label column is as wide as
+      // "freeway" (7 letters) for one class and as "river" (5) for another; unlabelled figures are the same size.
+      const width = async (query: string) => {
+        const res = await request(`${server.url}/truncation?model=landuse&seeds=12&psis=0,1&${query}`);
+        assert.equal(res.status, 200, new TextDecoder().decode(res.body));
+        return (await Image.decode(res.body)).width;
+      };
+      assert.ok(
+        await width("labels=1&class=freeway") > await width("labels=1&class=river"),
+        "the row label names the class",
+      );
+      assert.equal(await width("labels=0&class=freeway"), await width("labels=0&class=river"));
+    } finally {
+      await server.close();
+      G.dispose();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
 });
