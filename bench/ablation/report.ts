@@ -111,7 +111,7 @@ const blur: SwdJson = JSON.parse(await Deno.readTextFile(values.blur!));
 await Deno.mkdir(values.out!, { recursive: true });
 await Deno.writeTextFile(
   `${values.out}/results.json`,
-  JSON.stringify({ floor, blur, arms: results }, null, 1) + "\n",
+  JSON.stringify({ floor, blur, arms: results }, null, 2) + "\n",
 );
 const font = await loadLabelFont();
 const figure = drawFigure({
