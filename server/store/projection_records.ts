@@ -6,6 +6,7 @@
  * @module
  */
 import type { Store } from "./database.ts";
+import { type JobRecord, JobRecords } from "./job_records.ts";
 
 /** The part of a projection's status the table indexes. */
 export interface ProjectionStatusKeys {
@@ -15,51 +16,12 @@ export interface ProjectionStatusKeys {
   created_at: string;
 }
 
-/** One stored projection: its status as the API shows it, where its files are, and its worker process. */
-export interface ProjectionRecord<S extends ProjectionStatusKeys> {
-  status: S;
-  /** The projection's folder (the upload, request.json, previews/, result/). */
-  dir: string;
-  /** The worker process while one runs, else null. */
-  pid: number | null;
-}
+/** One stored projection: its status, its folder (the upload, request.json, previews/, result/), its worker. */
+export type ProjectionRecord<S extends ProjectionStatusKeys> = JobRecord<S>;
 
-/** Read and write projection records. */
-export class ProjectionRecords<S extends ProjectionStatusKeys> {
-  constructor(readonly store: Store) {}
-
-  /** Insert or replace a record (one transaction). */
-  save(record: ProjectionRecord<S>): void {
-    const { status, dir, pid } = record;
-    this.store.transaction(() => {
-      this.store.db.prepare(
-        `INSERT INTO projections (id, model, state, dir, created_at, updated_at, pid, status)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (id) DO UPDATE SET model = excluded.model, state = excluded.state, dir = excluded.dir,
-           updated_at = excluded.updated_at, pid = excluded.pid, status = excluded.status`,
-      ).run(
-        status.id,
-        status.model,
-        status.state,
-        dir,
-        status.created_at,
-        new Date().toISOString(),
-        pid,
-        JSON.stringify(status),
-      );
-    });
-  }
-
-  /** Every record, oldest first. */
-  all(): ProjectionRecord<S>[] {
-    const rows = this.store.db.prepare(
-      "SELECT dir, pid, status FROM projections ORDER BY created_at, id",
-    ).all() as { dir: string; pid: number | null; status: string }[];
-    return rows.map((row) => ({ dir: row.dir, pid: row.pid, status: JSON.parse(row.status) as S }));
-  }
-
-  /** Forget a projection (the oldest finished ones beyond the server's limit). */
-  remove(id: string): void {
-    this.store.transaction(() => this.store.db.prepare("DELETE FROM projections WHERE id = ?").run(id));
+/** Read and write projection records (table `projections`, indexed by the model). */
+export class ProjectionRecords<S extends ProjectionStatusKeys> extends JobRecords<S> {
+  constructor(store: Store) {
+    super(store, { table: "projections", column: "model", value: (status) => status.model });
   }
 }
