@@ -19,6 +19,7 @@ import { openGeoTiff } from "../../model/geo/read.ts";
 import type { ProjectedW } from "../../model/projection/outputs.ts";
 import { ApiError, NotFoundError, ValidationError } from "../errors.ts";
 import { forEachLine } from "../lines.ts";
+import { startJobProcess } from "../job_process.ts";
 import type { StoredEvent } from "../sse.ts";
 import type { ProjectionRecord, ProjectionRecords } from "../store/projection_records.ts";
 import type { ProjectionWorkerEvent, ProjectionWorkerRequest } from "./worker.ts";
@@ -128,7 +129,6 @@ export interface ProjectionJobsOptions {
 }
 
 const WORKER_SCRIPT = fileURLToPath(new URL("./worker.ts", import.meta.url));
-const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
 /** Seconds a projection step takes before any was measured (64 px, one core; docs/performance.md). */
 const INITIAL_SECONDS_PER_STEP = 0.2;
@@ -462,20 +462,15 @@ export class ProjectionJob {
   async run(): Promise<number | undefined> {
     this.#status.state = "running";
     this.#status.started_at = new Date().toISOString();
-    let stderrLog: Deno.FsFile | undefined;
+    let stderrLog: Deno.FsFile;
     try {
-      stderrLog = await Deno.open(join(this.dir, "stderr.log"), { write: true, create: true, append: true });
-      this.#child = new Deno.Command(Deno.execPath(), {
-        args: ["run", "-A", WORKER_SCRIPT, this.dir],
-        cwd: REPO_ROOT,
-        // One BLAS thread: the server keeps a core for generation.
-        env: { SGAN_BLAS_THREADS: "1", ...this.options.env },
-        stdin: "null",
-        stdout: "piped",
-        stderr: "piped",
-      }).spawn();
+      ({ child: this.#child, stderrLog } = await startJobProcess(
+        this.dir,
+        WORKER_SCRIPT,
+        [this.dir],
+        this.options.env,
+      ));
     } catch (e) {
-      stderrLog?.close();
       this.#status.error = `the projection process could not be started: ${(e as Error).message}`;
       this.#finish("failed");
       return undefined;
@@ -486,7 +481,7 @@ export class ProjectionJob {
     const stderr = forEachLine(this.#child.stderr, async (line) => {
       this.#stderrTail.push(line);
       if (this.#stderrTail.length > 20) this.#stderrTail.shift();
-      await stderrLog!.write(new TextEncoder().encode(line + "\n")).catch(() => {});
+      await stderrLog.write(new TextEncoder().encode(line + "\n")).catch(() => {});
     });
     let exit: Deno.CommandStatus | undefined;
     try {

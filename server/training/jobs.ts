@@ -24,6 +24,7 @@ import type { TrainEvent } from "../../model/train/loop.ts";
 import { type LatestPointer, RunDir } from "../../model/train/run_dir.ts";
 import { ConflictError, NotFoundError } from "../errors.ts";
 import { forEachLine } from "../lines.ts";
+import { startJobProcess } from "../job_process.ts";
 import { isInside } from "../security.ts";
 import type { TrainRequest } from "./request.ts";
 import type { TrainingRecord, TrainingRecords } from "../store/training_records.ts";
@@ -110,7 +111,6 @@ export interface TrainingJobsOptions {
 
 /** The training command, run from the repository root. */
 const TRAIN_SCRIPT = fileURLToPath(new URL("../../model/cli/train.ts", import.meta.url));
-const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
 /** stderr lines kept for the error of a failed job. */
 const STDERR_TAIL = 20;
@@ -428,20 +428,16 @@ export class TrainingJob {
 
   /** Start `deno task train --events` with `how` (a config or a run to resume) and follow it. */
   async #spawn(how: string[]): Promise<void> {
-    let stderrLog: Deno.FsFile | undefined;
+    let stderrLog: Deno.FsFile;
     try {
-      stderrLog = await Deno.open(join(this.dir, "stderr.log"), { write: true, create: true, append: true });
-      this.#child = new Deno.Command(Deno.execPath(), {
-        // No data-parallel workers: a job gets one core (one BLAS thread), the API keeps the other.
-        args: ["run", "-A", TRAIN_SCRIPT, ...how, "--events", "--workers", "0", ...this.#dataRootFlag()],
-        cwd: REPO_ROOT,
-        env: { SGAN_BLAS_THREADS: "1", ...this.options.env },
-        stdin: "null",
-        stdout: "piped",
-        stderr: "piped",
-      }).spawn();
+      // No data-parallel workers: a job gets one core (one BLAS thread), the API keeps the other.
+      ({ child: this.#child, stderrLog } = await startJobProcess(
+        this.dir,
+        TRAIN_SCRIPT,
+        [...how, "--events", "--workers", "0", ...this.#dataRootFlag()],
+        this.options.env,
+      ));
     } catch (e) {
-      stderrLog?.close();
       this.#error = `the training process could not be started: ${this.#redact((e as Error).message)}`;
       await this.#finish("failed");
       throw e;
