@@ -26,6 +26,23 @@ import {
 const schemaRef = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const responseRef = (name: string) => ({ $ref: `#/components/responses/${name}` });
 
+/** The header an event stream's reader sends to continue after the last event it saw (training, projections). */
+const LAST_EVENT_ID = {
+  name: "Last-Event-ID",
+  in: "header" as const,
+  required: false,
+  description: "Continue after this event id.",
+  schema: { type: "integer" as const, minimum: 0, maximum: 999_999_999_999 },
+};
+
+/** The 200 of an event-stream route. */
+const EVENT_STREAM = {
+  "200": {
+    description: "The event stream.",
+    content: { "text/event-stream": { schema: { type: "string" as const } } },
+  },
+};
+
 /** Errors every route with a query can answer: a parameter the schema refuses, or an unknown one. */
 const BAD_REQUEST = { "400": responseRef("BadRequest") };
 
@@ -365,18 +382,9 @@ export function apiRoutes(limits: Limits) {
           "final `state` (done, failed or cancelled); an EventSource should close itself then. Browsers' " +
           "EventSource cannot send the Authorization header: read the stream with fetch.",
         security: [{ bearerAuth: [] }],
-        parameters: [{
-          name: "Last-Event-ID",
-          in: "header",
-          required: false,
-          description: "Continue after this event id.",
-          schema: { type: "integer", minimum: 0, maximum: 999_999_999_999 },
-        }],
+        parameters: [LAST_EVENT_ID],
         responses: {
-          "200": {
-            description: "The event stream.",
-            content: { "text/event-stream": { schema: { type: "string" } } },
-          },
+          ...EVENT_STREAM,
           ...BAD_REQUEST,
           ...TRAIN_ERRORS,
           "404": responseRef("NotFound"),
@@ -487,18 +495,9 @@ export function apiRoutes(limits: Limits) {
           "{resampling}, `progress` {step, steps, learning_rate, losses} after every step, `reconstruction` " +
           "{step, url} every few steps (the current G(w) as a PNG). The stream ends after the final " +
           "`state` (done, failed or interrupted).",
-        parameters: [{
-          name: "Last-Event-ID",
-          in: "header",
-          required: false,
-          description: "Continue after this event id.",
-          schema: { type: "integer", minimum: 0, maximum: 999_999_999_999 },
-        }],
+        parameters: [LAST_EVENT_ID],
         responses: {
-          "200": {
-            description: "The event stream.",
-            content: { "text/event-stream": { schema: { type: "string" } } },
-          },
+          ...EVENT_STREAM,
           ...BAD_REQUEST,
           ...PROJECTION_ERRORS,
           "404": responseRef("NotFound"),
