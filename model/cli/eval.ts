@@ -25,6 +25,8 @@ import {
   readImageSet,
 } from "../metrics/image_sets.ts";
 import { formatSWDTable, swdReport } from "../metrics/report.ts";
+import { type ClassifiedImages, formatPerClassTable, perClassSWD } from "../metrics/per_class.ts";
+import { folderClasses } from "../data/labels.ts";
 import { type ByteImage, projectDescriptors, SlicedWassersteinMetric, SWD_DEFAULTS } from "../metrics/swd.ts";
 import { tfProjector } from "../metrics/tf_projection.ts";
 import { integerFlag, numberFlag, parseFlags, runCommand, UsageError } from "./common.ts";
@@ -34,15 +36,17 @@ const DEFAULT_GSD_M = 0.3048;
 
 const USAGE =
   "usage: deno task eval --real DIR|LIST [--checkpoint FILE] [--n N] [--psi 1] [--seed-start 0] " +
-  "[--batch 8] [--backend auto|tensorflow|webgpu|wasm|cpu] [--gsd M] [--swd-seed 0] [--classifier FILE] [--json]\n" +
+  "[--batch 8] [--backend auto|tensorflow|webgpu|wasm|cpu] [--gsd M] [--swd-seed 0] [--classifier FILE] [--per-class] [--json]\n" +
   "       deno task eval --real DIR|LIST --fake DIR|LIST [--fake-transform blur16] [--n N] [--resolution R] " +
-  "[--gsd M] [--json]\n" +
+  "[--gsd M] [--per-class] [--json]\n" +
   "  DIR: every PNG/JPEG/TIFF below it; LIST: one path per line, relative to the list's folder. " +
   "--n: generated tiles (default: as many as reals) or, with --fake, that many fakes spread evenly over the set. " +
   "blur16: box-average to 16 px, enlarge back bilinearly. " +
   "--gsd: m/px at the compared resolution (default: the checkpoint's gsd_m; with --fake, 0.3048 m/px at the reals' own size). " +
   "--classifier: a land-use classifier (deno task landuse) that says which land use each generated tile looks like; " +
-  "a conditional model's tiles are generated for its classes in turn.";
+  "a conditional model's tiles are generated for its classes in turn. " +
+  "--per-class: MS-SWD of each land use on its own, reals by their folder name, fakes by the class they were " +
+  "generated for (a conditional model) or by their folder (--fake).";
 
 const HELP_HINT = "run `deno task eval --help` for usage";
 
@@ -60,6 +64,7 @@ const EVAL_FLAGS = {
   batch: { type: "string" },
   backend: { type: "string" },
   classifier: { type: "string" },
+  "per-class": { type: "boolean" },
   json: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
@@ -149,6 +154,9 @@ await runCommand(async () => {
   let fakes: ByteImage[];
   let fakeSource: Record<string, unknown>;
   let landuse: LandUseCheck | undefined;
+  /** The class of each fake, for --per-class. */
+  let fakeClasses: string[] | undefined;
+  let realPaths: string[];
   if (setMode) {
     const side = await userErrors(() => firstImageSide(values.real!));
     resolution = requestedResolution ?? 2 ** Math.floor(Math.log2(side));
@@ -171,9 +179,12 @@ await runCommand(async () => {
           `at ${resolution} px; set --gsd (m/px at --resolution)`,
       );
     }
-    reals = (await readSet(values.real, resolution)).images;
+    const realSet = await readSet(values.real, resolution);
+    reals = realSet.images;
+    realPaths = realSet.paths;
     const fakeSet = await readSet(values.fake!, resolution, count);
     fakes = fakeSet.images;
+    fakeClasses = folderClasses(fakeSet.paths);
     channels = 3;
     fakeSource = { source: values.fake, count: fakes.length, transform: transformName ?? null };
   } else {
@@ -192,7 +203,9 @@ await runCommand(async () => {
       if (gsdFlag === undefined && !(Number.isFinite(fromModel) && fromModel > 0)) {
         notes.push(`the checkpoint has no gsd_m; assuming ${DEFAULT_GSD_M} m/px (UC Merced); set --gsd`);
       }
-      reals = (await readSet(values.real, resolution)).images;
+      const realSet = await readSet(values.real, resolution);
+      reals = realSet.images;
+      realPaths = realSet.paths;
       const n = count ?? reals.length;
       if (seedStart + n - 1 > MAX_SEED) {
         throw new UsageError(`seeds past ${MAX_SEED}: lower --seed-start or --n`);
@@ -201,6 +214,12 @@ await runCommand(async () => {
       // A conditional model: its classes in turn, so every land use is generated about equally often.
       const classNames = classNamesOf({ network: G, metadata, inferred: false }, checkpoint);
       const labels = classNames.length ? seeds.map((_, i) => i % classNames.length) : undefined;
+      if (values["per-class"] && !labels) {
+        throw new UsageError(
+          `--per-class needs a conditional model; ${checkpoint} is unconditional (compare sets with --fake instead)`,
+        );
+      }
+      fakeClasses = labels?.map((l) => classNames[l]);
       fakes = await generateRasters(G, { seeds, psi, noise: "const", labels }, batch);
       if (values.classifier) {
         const classifier = await loadClassifier(values.classifier);
@@ -236,6 +255,16 @@ await runCommand(async () => {
   const metric = new SlicedWassersteinMetric(resolution, channels, { seed: swdSeed }, project);
   const swd = metric.distance(metric.describe(reals), metric.describe(fakes));
   const report = swdReport(swd, resolution, gsd, metric.options);
+  let perClass;
+  if (values["per-class"]) {
+    const realSet: ClassifiedImages = { images: reals, classes: folderClasses(realPaths) };
+    try {
+      perClass = perClassSWD(metric, realSet, { images: fakes, classes: fakeClasses! }, gsd);
+    } catch (e) {
+      if (e instanceof RangeError) throw new UsageError(`--per-class: ${e.message}`);
+      throw e;
+    }
+  }
   const seconds = (performance.now() - started) / 1000;
 
   if (values.json) {
@@ -244,6 +273,7 @@ await runCommand(async () => {
       real: { source: values.real, count: reals.length },
       fake: fakeSource,
       ...(landuse ? { landuse } : {}),
+      ...(perClass ? { per_class: perClass } : {}),
       backend: backend.name,
       seconds,
       notes,
@@ -259,5 +289,6 @@ await runCommand(async () => {
       `${gsd} m/px; seed ${swdSeed}; ${seconds.toFixed(1)} s on ${backend.name}`,
   );
   console.log(formatSWDTable(report));
+  if (perClass) console.log(`\nper class (SWD×1e3; n = real/fake):\n${formatPerClassTable(perClass)}`);
   if (landuse) console.log(formatLandUseCheck(landuse));
 });
