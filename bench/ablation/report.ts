@@ -9,11 +9,10 @@
  * Prints the Markdown table and writes `results.json` and `samples.png` into --out.
  */
 import { parseArgs } from "node:util";
-import * as tf from "@tensorflow/tfjs-core";
 import { initBackend } from "../../model/backend/select.ts";
 import { classNamesOf, loadGenerator } from "../../model/checkpoint/checkpoint.ts";
-import { latentsFromSeeds } from "../../model/seeds.ts";
-import { encodePng, type Raster8, toRgb8 } from "../../model/images.ts";
+import { generateRasters } from "../../model/generate.ts";
+import { encodePng, type Raster8 } from "../../model/images.ts";
 import { drawFigure } from "../../model/figures/canvas.ts";
 import { loadLabelFont } from "../../model/figures/labels.ts";
 
@@ -74,13 +73,7 @@ async function samples(checkpoint: string): Promise<{ tiles: Raster8[]; classes:
   try {
     const classNames = G.classCount > 0 ? classNamesOf(loaded, checkpoint) : [];
     const labels = G.classCount > 0 ? seeds.map((_, i) => i % G.classCount) : undefined;
-    const z = tf.tensor2d(latentsFromSeeds(seeds, G.options.latent_size), [
-      seeds.length,
-      G.options.latent_size,
-    ]);
-    const images = tf.tidy(() => G.generate(z, { psi: 1, labels, noise: "const" }));
-    const tiles = await toRgb8(images);
-    tf.dispose([z, images]);
+    const tiles = await generateRasters(G, { seeds, psi: 1, labels });
     return { tiles, classes: labels ? labels.map((l) => classNames[l]) : [] };
   } finally {
     G.dispose();

@@ -16,4 +16,11 @@ curl -sf "$api/grid?seeds=0-63&psi=0.7&cols=8" -o "$out/grid.png"
 curl -sf "$api/truncation?seeds=${TRUNCATION_SEEDS:-6,20,41}&psis=-1,-0.8,-0.6,-0.4,-0.2,0,0.2,0.4,0.6,0.8,1&labels=1" -o "$out/truncation.png"
 # Depth mixing: built-up destinations take coarse (19.5-9.8 m) or fine (2.4-1.2 m) styles from vegetated sources.
 curl -sf "$api/mixing?src=${MIX_SOURCES:-9,17,24}&dst=${MIX_DESTINATIONS:-2,28}&ranges=0-3,6-9&src_psi=0.7&dst_psi=0.7&labels=1" -o "$out/mixing.png"
+# A conditional default model: the class grid (the README's first picture), truncation toward each class's
+# centre, and depth mixing across land uses (a forest's layout with dense-residential texture and the reverse).
+# (An unconditional model answers class=forest with a 400, so these are skipped for it.)
+if curl -sf "$api/generate?seed=0&class=forest" -o /dev/null; then
+  deno run -A static/readme/class_figures.ts --out-dir "$out"
+  curl -sf "$api/mixing?src=${CLASS_MIX_SOURCES:-1,2,3}&dst=${CLASS_MIX_DESTINATIONS:-4,5}&src_class=denseresidential&dst_class=forest&ranges=0-3,4-5,6-9&src_psi=0.7&dst_psi=0.7&labels=1" -o "$out/mixing_classes.png"
+fi
 ls -la "$out"
