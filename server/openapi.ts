@@ -227,6 +227,12 @@ function bodySchemas(): Record<string, Json> {
       properties: {
         model: { type: "string" },
         depth: { type: "integer" },
+        src_classes: {
+          type: ["array", "null"],
+          items: { type: "string" },
+          description: "A conditional model's land use of each source (null for an unconditional model).",
+        },
+        dst_classes: { type: ["array", "null"], items: { type: "string" } },
         rows: { type: "array", items: { type: "object" } },
         cells: {
           type: "array",
@@ -237,8 +243,13 @@ function bodySchemas(): Record<string, Json> {
               row: { type: "integer" },
               col: { type: "integer" },
               seed: { type: ["integer", "string"], description: "A seed, or w:<id> for a projected tile." },
+              class: {
+                type: ["string", "null"],
+                description: "The tile's land use (a conditional model's).",
+              },
               psi: { type: "number" },
               src_seed: { type: ["integer", "string", "null"] },
+              src_class: { type: ["string", "null"], description: "The land use of the styles' source." },
               src_psi: { type: ["number", "null"] },
               src_layers: { type: ["array", "null"], items: { type: "integer" } },
             },

@@ -136,6 +136,13 @@ function withClasses(model: LoadedModel, cells: StyleCell[], name: string | unde
   return cells.map((cell) => ({ ...cell, label: classLabel(model, name, cell.seed, field) }));
 }
 
+/** The land use of each cell by name (a conditional model's), for figure labels and JSON; undefined otherwise. */
+function classNamesOfCells(model: LoadedModel, cells: { label?: number }[]): string[] | undefined {
+  const classes = model.info.classes;
+  if (classes.length === 0) return undefined;
+  return cells.map((c) => c.label === undefined ? "" : classes[c.label]);
+}
+
 type GenerateQuery = QueryOf<QuerySpecs["generate"]>;
 type GridQuery = QueryOf<QuerySpecs["grid"]>;
 type TruncationQuery = QueryOf<QuerySpecs["truncation"]>;
@@ -196,7 +203,8 @@ export function planGrid(model: LoadedModel, q: GridQuery, ctx: PlanContext): Im
   const depth = checkDepth(model, q.depth);
   const cutoff = checkCutoff(model, q.cutoff);
   const cols = Math.min(q.cols ?? Math.ceil(Math.sqrt(q.seeds.length)), q.seeds.length);
-  const spec = { seeds: q.seeds, psi: q.psi, cutoff, cols };
+  const cells = withClasses(model, sampleGridCells({ seeds: q.seeds, psi: q.psi, cutoff, cols }), q.class);
+  const spec = { seeds: q.seeds, psi: q.psi, cutoff, cols, classes: classNamesOfCells(model, cells) };
   const rows = Math.ceil(q.seeds.length / cols);
   const style = figureStyle(model, depth, q, ctx, rows, cols);
   const view = depthView(model, depth, q.view);
@@ -205,7 +213,7 @@ export function planGrid(model: LoadedModel, q: GridQuery, ctx: PlanContext): Im
       model,
       depth: view.renderDepth,
       noise: q.noise,
-      cells: withClasses(model, sampleGridCells(spec), q.class),
+      cells,
     },
     identity: identityOf(model, q.noise, [
       "grid",
@@ -353,7 +361,11 @@ export function planMixing(
   const ranges = resolveRanges(model, q.ranges, q.dst.length);
   const src = seedsOf(q.src);
   const dst = seedsOf(q.dst);
+  const srcSources = q.src.map((ref) => sourceOf(model, ref, tiles, q.src_class, "src_class"));
+  const dstSources = q.dst.map((ref) => sourceOf(model, ref, tiles, q.dst_class, "dst_class"));
   const spec: MixingFigureSpec = {
+    srcClasses: classNamesOfCells(model, srcSources),
+    dstClasses: classNamesOfCells(model, dstSources),
     srcSeeds: src.seeds,
     dstSeeds: dst.seeds,
     srcNames: src.names,
@@ -378,11 +390,8 @@ export function planMixing(
       noise: q.noise,
       // Sources carry src_class; destinations and the mixed cells dst_class, their styles' source src_class.
       cells: mixingCellInfo(spec).map(({ kind, row, col, cell }) => {
-        const own = kind === "source"
-          ? sourceOf(model, q.src[col - 1], tiles, q.src_class, "src_class")
-          : sourceOf(model, q.dst[row - 1], tiles, q.dst_class, "dst_class");
-        const mix = cell.mix &&
-          { ...cell.mix, ...sourceOf(model, q.src[col - 1], tiles, q.src_class, "src_class") };
+        const own = kind === "source" ? srcSources[col - 1] : dstSources[row - 1];
+        const mix = cell.mix && { ...cell.mix, ...srcSources[col - 1] };
         return { ...cell, ...own, ...(mix ? { mix } : {}) };
       }),
     },
@@ -429,6 +438,8 @@ export function mixingDescription(model: LoadedModel, plan: MixingPlan) {
     noise: plan.job.noise,
     src_seeds: spec.srcSeeds.map((seed, i) => spec.srcNames?.[i] ?? seed),
     dst_seeds: spec.dstSeeds.map((seed, i) => spec.dstNames?.[i] ?? seed),
+    src_classes: spec.srcClasses ?? null,
+    dst_classes: spec.dstClasses ?? null,
     src_psi: spec.srcPsi,
     dst_psi: spec.dstPsi,
     rows: spec.ranges.map((range, r) => ({
@@ -444,8 +455,10 @@ export function mixingDescription(model: LoadedModel, plan: MixingPlan) {
       row,
       col,
       seed: kind === "source" ? spec.srcNames?.[col - 1] ?? cell.seed : spec.dstNames?.[row - 1] ?? cell.seed,
+      class: (kind === "source" ? spec.srcClasses?.[col - 1] : spec.dstClasses?.[row - 1]) ?? null,
       psi: cell.psi,
       src_seed: cell.mix ? spec.srcNames?.[col - 1] ?? cell.mix.seed : null,
+      src_class: cell.mix ? spec.srcClasses?.[col - 1] ?? null : null,
       src_psi: cell.mix?.psi ?? null,
       src_layers: cell.mix?.layers ?? null,
     })),

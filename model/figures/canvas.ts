@@ -56,7 +56,11 @@ export function drawFigure(grid: FigureGrid): Image {
     ? Math.max(...[...grid.rowLabels, grid.corner ?? ""].map((text) => font.measure(text).width))
     : 0;
   const left = font && grid.rowLabels ? rowLabelWidth + 2 * PAD : 0;
-  const top = font && (grid.columnLabels || grid.corner) ? font.lineHeight + 2 * PAD : 0;
+  // As tall as the tallest column label (a class under a seed makes two lines).
+  const top = font && (grid.columnLabels || grid.corner)
+    ? Math.max(font.lineHeight, ...(grid.columnLabels ?? []).map((text) => font.measure(text).height)) +
+      2 * PAD
+    : 0;
   const barSpace = font && bar ? BAR_HEIGHT + font.lineHeight + 3 * PAD : 0;
   const footerSpace = font && grid.footer ? font.lineHeight + (bar ? PAD : 2 * PAD) : 0;
   const bottom = barSpace + footerSpace;

@@ -30,6 +30,8 @@ export interface SampleGridSpec {
   cutoff?: number;
   /** Tiles per row. */
   cols: number;
+  /** A conditional model's land use of each tile, written under its seed. */
+  classes?: string[];
 }
 
 /** The cells of a sample grid, in seed order. */
@@ -37,7 +39,7 @@ export function sampleGridCells(spec: SampleGridSpec): StyleCell[] {
   return spec.seeds.map((seed) => ({ seed, psi: spec.psi, cutoff: spec.cutoff }));
 }
 
-/** Draw a sample grid from its tiles (in {@link sampleGridCells} order); labels, if any, are the seeds. */
+/** Draw a sample grid from its tiles (in {@link sampleGridCells} order); labels, if any, are the seeds (and classes). */
 export function drawSampleGrid(tiles: Raster8[], spec: SampleGridSpec, style: FigureStyle = {}): Image {
   checkTileCount(tiles, spec.seeds.length, "sample grid");
   const cols = Math.min(spec.cols, tiles.length);
@@ -48,8 +50,10 @@ export function drawSampleGrid(tiles: Raster8[], spec: SampleGridSpec, style: Fi
     tileSize,
     tile: (row, col) => tiles[row * cols + col],
     tileLabel: (row, col) => {
-      const seed = spec.seeds[row * cols + col];
-      return seed === undefined ? undefined : `${seed}`;
+      const i = row * cols + col;
+      const seed = spec.seeds[i];
+      if (seed === undefined) return undefined;
+      return spec.classes?.[i] ? `${seed}\n${spec.classes[i]}` : `${seed}`;
     },
     metresPerPixel: style.tileExtentM ? style.tileExtentM / tileSize : undefined,
     font: style.font,

@@ -31,6 +31,9 @@ export interface MixingFigureSpec {
   /** Column and row labels instead of the seeds (e.g. `w:<id>` for a projected tile). */
   srcNames?: string[];
   dstNames?: string[];
+  /** A conditional model's land use of each source and destination, written under its label. */
+  srcClasses?: string[];
+  dstClasses?: string[];
 }
 
 /** Where each tile of a mixing figure comes from, in {@link mixingCells} order. */
@@ -96,15 +99,25 @@ export function drawMixingFigure(tiles: Raster8[], spec: MixingFigureSpec, style
     tileSize,
     tile: (row, col) => byCell.get(`${row},${col}`),
     corner: "dst \\ src",
-    columnLabels: ["", ...spec.srcSeeds.map((seed, c) => spec.srcNames?.[c] ?? `${seed}`)],
+    columnLabels: [
+      "",
+      ...spec.srcSeeds.map((seed, c) => withClass(spec.srcNames?.[c] ?? `${seed}`, spec.srcClasses?.[c])),
+    ],
     rowLabels: [
       "",
-      ...spec.dstSeeds.map((seed, r) => rangeLabel(spec.dstNames?.[r] ?? seed, spec.ranges[r])),
+      ...spec.dstSeeds.map((seed, r) =>
+        rangeLabel(withClass(spec.dstNames?.[r] ?? `${seed}`, spec.dstClasses?.[r]), spec.ranges[r])
+      ),
     ],
     metresPerPixel: style.tileExtentM ? style.tileExtentM / tileSize : undefined,
     font: style.font,
     footer: style.footer,
   });
+}
+
+/** A seed's label with its land use on the next line (a conditional model's). */
+function withClass(name: string, className: string | undefined): string {
+  return className ? `${name}\n${className}` : name;
 }
 
 /** A row label: the destination seed, its layer range, and that range's ground resolution. */

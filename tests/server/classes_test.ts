@@ -55,6 +55,38 @@ Deno.test("class= on a conditional model: its own centre of W, the classes liste
     assert.notDeepEqual(a, await mixing("freeway", "river"));
     assert.notDeepEqual(a, await mixing("forest", "freeway"));
 
+    // format=json names every tile's land use: sources src_class, destinations and mixed cells dst_class.
+    type MixJson = {
+      src_classes: string[] | null;
+      dst_classes: string[] | null;
+      cells: { kind: string; class: string | null; src_class: string | null }[];
+    };
+    const described = (await request(
+      `${server.url}/mixing?model=landuse&src=1,3&dst=2&ranges=0-1&src_class=forest&dst_class=river&format=json`,
+    )).json as MixJson;
+    assert.deepEqual(described.src_classes, ["forest", "forest"]);
+    assert.deepEqual(described.dst_classes, ["river"]);
+    assert.deepEqual(
+      described.cells.map((c) => [c.kind, c.class, c.src_class]),
+      [
+        ["source", "forest", null],
+        ["source", "forest", null],
+        ["destination", "river", null],
+        ["mixed", "river", "forest"],
+        ["mixed", "river", "forest"],
+      ],
+    );
+    // With class=random the JSON names the class whose tile class=random draws (the pixels say which).
+    const randomJson =
+      (await request(`${server.url}/mixing?model=landuse&src=12&dst=2&ranges=0-1&format=json`))
+        .json as MixJson;
+    const drawn = CLASSES[byClass.findIndex((b) => b.every((v, i) => v === random[i]))];
+    assert.deepEqual(randomJson.src_classes, [drawn]);
+    const unconditionalJson = (await request(`${server.url}/mixing?src=1&dst=2&ranges=0-1&format=json`))
+      .json as MixJson;
+    assert.equal(unconditionalJson.src_classes, null);
+    assert.ok(unconditionalJson.cells.every((c) => c.class === null && c.src_class === null));
+
     const bad = await request(`${server.url}/generate?model=landuse&seed=1&class=harbor`);
     assert.equal(bad.status, 400);
     const error = bad.json as ErrorJson;

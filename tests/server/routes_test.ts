@@ -236,8 +236,10 @@ Deno.test("image routes", async (t) => {
           row: 2,
           col: 1,
           seed: 190,
+          class: null, // an unconditional model: no land use (tests/server/classes_test.ts has a conditional one)
           psi: 1,
           src_seed: 730,
+          src_class: null,
           src_psi: -0.5,
           src_layers: [6, 7],
         });

@@ -3,6 +3,8 @@ import { Image } from "imagescript";
 import { drawFigure } from "../../../model/figures/canvas.ts";
 import { DEFAULT_FONT_PATHS, loadLabelFont } from "../../../model/figures/labels.ts";
 import { drawTruncationFigure } from "../../../model/figures/truncation.ts";
+import { drawSampleGrid } from "../../../model/figures/grid.ts";
+import { drawMixingFigure } from "../../../model/figures/mixing.ts";
 import { solid } from "./support.ts";
 
 const fontInstalled = DEFAULT_FONT_PATHS.some((path) => {
@@ -73,5 +75,44 @@ Deno.test({
       font,
     });
     assert.equal(narrow.width, 8);
+  },
+});
+
+Deno.test({
+  name: "with a font: a conditional model's classes are written under the seeds of grids and mixing figures",
+  ignore: !fontInstalled,
+  fn: async () => {
+    const font = (await loadLabelFont())!;
+    const grey = solid(64, [128, 128, 128]);
+    // The grid's tile label is a white box as wide as its longest line: "freeway" (7 letters) > "river" (5).
+    const whiteInFirstTile = (image: Image) => {
+      let n = 0;
+      for (let y = 1; y <= 64; y++) {
+        for (let x = 1; x <= 64; x++) if (image.getPixelAt(x, y) === 0xffffffff) n++;
+      }
+      return n;
+    };
+    const grid = (classes?: string[]) =>
+      drawSampleGrid([grey, grey], { seeds: [3, 4], psi: 1, cols: 2, classes }, { font });
+    const freeway = whiteInFirstTile(grid(["freeway", "river"]));
+    const river = whiteInFirstTile(grid(["river", "river"]));
+    const none = whiteInFirstTile(grid());
+    assert.ok(freeway > river && river > none, `white pixels: ${freeway}, ${river}, ${none}`);
+
+    // Mixing: a class under each source adds a line to the column labels; under each destination, to the rows.
+    const range = { text: "0-1", layers: [0, 1] as [number, number], depths: [0, 0] as [number, number] };
+    const mixing = (srcClasses?: string[], dstClasses?: string[]) =>
+      drawMixingFigure(Array(3).fill(grey), {
+        srcSeeds: [1],
+        dstSeeds: [2],
+        srcPsi: 1,
+        dstPsi: 1,
+        ranges: [range],
+        srcClasses,
+        dstClasses,
+      }, { font });
+    const plain = mixing();
+    assert.equal(mixing(["forest"]).height, plain.height + font.lineHeight);
+    assert.ok(mixing(undefined, ["denseresidential"]).width > plain.width, "the row labels widen");
   },
 });
