@@ -551,6 +551,9 @@ export function paramDefs(limits: Limits) {
   };
 }
 
+/** Most projections one page of GET /api/projections lists (the server keeps 200 by default). */
+export const MAX_PROJECTION_PAGE = 200;
+
 /** The projection losses the API offers (the D-feature term needs a discriminator, which models do not ship). */
 export const PROJECTION_LOSSES = ["mix", "l2", "l1", "laplacian"] as const;
 
@@ -689,6 +692,20 @@ export function querySpecs(limits: Limits) {
         description:
           "The image's ground resolution in m/px (PNG and JPEG carry none; overrides a GeoTIFF's), " +
           "so that it is resampled to the model's.",
+      } satisfies ParamDef<number>,
+    },
+    projections: {
+      limit: {
+        ...documented(integerParam(1, MAX_PROJECTION_PAGE, "limit"), { default: 50, example: 20 }),
+        allowed: `an integer from 1 to ${MAX_PROJECTION_PAGE}`,
+        description: "Projections on this page, newest first.",
+        fallback: 50,
+      } satisfies ParamDef<number>,
+      offset: {
+        ...documented(integerParam(0, 1_000_000, "offset"), { default: 0, example: 0 }),
+        allowed: "an integer from 0 to 1000000",
+        description: "Projections skipped before the page (newest first: a page's `next` gives the next).",
+        fallback: 0,
       } satisfies ParamDef<number>,
     },
     reconstruction: {

@@ -139,6 +139,20 @@ export function projectionRoutes(services: Services): OpenAPIHono {
     return c.json(accepted, 202);
   });
 
+  serve(app, routes.listProjections, (c) => {
+    const { limit, offset } = validQuery(c, specs.projections);
+    const page = services.projections!.list(limit, offset);
+    const next = offset + page.projections.length < page.total
+      ? `/api/projections?limit=${limit}&offset=${offset + limit}`
+      : null;
+    return c.json({ ...page, limit, offset, next });
+  });
+
+  serve(app, routes.deleteProjection, async (c) => {
+    const cancelled = await services.projections!.remove(jobOf(c, services.projections!).id);
+    return cancelled ? c.json(cancelled) : c.body(null, 204);
+  });
+
   serve(app, routes.projection, async (c) => {
     const job = jobOf(c, services.projections!);
     return c.json({ ...job.status(), w: await job.w() });

@@ -24,7 +24,7 @@ import type { TrainEvent } from "../../model/train/loop.ts";
 import { type LatestPointer, RunDir } from "../../model/train/run_dir.ts";
 import { ConflictError, NotFoundError } from "../errors.ts";
 import { forEachLine } from "../lines.ts";
-import { startJobProcess } from "../job_process.ts";
+import { signalJobProcess, startJobProcess } from "../job_process.ts";
 import { isInside } from "../security.ts";
 import type { TrainRequest } from "./request.ts";
 import type { TrainingRecord, TrainingRecords } from "../store/training_records.ts";
@@ -443,7 +443,7 @@ export class TrainingJob {
       throw e;
     }
     this.#record();
-    if (this.#stopRequested) signal(this.#child, "SIGINT"); // a stop that came while launching
+    if (this.#stopRequested) signalJobProcess(this.#child, "SIGINT"); // a stop that came while launching
     else this.#push("state", { state: this.state });
     this.#follow(this.#child, stderrLog).catch((e) => console.error(`training job ${this.id}:`, e));
   }
@@ -458,9 +458,9 @@ export class TrainingJob {
       this.#stopRequested = true;
       this.#stopState = final;
       this.#setState("stopping");
-      signal(this.#child, "SIGINT");
+      signalJobProcess(this.#child, "SIGINT");
     }
-    const timer = setTimeout(() => signal(this.#child, "SIGKILL"), timeoutMs);
+    const timer = setTimeout(() => signalJobProcess(this.#child, "SIGKILL"), timeoutMs);
     try {
       await this.done;
     } finally {
@@ -689,14 +689,5 @@ function latestShadowSync(runDir: string): string | undefined {
     return typeof pointer.files?.shadow === "string" ? pointer.files.shadow : undefined;
   } catch {
     return undefined;
-  }
-}
-
-/** Send a signal to a process that may have exited already. */
-function signal(child: Deno.ChildProcess | undefined, name: Deno.Signal): void {
-  try {
-    child?.kill(name);
-  } catch {
-    // already gone
   }
 }

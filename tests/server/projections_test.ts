@@ -344,6 +344,126 @@ Deno.test("bad uploads and options: 415, 413, 422, 400 with {error, field, allow
   }
 });
 
+Deno.test("GET /api/projections pages newest first; DELETE cancels a queued or running one (its worker stopped) and deletes a finished one with its files", async (t) => {
+  const { server, dir } = await projectionServer(undefined, {
+    config: { projection: { workers: 1, maxQueued: 2, previewEvery: 50 } },
+  });
+  const list = async (query = "") => {
+    const res = await request(`${server.url}/api/projections${query}`);
+    assert.equal(res.status, 200, JSON.stringify(res.json));
+    return res.json as {
+      projections: ProjectionStatus[];
+      total: number;
+      limit: number;
+      offset: number;
+      next: string | null;
+    };
+  };
+  const remove = (id: string) => request(`${server.url}/api/projections/${id}`, { method: "DELETE" });
+  let queued: string;
+  try {
+    const done = (await projectDone(server, "?steps=2", JPEG, "image/jpeg")).id;
+    const running = ((await post(server, "?steps=2000", JPEG, "image/jpeg")).json as ProjectionStatus).id;
+    queued = ((await post(server, "?steps=2000", JPEG, "image/jpeg")).json as ProjectionStatus).id;
+    assert.deepEqual([running, queued].map((id) => typeof id), ["string", "string"]);
+
+    await t.step("the list: newest first, in pages whose next URL leads to the last one", async () => {
+      const all = await list();
+      assert.deepEqual(all.projections.map((p) => p.id), [queued, running, done]);
+      assert.deepEqual(all.projections.map((p) => p.state), ["queued", "running", "done"]);
+      assert.deepEqual([all.total, all.limit, all.offset, all.next], [3, 50, 0, null]);
+      assert.equal("w" in all.projections[2], false, "entries carry no w");
+      const first = await list("?limit=2");
+      assert.deepEqual(first.projections.map((p) => p.id), [queued, running]);
+      assert.equal(first.next, "/api/projections?limit=2&offset=2");
+      const last = await list(first.next!.slice("/api/projections".length));
+      assert.deepEqual(last.projections.map((p) => p.id), [done]);
+      assert.equal(last.next, null);
+      const beyond = await list("?offset=3");
+      assert.deepEqual([beyond.projections, beyond.total, beyond.next], [[], 3, null]);
+    });
+
+    await t.step("bad paging: 400 naming limit or offset", async () => {
+      const at = (query: string) => request(`${server.url}/api/projections${query}`);
+      assert.match(String(assertError(await at("?limit=0"), 400, "limit", /at least 1/).allowed), /1 to 200/);
+      assertError(await at("?limit=201"), 400, "limit", /at most 200/);
+      assertError(await at("?offset=-1"), 400, "offset", /whole number/);
+      assertError(await at("?offset=x"), 400, "offset", /whole number/);
+      assertError(await at("?page=2"), 400, "page", /unknown parameter/);
+    });
+
+    await t.step("DELETE a queued one: 200, cancelled before it started", async () => {
+      const res = await remove(queued);
+      assert.equal(res.status, 200, JSON.stringify(res.json));
+      const cancelled = res.json as ProjectionStatus;
+      assert.deepEqual([cancelled.state, cancelled.started_at, cancelled.error], ["cancelled", null, null]);
+      const stream = await events(server, queued);
+      assert.deepEqual(stream.at(-1)!.data, { state: "cancelled" });
+      assertError(await request(`${server.url}/generate?seed=w:${queued}`), 400, "seed", /is cancelled/);
+    });
+
+    await t.step("DELETE a running one: its worker is stopped, 200, cancelled", async () => {
+      const folder = join(dir, "projections", running);
+      for (let i = 0; i < 600 && !workerOf(folder); i++) await new Promise((r) => setTimeout(r, 50));
+      assert.ok(workerOf(folder), "the worker runs");
+      const res = await remove(running);
+      assert.equal(res.status, 200, JSON.stringify(res.json));
+      const cancelled = res.json as ProjectionStatus;
+      assert.equal(cancelled.state, "cancelled");
+      assert.ok(cancelled.step < 2000 && cancelled.finished_at !== null);
+      assert.equal(workerOf(folder), undefined, "no worker is left");
+      assert.equal((await status(server, running)).state, "cancelled");
+    });
+
+    await t.step(
+      "DELETE a finished one: 204, its files gone, its id and w:<id> a 404 like an unknown one",
+      async () => {
+        const folder = join(dir, "projections", done);
+        assert.ok(Deno.statSync(join(folder, "result", "w.json")).isFile);
+        const before = await request(`${server.url}/generate?seed=w:${done}`);
+        assert.equal(before.status, 200);
+        const res = await remove(done);
+        assert.deepEqual([res.status, res.body.length], [204, 0]);
+        assert.throws(() => Deno.statSync(folder), Deno.errors.NotFound);
+        const unknown = "p20000101-000000-0000";
+        for (const [url, field] of [["/api/projections/ID", "id"], ["/generate?seed=w:ID", "seed"]]) {
+          const gone = assertError(
+            await request(server.url + url.replace("ID", done)),
+            404,
+            field,
+            /no projection/,
+          );
+          const never = assertError(
+            await request(server.url + url.replace("ID", unknown)),
+            404,
+            field,
+            /no projection/,
+          );
+          assert.deepEqual({ ...gone, error: gone.error.replace(done, unknown) }, never);
+        }
+        assertError(await remove(done), 404, "id", /no projection/);
+        assertError(await remove("nope"), 404, "id", /no projection/);
+        // A cancelled one is finished: a second DELETE removes it.
+        assert.equal((await remove(running)).status, 204);
+        assert.deepEqual((await list()).projections.map((p) => p.id), [queued]);
+      },
+    );
+  } finally {
+    await server.close();
+  }
+  const again = await projectionServer(dir);
+  try {
+    // The database agrees: the deleted ones stay deleted, the cancelled one stays cancelled.
+    const page = (await request(`${again.server.url}/api/projections`)).json as {
+      projections: ProjectionStatus[];
+    };
+    assert.deepEqual(page.projections.map((p) => [p.id, p.state]), [[queued, "cancelled"]]);
+  } finally {
+    await again.server.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("a full projection queue answers 503 with Retry-After; shutdown leaves the running one interrupted, a restart keeps it so", async () => {
   const { server, dir } = await projectionServer(undefined, {
     config: { projection: { workers: 1, maxQueued: 0, previewEvery: 50 } },
