@@ -2,7 +2,8 @@
  * Projections of real tiles into W, run by the server: a bounded queue (one worker process at a time by
  * default, a few waiting; more is a 503 with Retry-After), each projection in its own process
  * (`worker.ts`, as training jobs are: generation in the server never waits for it), followed through the JSON
- * event lines it prints. A projection lives in `<dir>/<id>/`: the upload, `request.json`, `previews/` (the
+ * event lines it prints. A projection lives in `<dir>/<id>/`: the upload as the route resampled it
+ * (`target.json`, `target.raw`: the upload itself is not kept), `request.json`, `previews/` (the
  * reconstruction every few steps) and, once done, `result/` (w.json, reconstruction.png, reconstruction.tif
  * for a GeoTIFF target, target.png, report.json).
  *
@@ -17,11 +18,13 @@ import { fileURLToPath } from "node:url";
 import type { GeoTransform } from "../../model/geo/read.ts";
 import { openGeoTiff } from "../../model/geo/read.ts";
 import type { ProjectedW } from "../../model/projection/outputs.ts";
+import type { ProjectionTarget } from "../../model/projection/target.ts";
 import { ApiError, NotFoundError, ValidationError } from "../errors.ts";
 import { forEachLine } from "../lines.ts";
 import { signalJobProcess, startJobProcess } from "../job_process.ts";
 import type { StoredEvent } from "../sse.ts";
 import type { ProjectionRecord, ProjectionRecords } from "../store/projection_records.ts";
+import { writeTargetFiles } from "./target_file.ts";
 import type { ProjectionWorkerEvent, ProjectionWorkerRequest } from "./worker.ts";
 
 /**
@@ -56,7 +59,7 @@ export interface ProjectionStatus {
     class: string | null;
     gsd: number | null;
   };
-  /** The upload: its name, format, and what resampling did (null until the worker has read it). */
+  /** The upload: its name, format, and what resampling did. */
   target: { name: string; format: string; georeferenced: boolean; resampling: string | null };
   /** Steps taken so far. */
   step: number;
@@ -98,11 +101,10 @@ export interface ProjectedTile {
 export interface ProjectionRequest {
   model: string;
   checkpoint: string;
-  /** The upload, its name for messages and its detected format. */
-  bytes: Uint8Array;
+  /** The upload resampled to the model (by the route, which refused it if it could not be), its name and format. */
+  target: ProjectionTarget;
   name: string;
   format: "png" | "jpeg" | "tiff";
-  georeferenced: boolean;
   steps: number;
   seed: number;
   wPlus: boolean;
@@ -120,8 +122,6 @@ export interface ProjectionJobsOptions {
   concurrency: number;
   /** Projections waiting beyond those running before new ones are refused (503). */
   maxQueued: number;
-  /** Largest target in pixels, by its header. */
-  maxPixels: number;
   /** The tensor backend the workers use. */
   backend: string;
   /** A preview of the reconstruction every this many steps. */
@@ -201,11 +201,9 @@ export class ProjectionJobs {
     const dir = join(this.#options.dir, id);
     await Deno.mkdir(this.#options.dir, { recursive: true });
     await Deno.mkdir(dir);
-    const upload = `upload.${request.format === "jpeg" ? "jpg" : request.format === "tiff" ? "tif" : "png"}`;
     try {
-      await Deno.writeFile(join(dir, upload), request.bytes);
+      await writeTargetFiles(dir, request.target);
       const workerRequest: ProjectionWorkerRequest = {
-        upload,
         uploadName: request.name,
         checkpoint: request.checkpoint,
         backend: this.#options.backend,
@@ -213,11 +211,9 @@ export class ProjectionJobs {
         seed: request.seed,
         wPlus: request.wPlus,
         loss: request.loss,
-        gsdM: request.gsdM,
         wAvgSamples: this.#options.wAvgSamples,
         label: request.label,
         previewEvery: this.#options.previewEvery,
-        maxPixels: this.#options.maxPixels,
       };
       await Deno.writeTextFile(join(dir, "request.json"), JSON.stringify(workerRequest, null, 1));
     } catch (error) {
@@ -386,8 +382,9 @@ export class ProjectionJob {
       target: {
         name: request!.name,
         format: request!.format,
-        georeferenced: request!.georeferenced,
-        resampling: null,
+        georeferenced: request!.target.geo !== undefined,
+        // The route resampled it: known from the start (the worker's target event repeats it).
+        resampling: request!.target.description,
       },
       step: 0,
       steps: request!.steps,
@@ -616,9 +613,6 @@ export class ProjectionJob {
         s.geotiff_url = event.files.includes("reconstruction.tif")
           ? `/api/projections/${this.id}/reconstruction.tif`
           : null;
-        return;
-      case "refused":
-        s.error = event.message;
         return;
     }
   }

@@ -4,10 +4,13 @@
  * does for training jobs. The server runs it as its own process (see `jobs.ts`), so a projection never
  * blocks generation and a server restart can tell a finished projection from one that was cut short.
  *
+ * It projects the target the server has already decoded and resampled (`target.json`, `target.raw`: see
+ * `target_file.ts`), so the upload is decoded once, by the server, which refused it if it could not be used.
+ *
  * Events: `{type: "target", description}`, `{type: "progress", step, steps, learning_rate, losses}` after every
  * step, `{type: "preview", step, file}` when a preview PNG has been written (`previews/step-N.png`, atomically),
  * `{type: "done", psnr_db, final_losses, seconds, files}` once `result/` holds w.json, the reconstruction(s)
- * and report.json. A refused target prints `{type: "refused", reason, message}` and exits with status 2.
+ * and report.json.
  *
  * @module
  */
@@ -20,12 +23,12 @@ import { encodePng } from "../../model/images.ts";
 import { LOSS_PRESETS } from "../../model/projection/losses.ts";
 import { writeProjection } from "../../model/projection/outputs.ts";
 import { project } from "../../model/projection/project.ts";
-import { TargetError, targetFromBytes, targetTensor } from "../../model/projection/target.ts";
+import { targetTensor } from "../../model/projection/target.ts";
+import { readTargetFiles } from "./target_file.ts";
 
 /** What the server asks for (`DIR/request.json`). */
 export interface ProjectionWorkerRequest {
-  /** The uploaded file, relative to DIR, and the name messages use for it. */
-  upload: string;
+  /** The uploaded file's name (for report.json; its pixels are DIR/target.raw). */
   uploadName: string;
   checkpoint: string;
   backend: string;
@@ -33,15 +36,11 @@ export interface ProjectionWorkerRequest {
   seed: number;
   wPlus: boolean;
   loss: string;
-  /** The source's ground resolution, m/px (PNG/JPEG have none). */
-  gsdM?: number;
   /** Mapped samples for the W spread (projector.py: 10,000). */
   wAvgSamples?: number;
   /** The target's class (label index), for a conditional generator. */
   label?: number;
   previewEvery: number;
-  /** Limits of the target, as the server checked them. */
-  maxPixels: number;
 }
 
 /** One line of the worker's stdout. */
@@ -55,8 +54,7 @@ export type ProjectionWorkerEvent =
     final_losses: Record<string, number>;
     seconds: number;
     files: string[];
-  }
-  | { type: "refused"; reason: string; message: string };
+  };
 
 function emit(event: ProjectionWorkerEvent): void {
   console.log(JSON.stringify(event));
@@ -66,22 +64,11 @@ async function main(dir: string): Promise<number> {
   const request = JSON.parse(await Deno.readTextFile(join(dir, "request.json"))) as ProjectionWorkerRequest;
   // The entry point of its own process: its runtime is the environment the server gave it.
   await initBackend(processRuntime({ backend: request.backend }), { quiet: true });
-  const { network: G, metadata } = await loadGenerator(request.checkpoint);
-  const gsd = Number(metadata.gsd_m);
-  let target;
-  try {
-    target = await targetFromBytes(await Deno.readFile(join(dir, request.upload)), request.uploadName, {
-      resolution: G.options.resolution,
-      channels: G.options.num_channels,
-      modelGsdM: gsd > 0 ? gsd : undefined,
-      sourceGsdM: request.gsdM,
-      maxPixels: request.maxPixels,
-    });
-  } catch (error) {
-    if (!(error instanceof TargetError)) throw error;
-    emit({ type: "refused", reason: error.reason, message: error.message });
-    return 2;
-  }
+  const { network: G } = await loadGenerator(request.checkpoint);
+  const target = await readTargetFiles(dir, {
+    resolution: G.options.resolution,
+    channels: G.options.num_channels,
+  });
   emit({ type: "target", description: target.description });
 
   const previews = join(dir, "previews");

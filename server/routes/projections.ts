@@ -2,7 +2,8 @@
  * Projection routes, under `/api/projections`: upload a real tile (multipart or a raw image body), follow its
  * projection (status, Server-Sent Events, reconstruction previews), and read the result. The upload is
  * checked here, before anything is stored: byte limit (413), image type (415), pixel limit by the header
- * (413), and that it can be resampled to the model (422). The projection itself runs in a worker process
+ * (413), and that it can be resampled to the model (422); the resampled target is what the worker projects.
+ * The projection itself runs in a worker process
  * (`projection/jobs.ts`); its w is then usable as `w:<id>` wherever a seed names a tile (`plans.ts`).
  *
  * @module
@@ -13,7 +14,7 @@ import { bodyLimit } from "hono/body-limit";
 import { streamSSE } from "hono/streaming";
 import { join } from "node:path";
 import { detectFormat } from "../../model/data/decode.ts";
-import { TargetError, targetFromBytes } from "../../model/projection/target.ts";
+import { type ProjectionTarget, TargetError, targetFromBytes } from "../../model/projection/target.ts";
 import { apiRoutes, serve, validParams, validQuery } from "../api_routes.ts";
 import { ApiError, ForbiddenError, NotFoundError, ValidationError } from "../errors.ts";
 import type { ProjectionJob, ProjectionJobs } from "../projection/jobs.ts";
@@ -98,17 +99,17 @@ export function projectionRoutes(services: Services): OpenAPIHono {
           ]);
         }
       }
-      // The worker resamples the target again; checking it here answers a refusal at once, with nothing stored.
-      let georeferenced = false;
+      // Decoded and resampled here, once: a refusal is answered at once with nothing stored, and the worker
+      // projects this target (projection/target_file.ts) instead of decoding the upload again.
+      let target: ProjectionTarget;
       try {
-        const target = await targetFromBytes(bytes, name, {
+        target = await targetFromBytes(bytes, name, {
           resolution,
           channels,
           modelGsdM: gsd_m ?? undefined,
           sourceGsdM: q.gsd,
           maxPixels,
         });
-        georeferenced = target.geo !== undefined;
       } catch (error) {
         if (!(error instanceof TargetError)) throw error;
         const status = TARGET_STATUS[error.reason as keyof typeof TARGET_STATUS] ?? 422;
@@ -122,10 +123,9 @@ export function projectionRoutes(services: Services): OpenAPIHono {
       return await jobs.start({
         model: model.info.name,
         checkpoint: model.file,
-        bytes,
+        target,
         name,
         format,
-        georeferenced,
         steps: q.steps,
         seed: q.seed,
         wPlus: q.wplus,

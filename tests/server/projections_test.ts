@@ -153,6 +153,32 @@ Deno.test("a projection: 202, progress and reconstructions as SSE, status with l
       },
     );
 
+    await t.step(
+      "the upload is decoded once: the folder keeps the resampled target, not the upload, and the worker projected it",
+      async () => {
+        const folder = join(dir, "projections", id);
+        const names = [...Deno.readDirSync(folder)].map((e) => e.name).sort();
+        assert.deepEqual(names, [
+          "previews",
+          "request.json",
+          "result",
+          "stderr.log",
+          "target.json",
+          "target.raw",
+        ]);
+        const raw = await Deno.readFile(join(folder, "target.raw"));
+        const seen = await decodeImage(
+          await Deno.readFile(join(folder, "result", "target.png")),
+          "target.png",
+        );
+        assert.deepEqual([seen.width, seen.height, seen.channels], [32, 32, 3]);
+        assert.deepEqual(seen.data, raw, "the worker's target is the server's, byte for byte");
+        const request = JSON.parse(await Deno.readTextFile(join(folder, "request.json")));
+        assert.equal("upload" in request, false, "the worker is not pointed at an upload");
+        assert.equal(body.target.resampling, done.target.resampling, "known when accepted");
+      },
+    );
+
     await t.step("w:<id> at ψ = 1 renders the worker's reconstruction (G(w), constant noise)", async () => {
       const final = await png(server, done.reconstruction_url!);
       const edit = await png(server, `/generate?seed=w:${id}`);
