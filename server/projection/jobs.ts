@@ -17,6 +17,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { GeoTransform } from "../../model/geo/read.ts";
 import { openGeoTiff } from "../../model/geo/read.ts";
+import type { ProjectionLossName } from "../../model/projection/losses.ts";
 import type { ProjectedW } from "../../model/projection/outputs.ts";
 import type { ProjectionTarget } from "../../model/projection/target.ts";
 import { ApiError, NotFoundError, ValidationError } from "../errors.ts";
@@ -108,7 +109,9 @@ export interface ProjectionRequest {
   steps: number;
   seed: number;
   wPlus: boolean;
-  loss: string;
+  loss: ProjectionLossName;
+  /** The model's discriminator checkpoint, for a loss that uses D's features. */
+  discriminator?: string;
   className: string | null;
   label?: number;
   gsdM?: number;
@@ -211,6 +214,7 @@ export class ProjectionJobs {
         seed: request.seed,
         wPlus: request.wPlus,
         loss: request.loss,
+        discriminator: request.discriminator,
         wAvgSamples: this.#options.wAvgSamples,
         label: request.label,
         previewEvery: this.#options.previewEvery,

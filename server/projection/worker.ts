@@ -14,13 +14,13 @@
  *
  * @module
  */
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { initBackend } from "../../model/backend/select.ts";
 import { processRuntime } from "../../model/runtime.ts";
-import { loadGenerator } from "../../model/checkpoint/checkpoint.ts";
+import { loadDiscriminator, loadGenerator } from "../../model/checkpoint/checkpoint.ts";
 import { writeFileAtomic } from "../../model/files.ts";
 import { encodePng } from "../../model/images.ts";
-import { LOSS_PRESETS } from "../../model/projection/losses.ts";
+import { LOSS_PRESETS, type ProjectionLossName } from "../../model/projection/losses.ts";
 import { writeProjection } from "../../model/projection/outputs.ts";
 import { project } from "../../model/projection/project.ts";
 import { targetTensor } from "../../model/projection/target.ts";
@@ -35,7 +35,9 @@ export interface ProjectionWorkerRequest {
   steps: number;
   seed: number;
   wPlus: boolean;
-  loss: string;
+  loss: ProjectionLossName;
+  /** The discriminator checkpoint, for a loss that uses D's features (the route found it beside the model). */
+  discriminator?: string;
   /** Mapped samples for the W spread (projector.py: 10,000). */
   wAvgSamples?: number;
   /** The target's class (label index), for a conditional generator. */
@@ -65,6 +67,7 @@ async function main(dir: string): Promise<number> {
   // The entry point of its own process: its runtime is the environment the server gave it.
   await initBackend(processRuntime({ backend: request.backend }), { quiet: true });
   const { network: G } = await loadGenerator(request.checkpoint);
+  const D = request.discriminator ? (await loadDiscriminator(request.discriminator)).network : undefined;
   const target = await readTargetFiles(dir, {
     resolution: G.options.resolution,
     channels: G.options.num_channels,
@@ -98,7 +101,7 @@ async function main(dir: string): Promise<number> {
         await writeFileAtomic(join(previews, file), await encodePng(p.preview));
         emit({ type: "preview", step: p.step, file });
       }
-    });
+    }, D);
   } finally {
     targetImages.dispose();
   }
@@ -108,6 +111,7 @@ async function main(dir: string): Promise<number> {
     backend: request.backend,
     loss: request.loss,
     loss_weights: loss,
+    discriminator: request.discriminator ? basename(request.discriminator) : null,
     seed: request.seed,
   });
   result.reconstruction.dispose();
@@ -119,6 +123,7 @@ async function main(dir: string): Promise<number> {
     files: written.files,
   });
   G.dispose();
+  D?.dispose();
   return 0;
 }
 

@@ -14,6 +14,7 @@ import { bodyLimit } from "hono/body-limit";
 import { streamSSE } from "hono/streaming";
 import { join } from "node:path";
 import { detectFormat } from "../../model/data/decode.ts";
+import { DISCRIMINATOR_LOSSES, PROJECTION_LOSS_NAMES } from "../../model/projection/losses.ts";
 import { type ProjectionTarget, TargetError, targetFromBytes } from "../../model/projection/target.ts";
 import { apiRoutes, serve, validParams, validQuery } from "../api_routes.ts";
 import { ApiError, ForbiddenError, NotFoundError, ValidationError } from "../errors.ts";
@@ -99,6 +100,19 @@ export function projectionRoutes(services: Services): OpenAPIHono {
           ]);
         }
       }
+      // The D-feature loss needs the model's discriminator: checked before the upload is decoded.
+      let discriminator: string | undefined;
+      if (DISCRIMINATOR_LOSSES.includes(q.loss)) {
+        const found = await services.models.discriminatorOf(model.info.name);
+        if ("why" in found) {
+          throw new ValidationError(
+            "loss",
+            `loss=${q.loss} uses the trained discriminator's features, and ${found.why}`,
+            PROJECTION_LOSS_NAMES.filter((name) => !DISCRIMINATOR_LOSSES.includes(name)),
+          );
+        }
+        discriminator = found.file;
+      }
       // Decoded and resampled here, once: a refusal is answered at once with nothing stored, and the worker
       // projects this target (projection/target_file.ts) instead of decoding the upload again.
       let target: ProjectionTarget;
@@ -130,6 +144,7 @@ export function projectionRoutes(services: Services): OpenAPIHono {
         seed: q.seed,
         wPlus: q.wplus,
         loss: q.loss,
+        discriminator,
         className: label === undefined ? null : q.class!,
         label,
         gsdM: q.gsd,

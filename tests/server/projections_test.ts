@@ -11,6 +11,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { join } from "node:path";
 import { CLASS_NAMES_KEY, saveNetwork } from "../../model/checkpoint/checkpoint.ts";
 import { ParameterTree } from "../../model/layers/parameters.ts";
+import { Discriminator } from "../../model/networks/discriminator.ts";
 import { Generator } from "../../model/networks/generator.ts";
 import { decodeImage } from "../../model/data/decode.ts";
 import { openGeoTiff } from "../../model/geo/read.ts";
@@ -330,7 +331,15 @@ Deno.test("bad uploads and options: 415, 413, 422, 400 with {error, field, allow
           "loss",
           /must be one of/,
         );
-        assert.deepEqual(loss.allowed, ["mix", "l2", "l1", "laplacian"]);
+        assert.deepEqual(loss.allowed, ["l2", "l1", "laplacian", "mix", "mix+d"]);
+        // The D-feature loss needs the model's discriminator; the embedded models ship none.
+        const noD = assertError(
+          await post(server, "?loss=mix%2Bd", JPEG, "image/jpeg"),
+          400,
+          "loss",
+          /loss=mix\+d uses the trained discriminator's features, and model 'reference-r32' ships no discriminator \(no reference-r32\.discriminator\.safetensors beside its generator\)/,
+        );
+        assert.deepEqual(noD.allowed, ["l2", "l1", "laplacian", "mix"]);
         assertError(await post(server, "?x=1", JPEG, "image/jpeg"), 400, "x", /unknown parameter/);
         assertError(await post(server, "?class=forest", JPEG, "image/jpeg"), 400, "class", /unconditional/);
         const form = new FormData();
@@ -727,6 +736,84 @@ function workerOf(dir: string): number | undefined {
   }
   return undefined;
 }
+
+Deno.test("loss=mix+d: with the model's discriminator beside it the projection uses D's features; a missing, mismatched or wrong one is a 400 naming loss", async () => {
+  await useWasm();
+  const models = await Deno.makeTempDir({ prefix: "sgan-projection-d-" });
+  const small = {
+    latent_size: 8,
+    dlatent_size: 8,
+    mapping_layers: 2,
+    mapping_fmaps: 8,
+    fmap_base: 32,
+    fmap_max: 8,
+  };
+  const save = async (file: string, network: Generator | Discriminator) => {
+    await saveNetwork(join(models, file), network, { gsd_m: "1" });
+    network.dispose();
+  };
+  await save("tiny.safetensors", new Generator({ resolution: 16, ...small }, ParameterTree.seeded(4)));
+  await save(
+    "tiny.discriminator.safetensors",
+    new Discriminator({ resolution: 16, fmap_base: 32, fmap_max: 8 }),
+  );
+  await save("odd.safetensors", new Generator({ resolution: 16, ...small }, ParameterTree.seeded(5)));
+  await save(
+    "odd.discriminator.safetensors",
+    new Discriminator({ resolution: 32, fmap_base: 32, fmap_max: 8 }),
+  );
+  await save("twin.safetensors", new Generator({ resolution: 16, ...small }, ParameterTree.seeded(6)));
+  await save(
+    "twin.discriminator.safetensors",
+    new Generator({ resolution: 16, ...small }, ParameterTree.seeded(7)),
+  );
+  const { server, dir } = await projectionServer(undefined, { config: { modelsDir: models } });
+  try {
+    const names = ((await request(`${server.url}/api/models`)).json as { models: { name: string }[] }).models
+      .map((m) => m.name);
+    assert.deepEqual(names.filter((n) => n.includes("discriminator")), [], "a discriminator is no model");
+
+    const { id } = await projectDone(server, "?model=tiny&steps=2&loss=mix%2Bd", JPEG, "image/jpeg");
+    const done = await status(server, id);
+    assert.equal(done.state, "done", done.error ?? "");
+    assert.equal(done.options.loss, "mix+d");
+    assert.ok(done.final_losses!.discriminator > 0, JSON.stringify(done.final_losses));
+    assert.ok(
+      Math.abs(
+        done.final_losses!.total - (done.final_losses!.l2 + done.final_losses!.laplacian +
+          0.1 * done.final_losses!.discriminator),
+      ) < 1e-4,
+      "total = l2 + laplacian + 0.1 · discriminator",
+    );
+    const report = JSON.parse(await Deno.readTextFile(join(dir, "projections", id, "result", "report.json")));
+    assert.equal(report.discriminator, "tiny.discriminator.safetensors");
+
+    const refused = async (query: string, message: RegExp) => {
+      const body = assertError(await post(server, query, JPEG, "image/jpeg"), 400, "loss", message);
+      assert.deepEqual(body.allowed, ["l2", "l1", "laplacian", "mix"]);
+    };
+    await refused(
+      "?model=odd&loss=mix%2Bd",
+      /odd\.discriminator\.safetensors is for 32 px, 3-band images; model 'odd' makes 16 px, 3-band ones/,
+    );
+    await refused(
+      "?model=twin&loss=mix%2Bd",
+      /twin\.discriminator\.safetensors holds a generator, not a discriminator/,
+    );
+    // An unencoded + is a space in a query string: a name that does not exist.
+    assertError(
+      await post(server, "?model=tiny&loss=mix+d", JPEG, "image/jpeg"),
+      400,
+      "loss",
+      /must be one of/,
+    );
+    assert.equal([...Deno.readDirSync(join(dir, "projections"))].length, 1, "refusals stored nothing");
+  } finally {
+    await server.close();
+    await Deno.remove(dir, { recursive: true });
+    await Deno.remove(models, { recursive: true });
+  }
+});
 
 Deno.test("a conditional model: a projection names its class, and its w:<id> truncates toward that class's centre", async () => {
   await useWasm();
