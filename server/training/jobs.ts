@@ -23,6 +23,7 @@ import type { TrainConfig } from "../../model/config.ts";
 import type { TrainEvent } from "../../model/train/loop.ts";
 import { type LatestPointer, RunDir } from "../../model/train/run_dir.ts";
 import { ConflictError, NotFoundError } from "../errors.ts";
+import { DISCRIMINATOR_SUFFIX } from "../models.ts";
 import { forEachLine } from "../lines.ts";
 import { signalJobProcess, startJobProcess } from "../job_process.ts";
 import { isInside } from "../security.ts";
@@ -580,10 +581,22 @@ export class TrainingJob {
     }
   }
 
-  /** Copy the generator to `<modelsDir>/<name>.safetensors` atomically (a temporary name, then a rename). */
+  /**
+   * Copy the generator to `<modelsDir>/<name>.safetensors` atomically (a temporary name, then a rename), and the
+   * discriminator of the same checkpoint beside it as `<name>.discriminator.safetensors` (what the projection's
+   * D-feature loss uses, see ModelStore.discriminatorOf). D goes first, so that a model that appears is complete.
+   */
   async #publish(generator: string): Promise<void> {
     if (!isInside(this.runDir, generator)) throw new Error("the generator is not in the run directory");
     await Deno.mkdir(this.modelsDir, { recursive: true });
+    const discriminator = join(this.modelsDir, `${this.name}${DISCRIMINATOR_SUFFIX}`);
+    const latest = await new RunDir(this.runDir).readLatest();
+    if (latest && basename(generator) === latest.files.shadow) {
+      await writeFileAtomic(discriminator, await Deno.readFile(join(dirname(generator), latest.files.dis)));
+    } else {
+      // No D of this generator's checkpoint: none beside it (not a stale one of an earlier model of that name).
+      await Deno.remove(discriminator).catch(() => {});
+    }
     await writeFileAtomic(join(this.modelsDir, `${this.name}.safetensors`), await Deno.readFile(generator));
     this.#model = this.name;
   }
