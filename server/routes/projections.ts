@@ -3,8 +3,8 @@
  * projection (status, Server-Sent Events, reconstruction previews), and read the result. The upload is
  * checked here, before anything is stored: byte limit (413), image type (415), pixel limit by the header
  * (413), and that it can be resampled to the model (422); the resampled target is what the worker projects.
- * The projection itself runs in a worker process
- * (`projection/jobs.ts`); its w is then usable as `w:<id>` wherever a seed names a tile (`plans.ts`).
+ * The projection itself runs in a worker process (`projection/jobs.ts`); its w is then usable as `w:<id>`
+ * wherever a seed names a tile (`plans.ts`). GET lists the projections, DELETE cancels or deletes one.
  *
  * @module
  */
