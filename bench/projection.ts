@@ -15,7 +15,7 @@ import { type Raster8, toRgb8 } from "../model/images.ts";
 import { spreadSubset } from "../model/metrics/image_sets.ts";
 import { multiScaleSWD } from "../model/metrics/swd.ts";
 import { DEFAULT_MODEL } from "../model/pretrained/registry.ts";
-import { LOSS_PRESETS } from "../model/projection/losses.ts";
+import { LOSS_PRESETS, projectionLossSchema } from "../model/projection/losses.ts";
 import { psnr8 } from "../model/projection/outputs.ts";
 import { project } from "../model/projection/project.ts";
 import { loadTarget, targetTensor } from "../model/projection/target.ts";
@@ -33,7 +33,11 @@ const { values } = parseArgs({
   },
 });
 const steps = Number(values.steps);
-const losses = values.losses!.split(",");
+const losses = values.losses!.split(",").map((name) => {
+  const parsed = projectionLossSchema.safeParse(name);
+  if (!parsed.success) throw new Error(`--losses: '${name}' ${parsed.error.issues[0].message}`);
+  return parsed.data;
+});
 const backend = await initBackend(processRuntime({ backend: values.backend }), { quiet: true });
 const { network: G, metadata } = await loadGenerator(values.checkpoint!);
 const holdout = (await Deno.readTextFile(`${values.data}/holdout.txt`)).split("\n").filter((l) => l.trim());

@@ -24,7 +24,7 @@ import { generatedMarker } from "./templates.ts";
 interface ProjectionStatus {
   id: string;
   model: string;
-  state: "queued" | "running" | "done" | "failed" | "interrupted";
+  state: "queued" | "running" | "done" | "failed" | "cancelled" | "interrupted";
   step: number;
   steps: number;
   losses: Record<string, number> | null;
@@ -53,7 +53,7 @@ export interface ProjectorSettings {
   generated: string;
 }
 
-const FINISHED = ["done", "failed", "interrupted"];
+const FINISHED = ["done", "failed", "cancelled", "interrupted"];
 
 /** A problem in the words the other widgets use (headline and what to do). */
 function words(error: unknown): string {

@@ -462,6 +462,47 @@ export function apiRoutes(limits: Limits) {
         "503": responseRef("ProjectionQueueFull"),
       },
     }, q.project),
+    listProjections: checkedRoute({
+      method: "get",
+      path: "/api/projections",
+      summary: "Projections",
+      description: "The projections this server keeps, newest first, a page at a time (`limit`, `offset`; " +
+        "`next` is the next page's URL, null on the last). Each is as GET /api/projections/{id} answers it, " +
+        "without `w`. They live in the server's database (SGAN_DATABASE), so a restart forgets none; " +
+        "offsets count from the newest, so a projection accepted meanwhile shifts later pages by one.",
+      responses: {
+        "200": {
+          description: "One page of projections.",
+          content: { "application/json": { schema: schemaRef("ProjectionList") } },
+        },
+        ...BAD_REQUEST,
+        ...PROJECTION_ERRORS,
+      },
+    }, q.projections),
+    deleteProjection: checkedRoute(
+      {
+        method: "delete",
+        path: "/api/projections/{id}",
+        summary: "Cancel or delete a projection",
+        description: "A queued or running projection is cancelled: its worker process is stopped, and it " +
+          "answers 200 with the projection, now `cancelled` (it stays listed, with the previews it made; " +
+          "DELETE it again to remove it). A finished one (done, failed, cancelled, interrupted) is deleted " +
+          "with its files: 204, and from then on its id and `w:<id>` are a 404 like an id this server never " +
+          "had.",
+        responses: {
+          "200": {
+            description: "Cancelled: the projection as it is now.",
+            content: { "application/json": { schema: schemaRef("Projection") } },
+          },
+          "204": { description: "Deleted with its files." },
+          ...BAD_REQUEST,
+          ...PROJECTION_ERRORS,
+          "404": responseRef("NotFound"),
+        },
+      },
+      emptyQuery,
+      { id: projectionIdParam },
+    ),
     projection: checkedRoute(
       {
         method: "get",

@@ -42,3 +42,12 @@ export async function startJobProcess(
     throw e;
   }
 }
+
+/** Send `name` to a job's process, if it has one and it still runs (one that has exited is no error). */
+export function signalJobProcess(child: Deno.ChildProcess | undefined, name: Deno.Signal): void {
+  try {
+    child?.kill(name);
+  } catch {
+    // already gone
+  }
+}

@@ -1,7 +1,8 @@
 /**
  * The models the server offers: the embedded default model plus every generator checkpoint
  * (`*.safetensors`) in `SGAN_MODELS_DIR` (or, without it, `SGAN_RUNS_DIR/models`, where training jobs publish),
- * named by file stem. Listing reads only the safetensors headers
+ * named by file stem; `<stem>.discriminator.safetensors` is that model's discriminator (for the projection's
+ * D-feature loss), never a model of its own. Listing reads only the safetensors headers
  * (rescanned on each call, so checkpoints written by training appear without a restart); generators are
  * loaded on first use and kept, least recently used first out, up to `maxLoaded`.
  *
@@ -13,10 +14,17 @@ import { loadGeneratorForInference } from "../model/serving.ts";
 import { defaultRuntime, type Runtime } from "../model/runtime.ts";
 import { fileFingerprint } from "../model/files.ts";
 import type { Generator } from "../model/networks/generator.ts";
-import { GENERATOR_DEFAULTS, type GeneratorOptions } from "../model/networks/options.ts";
+import {
+  DISCRIMINATOR_DEFAULTS,
+  GENERATOR_DEFAULTS,
+  type GeneratorOptions,
+} from "../model/networks/options.ts";
 import { DEFAULT_MODEL, EMBEDDED_MODELS, type EmbeddedModel } from "../model/pretrained/registry.ts";
 import { maxDepthOf, type ScaleRow, scaleTable } from "../model/scale.ts";
 import { ModelLoadError, NotFoundError } from "./errors.ts";
+
+/** A model's discriminator lies beside its generator `<stem>.safetensors` as `<stem>` + this. */
+export const DISCRIMINATOR_SUFFIX = ".discriminator.safetensors";
 
 /** What a model name may look like (it is a file stem, and travels in URLs). */
 export const MODEL_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
@@ -223,6 +231,44 @@ export class ModelStore {
     }
   }
 
+  /**
+   * The discriminator shipped with a model, for the projection's D-feature loss: the file
+   * `<stem>.discriminator.safetensors` beside the generator's (in SGAN_MODELS_DIR, or beside an embedded
+   * model), holding a discriminator (by its header) for the model's resolution and channels. `why` says what
+   * is missing when there is none (file names only, not where they live); 404 for an unknown model.
+   */
+  async discriminatorOf(name: string): Promise<{ file: string } | { why: string }> {
+    const entry = await this.#find(name);
+    const file = entry.file.replace(/\.safetensors$/, DISCRIMINATOR_SUFFIX);
+    const shown = basename(file);
+    let metadata: Record<string, string>;
+    try {
+      metadata = await readSafetensorsMetadata(file);
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) {
+        return { why: `model '${name}' ships no discriminator (no ${shown} beside its generator)` };
+      }
+      return { why: `${shown} cannot be read: ${(e as Error).message.replaceAll(file, shown)}` };
+    }
+    if (metadata.network && metadata.network !== "discriminator") {
+      return { why: `${shown} holds a ${metadata.network}, not a discriminator` };
+    }
+    const config = jsonObject(metadata.config);
+    const info = await this.describe(name);
+    // Without a config in its header (a plain PyTorch state_dict), the worker checks D against G when it loads.
+    if (config) {
+      const resolution = config.resolution;
+      const channels = config.num_channels ?? DISCRIMINATOR_DEFAULTS.num_channels;
+      if (resolution !== info.resolution || channels !== info.channels) {
+        return {
+          why: `${shown} is for ${resolution} px, ${channels}-band images; model '${name}' makes ` +
+            `${info.resolution} px, ${info.channels}-band ones`,
+        };
+      }
+    }
+    return { file };
+  }
+
   async #find(name: string): Promise<CatalogueEntry> {
     const catalogue = await this.#catalogue();
     const entry = catalogue.find((e) => e.name === name);
@@ -242,6 +288,8 @@ export class ModelStore {
     try {
       for await (const item of Deno.readDir(this.#modelsDir)) {
         if (!item.isFile || !item.name.endsWith(".safetensors")) continue;
+        if (item.name.endsWith(DISCRIMINATOR_SUFFIX)) continue; // a model's D (discriminatorOf), never a model
+
         const name = basename(item.name, ".safetensors");
         if (taken.has(name) || !MODEL_NAME_PATTERN.test(name)) continue; // embedded names win; names must be URL-safe
         found.push({ name, file: join(this.#modelsDir, item.name), source: "models_dir" });

@@ -12,6 +12,7 @@ import { MAX_SEED } from "../model/seeds.ts";
 import { apiRoutes } from "./api_routes.ts";
 import type { Limits } from "./config.ts";
 import { MODEL_NAME_PATTERN } from "./models.ts";
+import { PROJECTION_STATES } from "./projection/jobs.ts";
 import { MAX_BODY_BYTES } from "./training/names.ts";
 
 /** API version (the document's `info.version`). */
@@ -332,6 +333,17 @@ function bodySchemas(): Record<string, Json> {
         },
       },
     },
+    ProjectionList: {
+      type: "object",
+      required: ["projections", "total", "limit", "offset", "next"],
+      properties: {
+        projections: { type: "array", items: ref("Projection"), description: "Newest first." },
+        total: { type: "integer", description: "Projections the server keeps." },
+        limit: { type: "integer" },
+        offset: { type: "integer" },
+        next: { type: ["string", "null"], description: "URL of the next page; null on the last." },
+      },
+    },
     TrainingJobList: {
       type: "object",
       properties: { jobs: { type: "array", items: ref("TrainingJob") } },
@@ -350,8 +362,9 @@ function projectionSchema(): Json {
       model: { type: "string" },
       state: {
         type: "string",
-        enum: ["queued", "running", "done", "failed", "interrupted"],
-        description: "`interrupted`: the server stopped while it was queued or running (post it again).",
+        enum: [...PROJECTION_STATES],
+        description: "`cancelled`: stopped by DELETE while queued or running; `interrupted`: the server " +
+          "stopped meanwhile (post it again).",
       },
       created_at: { type: "string", format: "date-time" },
       started_at: { type: ["string", "null"], format: "date-time" },

@@ -79,7 +79,6 @@ export async function createServices(options: ServiceOptions = {}): Promise<Serv
       dir: projectionsDirOf(config),
       concurrency: config.projection.workers,
       maxQueued: config.projection.maxQueued,
-      maxPixels: config.projection.maxPixels,
       previewEvery: config.projection.previewEvery,
       wAvgSamples: config.projection.wAvgSamples,
       backend: tf.getBackend(),

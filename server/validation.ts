@@ -19,6 +19,11 @@ import {
   STYLE_RANGE_ITEM_PATTERN,
   STYLE_RANGE_SYNTAX,
 } from "../model/figures/style_ranges.ts";
+import {
+  PROJECTION_LOSS_NAMES,
+  type ProjectionLossName,
+  projectionLossSchema,
+} from "../model/projection/losses.ts";
 import type { Limits } from "./config.ts";
 import { type ErrorBody, ValidationError } from "./errors.ts";
 import { MODEL_NAME_PATTERN } from "./models.ts";
@@ -551,8 +556,8 @@ export function paramDefs(limits: Limits) {
   };
 }
 
-/** The projection losses the API offers (the D-feature term needs a discriminator, which models do not ship). */
-export const PROJECTION_LOSSES = ["mix", "l2", "l1", "laplacian"] as const;
+/** Most projections one page of GET /api/projections lists (the server keeps 200 by default). */
+export const MAX_PROJECTION_PAGE = 200;
 
 /** Largest depth any model may have (4 · 2^16 px); the chosen model's own last depth is checked in plans.ts. */
 export const MAX_DEPTH = 16;
@@ -668,14 +673,17 @@ export function querySpecs(limits: Limits) {
         fallback: false,
       } satisfies ParamDef<boolean>,
       loss: {
-        schema: enumSchema(PROJECTION_LOSSES),
-        allowed: [...PROJECTION_LOSSES],
+        // The CLI's own schema (deno task project --loss): the same names, the same message.
+        schema: projectionLossSchema,
+        allowed: [...PROJECTION_LOSS_NAMES],
         description:
-          "Distance to the target: pixel l2, l1, a Laplacian-pyramid l1, or mix (l2 + laplacian, " +
-          "the default; see docs/projection.md).",
+          "Distance to the target: pixel l2, l1, a Laplacian-pyramid l1, mix (l2 + laplacian, the default), " +
+          "or mix+d (mix + 0.1 · the distance of the trained discriminator's features; `loss=mix%2Bd` in a " +
+          "URL), which needs the model's discriminator beside it (NAME.discriminator.safetensors; a 400 " +
+          "naming `loss` otherwise). See docs/projection.md.",
         openapi: { default: "mix" },
         fallback: "mix",
-      } satisfies ParamDef<(typeof PROJECTION_LOSSES)[number]>,
+      } satisfies ParamDef<ProjectionLossName>,
       class: {
         ...p.class,
         description:
@@ -689,6 +697,20 @@ export function querySpecs(limits: Limits) {
         description:
           "The image's ground resolution in m/px (PNG and JPEG carry none; overrides a GeoTIFF's), " +
           "so that it is resampled to the model's.",
+      } satisfies ParamDef<number>,
+    },
+    projections: {
+      limit: {
+        ...documented(integerParam(1, MAX_PROJECTION_PAGE, "limit"), { default: 50, example: 20 }),
+        allowed: `an integer from 1 to ${MAX_PROJECTION_PAGE}`,
+        description: "Projections on this page, newest first.",
+        fallback: 50,
+      } satisfies ParamDef<number>,
+      offset: {
+        ...documented(integerParam(0, 1_000_000, "offset"), { default: 0, example: 0 }),
+        allowed: "an integer from 0 to 1000000",
+        description: "Projections skipped before the page (newest first: a page's `next` gives the next).",
+        fallback: 0,
       } satisfies ParamDef<number>,
     },
     reconstruction: {

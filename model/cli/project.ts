@@ -12,7 +12,7 @@ import { initBackend } from "../backend/select.ts";
 import { processRuntime } from "../runtime.ts";
 import { classNamesFromMetadata, loadDiscriminator, loadGenerator } from "../checkpoint/checkpoint.ts";
 import { DEFAULT_MODEL } from "../pretrained/registry.ts";
-import { LOSS_PRESETS } from "../projection/losses.ts";
+import { LOSS_PRESETS, PROJECTION_LOSS_NAMES, projectionLossSchema } from "../projection/losses.ts";
 import { writeProjection } from "../projection/outputs.ts";
 import { project, PROJECTION_DEFAULTS } from "../projection/project.ts";
 import { loadTarget, TargetError, targetTensor } from "../projection/target.ts";
@@ -20,7 +20,7 @@ import { integerFlag, numberFlag, parseFlags, runCommand, UsageError } from "./c
 
 const USAGE =
   "usage: deno task project --image FILE [--steps 500] [--class C] [--checkpoint G] [--discriminator D] " +
-  "[--wplus] [--noise-reg] [--loss " + Object.keys(LOSS_PRESETS).join("|") +
+  "[--wplus] [--noise-reg] [--loss " + PROJECTION_LOSS_NAMES.join("|") +
   "] [--gsd M_PER_PX] [--seed 0] " +
   "[--backend auto|tensorflow|webgpu|wasm|cpu] --out DIR";
 
@@ -52,11 +52,12 @@ await runCommand(async () => {
   if (sourceGsdM !== undefined && !(sourceGsdM > 0)) {
     throw new UsageError(`--gsd must be a positive ground resolution in m/px, got '${values.gsd}'`);
   }
-  const lossName = values.loss ?? (values.discriminator ? "mix+d" : "mix");
-  const loss = LOSS_PRESETS[lossName];
-  if (!loss) {
-    throw new UsageError(`--loss must be one of ${Object.keys(LOSS_PRESETS).join(", ")}, got '${lossName}'`);
+  const parsedLoss = projectionLossSchema.safeParse(values.loss ?? (values.discriminator ? "mix+d" : "mix"));
+  if (!parsedLoss.success) {
+    throw new UsageError(`--loss ${parsedLoss.error.issues[0].message}, got '${values.loss}'`);
   }
+  const lossName = parsedLoss.data;
+  const loss = LOSS_PRESETS[lossName];
   if (loss.discriminator && !values.discriminator) {
     throw new UsageError(
       `--loss ${lossName} needs --discriminator FILE: the embedded default model ships its generator only`,

@@ -106,6 +106,10 @@ function truncatedDlatents(
           `given dlatents must have ${layers} × ${size} values for this model, got ${s.dlatents.length}`,
         );
       }
+      // A diverged projection's w would render as a blank tile without saying why.
+      if (!s.dlatents.every(Number.isFinite)) {
+        throw new RangeError("given dlatents contain non-finite values (NaN or ±Infinity)");
+      }
       return tf.tensor2d(s.dlatents, [layers, size]);
     });
     return G.truncation.apply(tf.stack(rows) as tf.Tensor3D, psis, cutoffs, labels);

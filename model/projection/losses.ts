@@ -6,6 +6,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
+import { z } from "zod";
 import type { Discriminator } from "../networks/discriminator.ts";
 import { discriminatorFeatureDistance, discriminatorFeatures } from "./d_features.ts";
 import { laplacianL1, pyramidLevels } from "./laplacian.ts";
@@ -17,14 +18,31 @@ export type LossTerm = typeof LOSS_TERMS[number];
 /** Weight of each term (absent or 0: not computed). */
 export type LossWeights = Partial<Record<LossTerm, number>>;
 
-/** Named mixes for the CLI and the measurements; `mix` is the default (see docs/projection.md). */
-export const LOSS_PRESETS: Readonly<Record<string, LossWeights>> = Object.freeze({
+/** The named mixes; `mix` is the default (see docs/projection.md). */
+export const PROJECTION_LOSS_NAMES = ["l2", "l1", "laplacian", "mix", "mix+d"] as const;
+export type ProjectionLossName = typeof PROJECTION_LOSS_NAMES[number];
+
+/**
+ * A loss name as `deno task project --loss` and `POST /api/projections?loss=` take it: one schema for both, so
+ * that they accept the same names with the same message.
+ */
+export const projectionLossSchema = z.enum(PROJECTION_LOSS_NAMES, {
+  error: `must be one of ${PROJECTION_LOSS_NAMES.join(", ")}`,
+});
+
+/** The weights of each named mix, for the CLI, the server and the measurements. */
+export const LOSS_PRESETS: Readonly<Record<ProjectionLossName, LossWeights>> = Object.freeze({
   l2: { l2: 1 },
   l1: { l1: 1 },
   laplacian: { laplacian: 1 },
   mix: { l2: 1, laplacian: 1 },
   "mix+d": { l2: 1, laplacian: 1, discriminator: 0.1 },
 });
+
+/** The named mixes that use the discriminator's features (and so need D's weights). */
+export const DISCRIMINATOR_LOSSES: readonly ProjectionLossName[] = PROJECTION_LOSS_NAMES.filter((name) =>
+  (LOSS_PRESETS[name].discriminator ?? 0) > 0
+);
 
 /** The target and what the loss terms precompute from it. */
 export class ProjectionLoss {

@@ -11,7 +11,7 @@ import { encodePng, type Raster8, toRgb8 } from "../images.ts";
 import type { ProjectionResult } from "./project.ts";
 import type { ProjectionTarget } from "./target.ts";
 
-/** The w file (`w.json`): what `w:<id>` and {@link EditCell} sources read back. */
+/** The w file (`w.json`): what `w:<id>` reads back (as a figure cell's given dlatents, model/figures/dlatents.ts). */
 export interface ProjectedW {
   format: "sgan-ts/projected-w/1";
   num_layers: number;

@@ -2,7 +2,8 @@
  * Projections of real tiles into W, run by the server: a bounded queue (one worker process at a time by
  * default, a few waiting; more is a 503 with Retry-After), each projection in its own process
  * (`worker.ts`, as training jobs are: generation in the server never waits for it), followed through the JSON
- * event lines it prints. A projection lives in `<dir>/<id>/`: the upload, `request.json`, `previews/` (the
+ * event lines it prints. A projection lives in `<dir>/<id>/`: the upload as the route resampled it
+ * (`target.json`, `target.raw`: the upload itself is not kept), `request.json`, `previews/` (the
  * reconstruction every few steps) and, once done, `result/` (w.json, reconstruction.png, reconstruction.tif
  * for a GeoTIFF target, target.png, report.json).
  *
@@ -16,19 +17,31 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { GeoTransform } from "../../model/geo/read.ts";
 import { openGeoTiff } from "../../model/geo/read.ts";
+import type { ProjectionLossName } from "../../model/projection/losses.ts";
 import type { ProjectedW } from "../../model/projection/outputs.ts";
+import type { ProjectionTarget } from "../../model/projection/target.ts";
 import { ApiError, NotFoundError, ValidationError } from "../errors.ts";
 import { forEachLine } from "../lines.ts";
-import { startJobProcess } from "../job_process.ts";
+import { signalJobProcess, startJobProcess } from "../job_process.ts";
 import type { StoredEvent } from "../sse.ts";
 import type { ProjectionRecord, ProjectionRecords } from "../store/projection_records.ts";
+import { writeTargetFiles } from "./target_file.ts";
 import type { ProjectionWorkerEvent, ProjectionWorkerRequest } from "./worker.ts";
 
-/** Where a projection is. */
-export type ProjectionState = "queued" | "running" | "done" | "failed" | "interrupted";
+/**
+ * Where a projection is: `cancelled` by a DELETE while it was queued or running, `interrupted` by its server
+ * stopping meanwhile.
+ */
+export const PROJECTION_STATES = ["queued", "running", "done", "failed", "cancelled", "interrupted"] as const;
+export type ProjectionState = typeof PROJECTION_STATES[number];
 
 /** States in which no process runs and none will. */
-export const FINISHED_PROJECTION_STATES: readonly ProjectionState[] = ["done", "failed", "interrupted"];
+export const FINISHED_PROJECTION_STATES: readonly ProjectionState[] = [
+  "done",
+  "failed",
+  "cancelled",
+  "interrupted",
+];
 
 /** A projection as `GET /api/projections/{id}` describes it (without its w, which GET adds when done). */
 export interface ProjectionStatus {
@@ -47,7 +60,7 @@ export interface ProjectionStatus {
     class: string | null;
     gsd: number | null;
   };
-  /** The upload: its name, format, and what resampling did (null until the worker has read it). */
+  /** The upload: its name, format, and what resampling did. */
   target: { name: string; format: string; georeferenced: boolean; resampling: string | null };
   /** Steps taken so far. */
   step: number;
@@ -89,15 +102,16 @@ export interface ProjectedTile {
 export interface ProjectionRequest {
   model: string;
   checkpoint: string;
-  /** The upload, its name for messages and its detected format. */
-  bytes: Uint8Array;
+  /** The upload resampled to the model (by the route, which refused it if it could not be), its name and format. */
+  target: ProjectionTarget;
   name: string;
   format: "png" | "jpeg" | "tiff";
-  georeferenced: boolean;
   steps: number;
   seed: number;
   wPlus: boolean;
-  loss: string;
+  loss: ProjectionLossName;
+  /** The model's discriminator checkpoint, for a loss that uses D's features. */
+  discriminator?: string;
   className: string | null;
   label?: number;
   gsdM?: number;
@@ -111,8 +125,6 @@ export interface ProjectionJobsOptions {
   concurrency: number;
   /** Projections waiting beyond those running before new ones are refused (503). */
   maxQueued: number;
-  /** Largest target in pixels, by its header. */
-  maxPixels: number;
   /** The tensor backend the workers use. */
   backend: string;
   /** A preview of the reconstruction every this many steps. */
@@ -192,11 +204,9 @@ export class ProjectionJobs {
     const dir = join(this.#options.dir, id);
     await Deno.mkdir(this.#options.dir, { recursive: true });
     await Deno.mkdir(dir);
-    const upload = `upload.${request.format === "jpeg" ? "jpg" : request.format === "tiff" ? "tif" : "png"}`;
     try {
-      await Deno.writeFile(join(dir, upload), request.bytes);
+      await writeTargetFiles(dir, request.target);
       const workerRequest: ProjectionWorkerRequest = {
-        upload,
         uploadName: request.name,
         checkpoint: request.checkpoint,
         backend: this.#options.backend,
@@ -204,11 +214,10 @@ export class ProjectionJobs {
         seed: request.seed,
         wPlus: request.wPlus,
         loss: request.loss,
-        gsdM: request.gsdM,
+        discriminator: request.discriminator,
         wAvgSamples: this.#options.wAvgSamples,
         label: request.label,
         previewEvery: this.#options.previewEvery,
-        maxPixels: this.#options.maxPixels,
       };
       await Deno.writeTextFile(join(dir, "request.json"), JSON.stringify(workerRequest, null, 1));
     } catch (error) {
@@ -234,6 +243,30 @@ export class ProjectionJobs {
       );
     }
     return job;
+  }
+
+  /** One page of the projections, newest first, and how many there are. */
+  list(limit: number, offset: number): { projections: ProjectionStatus[]; total: number } {
+    const newestFirst = [...this.#jobs.values()].reverse();
+    return {
+      projections: newestFirst.slice(offset, offset + limit).map((job) => job.status()),
+      total: newestFirst.length,
+    };
+  }
+
+  /**
+   * DELETE: a queued or running projection is cancelled (its worker is stopped; it stays listed, `cancelled`)
+   * and its status returned; a finished one is forgotten with its files (null), so that its id, and `w:<id>`,
+   * then answer the 404 of an unknown one.
+   */
+  async remove(id: string): Promise<ProjectionStatus | null> {
+    const job = this.get(id);
+    if (!job.finished) {
+      await job.stop("cancelled");
+      return job.status();
+    }
+    await this.#forget(job);
+    return null;
   }
 
   /**
@@ -274,7 +307,7 @@ export class ProjectionJobs {
 
   /** Stop every worker (server shutdown): their projections are recorded as interrupted. */
   async close(): Promise<void> {
-    await Promise.all([...this.#jobs.values()].map((job) => job.interrupt()));
+    await Promise.all([...this.#jobs.values()].map((job) => job.stop("interrupted")));
   }
 
   #count(state: ProjectionState): number {
@@ -294,12 +327,23 @@ export class ProjectionJobs {
   #forgetOld(): void {
     const finished = [...this.#jobs.values()].filter((job) => job.finished);
     const excess = this.#jobs.size - (this.#options.keep ?? 200);
-    for (const job of finished.slice(0, Math.max(0, excess))) {
-      this.#jobs.delete(job.id);
-      this.#tiles.delete(job.id);
-      this.#options.records?.remove(job.id);
-      Deno.remove(job.dir, { recursive: true }).catch(() => {});
-    }
+    for (const job of finished.slice(0, Math.max(0, excess))) this.#forget(job);
+  }
+
+  /**
+   * Forget a finished projection: out of the table at once (before any await, so that a second request finds
+   * it gone), its record, then its folder. A folder that cannot be removed is logged: the projection is gone
+   * from the API all the same.
+   */
+  async #forget(job: ProjectionJob): Promise<void> {
+    this.#jobs.delete(job.id);
+    this.#tiles.delete(job.id);
+    this.#options.records?.remove(job.id);
+    await Deno.remove(job.dir, { recursive: true }).catch((e) => {
+      if (!(e instanceof Deno.errors.NotFound)) {
+        console.error(`projection ${job.id}: its folder could not be removed: ${(e as Error).message}`);
+      }
+    });
   }
 }
 
@@ -308,7 +352,8 @@ export class ProjectionJob {
   #status: ProjectionStatus;
   #label?: number;
   #child?: Deno.ChildProcess;
-  #interrupting = false;
+  /** Set by {@link stop}: the state the projection ends in unless its worker finished first. */
+  #stopping?: "cancelled" | "interrupted";
   readonly #stderrTail: string[] = [];
   readonly #events: StoredEvent[] = [];
   #nextEventId = 0;
@@ -341,8 +386,9 @@ export class ProjectionJob {
       target: {
         name: request!.name,
         format: request!.format,
-        georeferenced: request!.georeferenced,
-        resampling: null,
+        georeferenced: request!.target.geo !== undefined,
+        // The route resampled it: known from the start (the worker's target event repeats it).
+        resampling: request!.target.description,
       },
       step: 0,
       steps: request!.steps,
@@ -475,6 +521,8 @@ export class ProjectionJob {
       this.#finish("failed");
       return undefined;
     }
+    // A stop that came while the process was being started.
+    if (this.#stopping) signalJobProcess(this.#child, "SIGKILL");
     this.record();
     this.#push("state", { state: "running" });
     const stdout = forEachLine(this.#child.stdout, (line) => this.#onLine(line));
@@ -491,14 +539,17 @@ export class ProjectionJob {
     } finally {
       stderrLog.close();
     }
-    if (this.#interrupting) {
-      this.#status.error = "the server stopped while this projection ran; post the tile again";
-      this.#finish("interrupted");
-      return undefined;
-    }
+    // A worker that finished before a stop could reach it has a complete result: it is done all the same.
     if (exit?.success && this.#status.psnr_db !== null) {
       this.#finish("done");
       return this.#status.seconds! / Math.max(1, this.#status.steps);
+    }
+    if (this.#stopping) {
+      this.#status.error = this.#stopping === "interrupted"
+        ? "the server stopped while this projection ran; post the tile again"
+        : null;
+      this.#finish(this.#stopping);
+      return undefined;
     }
     if (this.#status.error === null) {
       const tail = this.#stderrTail.join("\n").trim();
@@ -509,21 +560,24 @@ export class ProjectionJob {
     return undefined;
   }
 
-  /** Stop the worker (server shutdown); the projection ends `interrupted`. */
-  async interrupt(): Promise<void> {
+  /**
+   * Stop the projection and wait until it has finished: `cancelled` (a DELETE) or `interrupted` (server
+   * shutdown). A queued one ends at once; a running one's worker is killed (it has nothing to save: a
+   * projection is started again from its upload, not resumed). The first stop's state wins.
+   */
+  async stop(final: "cancelled" | "interrupted"): Promise<void> {
     if (this.finished) return;
-    this.#interrupting = true;
-    if (this.#child) {
-      try {
-        this.#child.kill("SIGKILL");
-      } catch {
-        // exited meanwhile
-      }
-      await this.done;
-    } else {
-      this.#status.error = "the server stopped before this projection started; post the tile again";
-      this.#finish("interrupted");
+    this.#stopping ??= final;
+    if (this.state === "queued") {
+      this.#status.error = this.#stopping === "interrupted"
+        ? "the server stopped before this projection started; post the tile again"
+        : null;
+      this.#finish(this.#stopping);
+      return;
     }
+    // Running: run() kills a worker that is still being started once it is.
+    signalJobProcess(this.#child, "SIGKILL");
+    await this.done;
   }
 
   #onLine(line: string): void {
@@ -563,9 +617,6 @@ export class ProjectionJob {
         s.geotiff_url = event.files.includes("reconstruction.tif")
           ? `/api/projections/${this.id}/reconstruction.tif`
           : null;
-        return;
-      case "refused":
-        s.error = event.message;
         return;
     }
   }

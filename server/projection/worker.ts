@@ -4,44 +4,45 @@
  * does for training jobs. The server runs it as its own process (see `jobs.ts`), so a projection never
  * blocks generation and a server restart can tell a finished projection from one that was cut short.
  *
+ * It projects the target the server has already decoded and resampled (`target.json`, `target.raw`: see
+ * `target_file.ts`), so the upload is decoded once, by the server, which refused it if it could not be used.
+ *
  * Events: `{type: "target", description}`, `{type: "progress", step, steps, learning_rate, losses}` after every
  * step, `{type: "preview", step, file}` when a preview PNG has been written (`previews/step-N.png`, atomically),
  * `{type: "done", psnr_db, final_losses, seconds, files}` once `result/` holds w.json, the reconstruction(s)
- * and report.json. A refused target prints `{type: "refused", reason, message}` and exits with status 2.
+ * and report.json.
  *
  * @module
  */
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { initBackend } from "../../model/backend/select.ts";
 import { processRuntime } from "../../model/runtime.ts";
-import { loadGenerator } from "../../model/checkpoint/checkpoint.ts";
+import { loadDiscriminator, loadGenerator } from "../../model/checkpoint/checkpoint.ts";
 import { writeFileAtomic } from "../../model/files.ts";
 import { encodePng } from "../../model/images.ts";
-import { LOSS_PRESETS } from "../../model/projection/losses.ts";
+import { LOSS_PRESETS, type ProjectionLossName } from "../../model/projection/losses.ts";
 import { writeProjection } from "../../model/projection/outputs.ts";
 import { project } from "../../model/projection/project.ts";
-import { TargetError, targetFromBytes, targetTensor } from "../../model/projection/target.ts";
+import { targetTensor } from "../../model/projection/target.ts";
+import { readTargetFiles } from "./target_file.ts";
 
 /** What the server asks for (`DIR/request.json`). */
 export interface ProjectionWorkerRequest {
-  /** The uploaded file, relative to DIR, and the name messages use for it. */
-  upload: string;
+  /** The uploaded file's name (for report.json; its pixels are DIR/target.raw). */
   uploadName: string;
   checkpoint: string;
   backend: string;
   steps: number;
   seed: number;
   wPlus: boolean;
-  loss: string;
-  /** The source's ground resolution, m/px (PNG/JPEG have none). */
-  gsdM?: number;
+  loss: ProjectionLossName;
+  /** The discriminator checkpoint, for a loss that uses D's features (the route found it beside the model). */
+  discriminator?: string;
   /** Mapped samples for the W spread (projector.py: 10,000). */
   wAvgSamples?: number;
   /** The target's class (label index), for a conditional generator. */
   label?: number;
   previewEvery: number;
-  /** Limits of the target, as the server checked them. */
-  maxPixels: number;
 }
 
 /** One line of the worker's stdout. */
@@ -55,8 +56,7 @@ export type ProjectionWorkerEvent =
     final_losses: Record<string, number>;
     seconds: number;
     files: string[];
-  }
-  | { type: "refused"; reason: string; message: string };
+  };
 
 function emit(event: ProjectionWorkerEvent): void {
   console.log(JSON.stringify(event));
@@ -66,22 +66,12 @@ async function main(dir: string): Promise<number> {
   const request = JSON.parse(await Deno.readTextFile(join(dir, "request.json"))) as ProjectionWorkerRequest;
   // The entry point of its own process: its runtime is the environment the server gave it.
   await initBackend(processRuntime({ backend: request.backend }), { quiet: true });
-  const { network: G, metadata } = await loadGenerator(request.checkpoint);
-  const gsd = Number(metadata.gsd_m);
-  let target;
-  try {
-    target = await targetFromBytes(await Deno.readFile(join(dir, request.upload)), request.uploadName, {
-      resolution: G.options.resolution,
-      channels: G.options.num_channels,
-      modelGsdM: gsd > 0 ? gsd : undefined,
-      sourceGsdM: request.gsdM,
-      maxPixels: request.maxPixels,
-    });
-  } catch (error) {
-    if (!(error instanceof TargetError)) throw error;
-    emit({ type: "refused", reason: error.reason, message: error.message });
-    return 2;
-  }
+  const { network: G } = await loadGenerator(request.checkpoint);
+  const D = request.discriminator ? (await loadDiscriminator(request.discriminator)).network : undefined;
+  const target = await readTargetFiles(dir, {
+    resolution: G.options.resolution,
+    channels: G.options.num_channels,
+  });
   emit({ type: "target", description: target.description });
 
   const previews = join(dir, "previews");
@@ -111,7 +101,7 @@ async function main(dir: string): Promise<number> {
         await writeFileAtomic(join(previews, file), await encodePng(p.preview));
         emit({ type: "preview", step: p.step, file });
       }
-    });
+    }, D);
   } finally {
     targetImages.dispose();
   }
@@ -121,6 +111,7 @@ async function main(dir: string): Promise<number> {
     backend: request.backend,
     loss: request.loss,
     loss_weights: loss,
+    discriminator: request.discriminator ? basename(request.discriminator) : null,
     seed: request.seed,
   });
   result.reconstruction.dispose();
@@ -132,6 +123,7 @@ async function main(dir: string): Promise<number> {
     files: written.files,
   });
   G.dispose();
+  D?.dispose();
   return 0;
 }
 

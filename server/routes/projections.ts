@@ -2,8 +2,9 @@
  * Projection routes, under `/api/projections`: upload a real tile (multipart or a raw image body), follow its
  * projection (status, Server-Sent Events, reconstruction previews), and read the result. The upload is
  * checked here, before anything is stored: byte limit (413), image type (415), pixel limit by the header
- * (413), and that it can be resampled to the model (422). The projection itself runs in a worker process
- * (`projection/jobs.ts`); its w is then usable as `w:<id>` wherever a seed names a tile (`plans.ts`).
+ * (413), and that it can be resampled to the model (422); the resampled target is what the worker projects.
+ * The projection itself runs in a worker process (`projection/jobs.ts`); its w is then usable as `w:<id>`
+ * wherever a seed names a tile (`plans.ts`). GET lists the projections, DELETE cancels or deletes one.
  *
  * @module
  */
@@ -13,7 +14,8 @@ import { bodyLimit } from "hono/body-limit";
 import { streamSSE } from "hono/streaming";
 import { join } from "node:path";
 import { detectFormat } from "../../model/data/decode.ts";
-import { TargetError, targetFromBytes } from "../../model/projection/target.ts";
+import { DISCRIMINATOR_LOSSES, PROJECTION_LOSS_NAMES } from "../../model/projection/losses.ts";
+import { type ProjectionTarget, TargetError, targetFromBytes } from "../../model/projection/target.ts";
 import { apiRoutes, serve, validParams, validQuery } from "../api_routes.ts";
 import { ApiError, ForbiddenError, NotFoundError, ValidationError } from "../errors.ts";
 import type { ProjectionJob, ProjectionJobs } from "../projection/jobs.ts";
@@ -98,17 +100,30 @@ export function projectionRoutes(services: Services): OpenAPIHono {
           ]);
         }
       }
-      // The worker resamples the target again; checking it here answers a refusal at once, with nothing stored.
-      let georeferenced = false;
+      // The D-feature loss needs the model's discriminator: checked before the upload is decoded.
+      let discriminator: string | undefined;
+      if (DISCRIMINATOR_LOSSES.includes(q.loss)) {
+        const found = await services.models.discriminatorOf(model.info.name);
+        if ("why" in found) {
+          throw new ValidationError(
+            "loss",
+            `loss=${q.loss} uses the trained discriminator's features, and ${found.why}`,
+            PROJECTION_LOSS_NAMES.filter((name) => !DISCRIMINATOR_LOSSES.includes(name)),
+          );
+        }
+        discriminator = found.file;
+      }
+      // Decoded and resampled here, once: a refusal is answered at once with nothing stored, and the worker
+      // projects this target (projection/target_file.ts) instead of decoding the upload again.
+      let target: ProjectionTarget;
       try {
-        const target = await targetFromBytes(bytes, name, {
+        target = await targetFromBytes(bytes, name, {
           resolution,
           channels,
           modelGsdM: gsd_m ?? undefined,
           sourceGsdM: q.gsd,
           maxPixels,
         });
-        georeferenced = target.geo !== undefined;
       } catch (error) {
         if (!(error instanceof TargetError)) throw error;
         const status = TARGET_STATUS[error.reason as keyof typeof TARGET_STATUS] ?? 422;
@@ -122,14 +137,14 @@ export function projectionRoutes(services: Services): OpenAPIHono {
       return await jobs.start({
         model: model.info.name,
         checkpoint: model.file,
-        bytes,
+        target,
         name,
         format,
-        georeferenced,
         steps: q.steps,
         seed: q.seed,
         wPlus: q.wplus,
         loss: q.loss,
+        discriminator,
         className: label === undefined ? null : q.class!,
         label,
         gsdM: q.gsd,
@@ -137,6 +152,20 @@ export function projectionRoutes(services: Services): OpenAPIHono {
     });
     c.header("Location", accepted.status_url);
     return c.json(accepted, 202);
+  });
+
+  serve(app, routes.listProjections, (c) => {
+    const { limit, offset } = validQuery(c, specs.projections);
+    const page = services.projections!.list(limit, offset);
+    const next = offset + page.projections.length < page.total
+      ? `/api/projections?limit=${limit}&offset=${offset + limit}`
+      : null;
+    return c.json({ ...page, limit, offset, next });
+  });
+
+  serve(app, routes.deleteProjection, async (c) => {
+    const cancelled = await services.projections!.remove(jobOf(c, services.projections!).id);
+    return cancelled ? c.json(cancelled) : c.body(null, 204);
   });
 
   serve(app, routes.projection, async (c) => {

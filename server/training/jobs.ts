@@ -23,8 +23,9 @@ import type { TrainConfig } from "../../model/config.ts";
 import type { TrainEvent } from "../../model/train/loop.ts";
 import { type LatestPointer, RunDir } from "../../model/train/run_dir.ts";
 import { ConflictError, NotFoundError } from "../errors.ts";
+import { DISCRIMINATOR_SUFFIX } from "../models.ts";
 import { forEachLine } from "../lines.ts";
-import { startJobProcess } from "../job_process.ts";
+import { signalJobProcess, startJobProcess } from "../job_process.ts";
 import { isInside } from "../security.ts";
 import type { TrainRequest } from "./request.ts";
 import type { TrainingRecord, TrainingRecords } from "../store/training_records.ts";
@@ -443,7 +444,7 @@ export class TrainingJob {
       throw e;
     }
     this.#record();
-    if (this.#stopRequested) signal(this.#child, "SIGINT"); // a stop that came while launching
+    if (this.#stopRequested) signalJobProcess(this.#child, "SIGINT"); // a stop that came while launching
     else this.#push("state", { state: this.state });
     this.#follow(this.#child, stderrLog).catch((e) => console.error(`training job ${this.id}:`, e));
   }
@@ -458,9 +459,9 @@ export class TrainingJob {
       this.#stopRequested = true;
       this.#stopState = final;
       this.#setState("stopping");
-      signal(this.#child, "SIGINT");
+      signalJobProcess(this.#child, "SIGINT");
     }
-    const timer = setTimeout(() => signal(this.#child, "SIGKILL"), timeoutMs);
+    const timer = setTimeout(() => signalJobProcess(this.#child, "SIGKILL"), timeoutMs);
     try {
       await this.done;
     } finally {
@@ -580,10 +581,22 @@ export class TrainingJob {
     }
   }
 
-  /** Copy the generator to `<modelsDir>/<name>.safetensors` atomically (a temporary name, then a rename). */
+  /**
+   * Copy the generator to `<modelsDir>/<name>.safetensors` atomically (a temporary name, then a rename), and the
+   * discriminator of the same checkpoint beside it as `<name>.discriminator.safetensors` (what the projection's
+   * D-feature loss uses, see ModelStore.discriminatorOf). D goes first, so that a model that appears is complete.
+   */
   async #publish(generator: string): Promise<void> {
     if (!isInside(this.runDir, generator)) throw new Error("the generator is not in the run directory");
     await Deno.mkdir(this.modelsDir, { recursive: true });
+    const discriminator = join(this.modelsDir, `${this.name}${DISCRIMINATOR_SUFFIX}`);
+    const latest = await new RunDir(this.runDir).readLatest();
+    if (latest && basename(generator) === latest.files.shadow) {
+      await writeFileAtomic(discriminator, await Deno.readFile(join(dirname(generator), latest.files.dis)));
+    } else {
+      // No D of this generator's checkpoint: none beside it (not a stale one of an earlier model of that name).
+      await Deno.remove(discriminator).catch(() => {});
+    }
     await writeFileAtomic(join(this.modelsDir, `${this.name}.safetensors`), await Deno.readFile(generator));
     this.#model = this.name;
   }
@@ -689,14 +702,5 @@ function latestShadowSync(runDir: string): string | undefined {
     return typeof pointer.files?.shadow === "string" ? pointer.files.shadow : undefined;
   } catch {
     return undefined;
-  }
-}
-
-/** Send a signal to a process that may have exited already. */
-function signal(child: Deno.ChildProcess | undefined, name: Deno.Signal): void {
-  try {
-    child?.kill(name);
-  } catch {
-    // already gone
   }
 }

@@ -131,8 +131,16 @@ function projectionProbes(): Probe[] {
     upload("", "image/png", "not a png"),
     upload("?steps=0", "image/png", "x"),
     upload("?model=nope", "image/png", "x"),
+    get("/api/projections", "/api/projections?limit=5"),
+    get("/api/projections", "/api/projections?offset=x"),
     get("/api/projections/{id}", `/api/projections/${unknown}`),
     get("/api/projections/{id}", "/api/projections/x"),
+    {
+      path: "/api/projections/{id}",
+      method: "delete",
+      url: `/api/projections/${unknown}`,
+      init: { method: "DELETE" },
+    },
     get("/api/projections/{id}/events", `/api/projections/${unknown}/events`),
     get("/api/projections/{id}/reconstruction.png", `/api/projections/${unknown}/reconstruction.png?step=3`),
     get("/api/projections/{id}/reconstruction.png", `/api/projections/${unknown}/reconstruction.png?step=x`),
@@ -217,7 +225,7 @@ Deno.test("every answer is one the document lists: status, content type, body sc
   }
 });
 
-Deno.test("a real projection's answers are the documented ones (202, 503, events, status, PNG, GeoTIFF 404, edits)", async () => {
+Deno.test("a real projection's answers are the documented ones (202, 503, events, status, PNG, GeoTIFF 404, edits, list, DELETE)", async () => {
   const base = await Deno.makeTempDir({ prefix: "sgan-openapi-projection-" });
   const server = await startServer({
     config: {
@@ -270,6 +278,16 @@ Deno.test("a real projection's answers are the documented ones (202, 503, events
       await request(`${server.url}/mixing?src=w:${id}&dst=3&ranges=0-3&format=json`),
       "mixing JSON with w:<id>",
     );
+    const long = await post("?steps=2000");
+    assert.equal(long.status, 202, JSON.stringify(long.json));
+    check("/api/projections", "get", await request(`${server.url}/api/projections`), "the list");
+    const remove = (which: string) => request(`${server.url}/api/projections/${which}`, { method: "DELETE" });
+    const cancelled = await remove((long.json as { id: string }).id);
+    assert.equal(cancelled.status, 200);
+    check("/api/projections/{id}", "delete", cancelled, "DELETE of a running projection");
+    const deleted = await remove(id);
+    assert.equal(deleted.status, 204);
+    check("/api/projections/{id}", "delete", deleted, "DELETE of a finished projection");
   } finally {
     await server.close();
     await Deno.remove(base, { recursive: true });

@@ -11,6 +11,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { join } from "node:path";
 import { CLASS_NAMES_KEY, saveNetwork } from "../../model/checkpoint/checkpoint.ts";
 import { ParameterTree } from "../../model/layers/parameters.ts";
+import { Discriminator } from "../../model/networks/discriminator.ts";
 import { Generator } from "../../model/networks/generator.ts";
 import { decodeImage } from "../../model/data/decode.ts";
 import { openGeoTiff } from "../../model/geo/read.ts";
@@ -150,6 +151,32 @@ Deno.test("a projection: 202, progress and reconstructions as SSE, status with l
           null,
           /only GeoTIFF/,
         );
+      },
+    );
+
+    await t.step(
+      "the upload is decoded once: the folder keeps the resampled target, not the upload, and the worker projected it",
+      async () => {
+        const folder = join(dir, "projections", id);
+        const names = [...Deno.readDirSync(folder)].map((e) => e.name).sort();
+        assert.deepEqual(names, [
+          "previews",
+          "request.json",
+          "result",
+          "stderr.log",
+          "target.json",
+          "target.raw",
+        ]);
+        const raw = await Deno.readFile(join(folder, "target.raw"));
+        const seen = await decodeImage(
+          await Deno.readFile(join(folder, "result", "target.png")),
+          "target.png",
+        );
+        assert.deepEqual([seen.width, seen.height, seen.channels], [32, 32, 3]);
+        assert.deepEqual(seen.data, raw, "the worker's target is the server's, byte for byte");
+        const request = JSON.parse(await Deno.readTextFile(join(folder, "request.json")));
+        assert.equal("upload" in request, false, "the worker is not pointed at an upload");
+        assert.equal(body.target.resampling, done.target.resampling, "known when accepted");
       },
     );
 
@@ -304,7 +331,15 @@ Deno.test("bad uploads and options: 415, 413, 422, 400 with {error, field, allow
           "loss",
           /must be one of/,
         );
-        assert.deepEqual(loss.allowed, ["mix", "l2", "l1", "laplacian"]);
+        assert.deepEqual(loss.allowed, ["l2", "l1", "laplacian", "mix", "mix+d"]);
+        // The D-feature loss needs the model's discriminator; the embedded models ship none.
+        const noD = assertError(
+          await post(server, "?loss=mix%2Bd", JPEG, "image/jpeg"),
+          400,
+          "loss",
+          /loss=mix\+d uses the trained discriminator's features, and model 'reference-r32' ships no discriminator \(no reference-r32\.discriminator\.safetensors beside its generator\)/,
+        );
+        assert.deepEqual(noD.allowed, ["l2", "l1", "laplacian", "mix"]);
         assertError(await post(server, "?x=1", JPEG, "image/jpeg"), 400, "x", /unknown parameter/);
         assertError(await post(server, "?class=forest", JPEG, "image/jpeg"), 400, "class", /unconditional/);
         const form = new FormData();
@@ -340,6 +375,126 @@ Deno.test("bad uploads and options: 415, 413, 422, 400 with {error, field, allow
     });
   } finally {
     await server.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("GET /api/projections pages newest first; DELETE cancels a queued or running one (its worker stopped) and deletes a finished one with its files", async (t) => {
+  const { server, dir } = await projectionServer(undefined, {
+    config: { projection: { workers: 1, maxQueued: 2, previewEvery: 50 } },
+  });
+  const list = async (query = "") => {
+    const res = await request(`${server.url}/api/projections${query}`);
+    assert.equal(res.status, 200, JSON.stringify(res.json));
+    return res.json as {
+      projections: ProjectionStatus[];
+      total: number;
+      limit: number;
+      offset: number;
+      next: string | null;
+    };
+  };
+  const remove = (id: string) => request(`${server.url}/api/projections/${id}`, { method: "DELETE" });
+  let queued: string;
+  try {
+    const done = (await projectDone(server, "?steps=2", JPEG, "image/jpeg")).id;
+    const running = ((await post(server, "?steps=2000", JPEG, "image/jpeg")).json as ProjectionStatus).id;
+    queued = ((await post(server, "?steps=2000", JPEG, "image/jpeg")).json as ProjectionStatus).id;
+    assert.deepEqual([running, queued].map((id) => typeof id), ["string", "string"]);
+
+    await t.step("the list: newest first, in pages whose next URL leads to the last one", async () => {
+      const all = await list();
+      assert.deepEqual(all.projections.map((p) => p.id), [queued, running, done]);
+      assert.deepEqual(all.projections.map((p) => p.state), ["queued", "running", "done"]);
+      assert.deepEqual([all.total, all.limit, all.offset, all.next], [3, 50, 0, null]);
+      assert.equal("w" in all.projections[2], false, "entries carry no w");
+      const first = await list("?limit=2");
+      assert.deepEqual(first.projections.map((p) => p.id), [queued, running]);
+      assert.equal(first.next, "/api/projections?limit=2&offset=2");
+      const last = await list(first.next!.slice("/api/projections".length));
+      assert.deepEqual(last.projections.map((p) => p.id), [done]);
+      assert.equal(last.next, null);
+      const beyond = await list("?offset=3");
+      assert.deepEqual([beyond.projections, beyond.total, beyond.next], [[], 3, null]);
+    });
+
+    await t.step("bad paging: 400 naming limit or offset", async () => {
+      const at = (query: string) => request(`${server.url}/api/projections${query}`);
+      assert.match(String(assertError(await at("?limit=0"), 400, "limit", /at least 1/).allowed), /1 to 200/);
+      assertError(await at("?limit=201"), 400, "limit", /at most 200/);
+      assertError(await at("?offset=-1"), 400, "offset", /whole number/);
+      assertError(await at("?offset=x"), 400, "offset", /whole number/);
+      assertError(await at("?page=2"), 400, "page", /unknown parameter/);
+    });
+
+    await t.step("DELETE a queued one: 200, cancelled before it started", async () => {
+      const res = await remove(queued);
+      assert.equal(res.status, 200, JSON.stringify(res.json));
+      const cancelled = res.json as ProjectionStatus;
+      assert.deepEqual([cancelled.state, cancelled.started_at, cancelled.error], ["cancelled", null, null]);
+      const stream = await events(server, queued);
+      assert.deepEqual(stream.at(-1)!.data, { state: "cancelled" });
+      assertError(await request(`${server.url}/generate?seed=w:${queued}`), 400, "seed", /is cancelled/);
+    });
+
+    await t.step("DELETE a running one: its worker is stopped, 200, cancelled", async () => {
+      const folder = join(dir, "projections", running);
+      for (let i = 0; i < 600 && !workerOf(folder); i++) await new Promise((r) => setTimeout(r, 50));
+      assert.ok(workerOf(folder), "the worker runs");
+      const res = await remove(running);
+      assert.equal(res.status, 200, JSON.stringify(res.json));
+      const cancelled = res.json as ProjectionStatus;
+      assert.equal(cancelled.state, "cancelled");
+      assert.ok(cancelled.step < 2000 && cancelled.finished_at !== null);
+      assert.equal(workerOf(folder), undefined, "no worker is left");
+      assert.equal((await status(server, running)).state, "cancelled");
+    });
+
+    await t.step(
+      "DELETE a finished one: 204, its files gone, its id and w:<id> a 404 like an unknown one",
+      async () => {
+        const folder = join(dir, "projections", done);
+        assert.ok(Deno.statSync(join(folder, "result", "w.json")).isFile);
+        const before = await request(`${server.url}/generate?seed=w:${done}`);
+        assert.equal(before.status, 200);
+        const res = await remove(done);
+        assert.deepEqual([res.status, res.body.length], [204, 0]);
+        assert.throws(() => Deno.statSync(folder), Deno.errors.NotFound);
+        const unknown = "p20000101-000000-0000";
+        for (const [url, field] of [["/api/projections/ID", "id"], ["/generate?seed=w:ID", "seed"]]) {
+          const gone = assertError(
+            await request(server.url + url.replace("ID", done)),
+            404,
+            field,
+            /no projection/,
+          );
+          const never = assertError(
+            await request(server.url + url.replace("ID", unknown)),
+            404,
+            field,
+            /no projection/,
+          );
+          assert.deepEqual({ ...gone, error: gone.error.replace(done, unknown) }, never);
+        }
+        assertError(await remove(done), 404, "id", /no projection/);
+        assertError(await remove("nope"), 404, "id", /no projection/);
+        // A cancelled one is finished: a second DELETE removes it.
+        assert.equal((await remove(running)).status, 204);
+        assert.deepEqual((await list()).projections.map((p) => p.id), [queued]);
+      },
+    );
+  } finally {
+    await server.close();
+  }
+  const again = await projectionServer(dir);
+  try {
+    // The database agrees: the deleted ones stay deleted, the cancelled one stays cancelled.
+    const page = (await request(`${again.server.url}/api/projections`)).json as {
+      projections: ProjectionStatus[];
+    };
+    assert.deepEqual(page.projections.map((p) => [p.id, p.state]), [[queued, "cancelled"]]);
+  } finally {
+    await again.server.close();
     await Deno.remove(dir, { recursive: true });
   }
 });
@@ -581,6 +736,84 @@ function workerOf(dir: string): number | undefined {
   }
   return undefined;
 }
+
+Deno.test("loss=mix+d: with the model's discriminator beside it the projection uses D's features; a missing, mismatched or wrong one is a 400 naming loss", async () => {
+  await useWasm();
+  const models = await Deno.makeTempDir({ prefix: "sgan-projection-d-" });
+  const small = {
+    latent_size: 8,
+    dlatent_size: 8,
+    mapping_layers: 2,
+    mapping_fmaps: 8,
+    fmap_base: 32,
+    fmap_max: 8,
+  };
+  const save = async (file: string, network: Generator | Discriminator) => {
+    await saveNetwork(join(models, file), network, { gsd_m: "1" });
+    network.dispose();
+  };
+  await save("tiny.safetensors", new Generator({ resolution: 16, ...small }, ParameterTree.seeded(4)));
+  await save(
+    "tiny.discriminator.safetensors",
+    new Discriminator({ resolution: 16, fmap_base: 32, fmap_max: 8 }),
+  );
+  await save("odd.safetensors", new Generator({ resolution: 16, ...small }, ParameterTree.seeded(5)));
+  await save(
+    "odd.discriminator.safetensors",
+    new Discriminator({ resolution: 32, fmap_base: 32, fmap_max: 8 }),
+  );
+  await save("twin.safetensors", new Generator({ resolution: 16, ...small }, ParameterTree.seeded(6)));
+  await save(
+    "twin.discriminator.safetensors",
+    new Generator({ resolution: 16, ...small }, ParameterTree.seeded(7)),
+  );
+  const { server, dir } = await projectionServer(undefined, { config: { modelsDir: models } });
+  try {
+    const names = ((await request(`${server.url}/api/models`)).json as { models: { name: string }[] }).models
+      .map((m) => m.name);
+    assert.deepEqual(names.filter((n) => n.includes("discriminator")), [], "a discriminator is no model");
+
+    const { id } = await projectDone(server, "?model=tiny&steps=2&loss=mix%2Bd", JPEG, "image/jpeg");
+    const done = await status(server, id);
+    assert.equal(done.state, "done", done.error ?? "");
+    assert.equal(done.options.loss, "mix+d");
+    assert.ok(done.final_losses!.discriminator > 0, JSON.stringify(done.final_losses));
+    assert.ok(
+      Math.abs(
+        done.final_losses!.total - (done.final_losses!.l2 + done.final_losses!.laplacian +
+          0.1 * done.final_losses!.discriminator),
+      ) < 1e-4,
+      "total = l2 + laplacian + 0.1 · discriminator",
+    );
+    const report = JSON.parse(await Deno.readTextFile(join(dir, "projections", id, "result", "report.json")));
+    assert.equal(report.discriminator, "tiny.discriminator.safetensors");
+
+    const refused = async (query: string, message: RegExp) => {
+      const body = assertError(await post(server, query, JPEG, "image/jpeg"), 400, "loss", message);
+      assert.deepEqual(body.allowed, ["l2", "l1", "laplacian", "mix"]);
+    };
+    await refused(
+      "?model=odd&loss=mix%2Bd",
+      /odd\.discriminator\.safetensors is for 32 px, 3-band images; model 'odd' makes 16 px, 3-band ones/,
+    );
+    await refused(
+      "?model=twin&loss=mix%2Bd",
+      /twin\.discriminator\.safetensors holds a generator, not a discriminator/,
+    );
+    // An unencoded + is a space in a query string: a name that does not exist.
+    assertError(
+      await post(server, "?model=tiny&loss=mix+d", JPEG, "image/jpeg"),
+      400,
+      "loss",
+      /must be one of/,
+    );
+    assert.equal([...Deno.readDirSync(join(dir, "projections"))].length, 1, "refusals stored nothing");
+  } finally {
+    await server.close();
+    await Deno.remove(dir, { recursive: true });
+    await Deno.remove(models, { recursive: true });
+  }
+});
 
 Deno.test("a conditional model: a projection names its class, and its w:<id> truncates toward that class's centre", async () => {
   await useWasm();

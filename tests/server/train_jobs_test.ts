@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { stringify as toYaml } from "yaml";
 import { configFromEnv } from "../../server/config.ts";
 import { TrainingJobs, type TrainingJobStatus } from "../../server/training/jobs.ts";
+import { readSafetensorsMetadata } from "../../server/models.ts";
 import { parseTrainRequest } from "../../server/training/request.ts";
 import { REPO_ROOT } from "../support/paths.ts";
 import { type ErrorJson, request, startServer, type TestServer } from "./helpers.ts";
@@ -357,6 +358,19 @@ Deno.test("training jobs end to end: progress, events, samples, the model, one a
       };
       assert.equal(info.resolution, 16);
       assert.ok(info.kimg > 0);
+      // Its discriminator, of the same checkpoint, lies beside it (for loss=mix+d projections), not as a model.
+      const published = await Deno.readFile(join(runsDir, "models", "tiny-16.discriminator.safetensors"));
+      assert.deepEqual(
+        published,
+        await Deno.readFile(join(runsDir, tiny.id, "run", "models", "GAN_DIS_2_2.safetensors")),
+      );
+      assert.equal(
+        (await readSafetensorsMetadata(join(runsDir, "models", "tiny-16.discriminator.safetensors"))).network,
+        "discriminator",
+      );
+      assert.deepEqual(models.models.filter((m) => m.name.startsWith("tiny-16")).map((m) => m.name), [
+        "tiny-16",
+      ]);
       const tile = await request(`${server.url}/generate?model=tiny-16&seed=1`);
       assert.equal(tile.status, 200);
       assert.equal(tile.headers.get("content-type"), "image/png");

@@ -6,6 +6,7 @@ import { readSafetensors } from "../../../model/checkpoint/safetensors.ts";
 import { cellDlatents } from "../../../model/figures/dlatents.ts";
 import { latentBatch } from "../../../model/generate.ts";
 import { REFERENCE_MODEL } from "../../../model/pretrained/registry.ts";
+import { RandomState } from "../../../model/seeds.ts";
 import { initBackend } from "../../../model/backend/select.ts";
 import { batchInvariantWasm } from "../../support/backends.ts";
 
@@ -65,6 +66,57 @@ Deno.test("cellDlatents: truncation as G.mapping, bit for bit; mixing takes exac
       assert.equal(tf.memory().numTensors, before);
       assert.throws(() => cellDlatents(G, []), RangeError);
     });
+  } finally {
+    G.dispose();
+  }
+});
+
+Deno.test("cellDlatents with given dlatents (a projected w): truncated toward the W average and mixed with seeds, worked out element by element; bad ones refused", async () => {
+  await initBackend(batchInvariantWasm(), { quiet: true });
+  const { network: G } = await loadGenerator(REFERENCE_MODEL.file);
+  try {
+    const layers = G.numLayers;
+    const size = G.options.dlatent_size;
+    const projected = Float32Array.from(new RandomState(5).randn(layers * size));
+    const avg = G.truncation.avgLatent.dataSync();
+    const seedW = tf.tidy(() => G.mapping(latentBatch(G, [190]), 1).dataSync());
+    const w = cellDlatents(G, [
+      { seed: 0, dlatents: projected, psi: 0.5, cutoff: 4 },
+      { seed: 0, dlatents: projected, psi: 1, mix: { seed: 190, psi: 1, layers: [2, 5] } },
+      { seed: 190, psi: 1, mix: { seed: 0, dlatents: projected, psi: 0, layers: [0, 0] } },
+    ]);
+    const out = w.dataSync();
+    w.dispose();
+    const at = (cell: number, l: number, i: number) => out[(cell * layers + l) * size + i];
+    for (let l = 0; l < layers; l++) {
+      for (const i of [0, 7, size - 1]) {
+        const given = projected[l * size + i];
+        // ψ 0.5 on layers 0–3 toward the W average; the rest untouched.
+        const truncated = l < 4 ? avg[i] + 0.5 * (given - avg[i]) : given;
+        assert.ok(Math.abs(at(0, l, i) - truncated) < 1e-5, `cell 0 layer ${l}`);
+        // Layers 2–5 from seed 190, the rest the given w (ψ = 1: bit for bit).
+        assert.equal(at(1, l, i), l >= 2 && l <= 5 ? seedW[l * size + i] : given, `cell 1 layer ${l}`);
+        // Layer 0 from the given w at ψ 0 (the default cutoff covers it): the W average.
+        assert.ok(
+          Math.abs(at(2, l, i) - (l === 0 ? avg[i] : seedW[l * size + i])) < 1e-6,
+          `cell 2 layer ${l}`,
+        );
+      }
+    }
+    assert.throws(
+      () => cellDlatents(G, [{ seed: 0, dlatents: new Float32Array(size), psi: 1 }]),
+      /given dlatents must have 8 × 512 values for this model, got 512/,
+    );
+    const nan = projected.slice();
+    nan[3] = NaN;
+    assert.throws(() => cellDlatents(G, [{ seed: 0, dlatents: nan, psi: 1 }]), /non-finite values/);
+    const infinite = projected.slice();
+    infinite[9] = -Infinity;
+    assert.throws(
+      () =>
+        cellDlatents(G, [{ seed: 1, psi: 1, mix: { seed: 0, dlatents: infinite, psi: 1, layers: [0, 1] } }]),
+      /non-finite values/,
+    );
   } finally {
     G.dispose();
   }
