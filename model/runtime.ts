@@ -41,7 +41,7 @@ export interface Runtime {
     /** OpenBLAS threads; undefined: every core. */
     threads?: number;
   };
-  /** The fused noise + activation + instance norm + style kernel (wasm, webgpu) for inference. */
+  /** The fused noise + activation + instance norm + style kernels: generation (wasm, webgpu), training (wasm). */
   fusedEpilogue: boolean;
   /** The own WGSL mapping and synthesis pipelines on the webgpu backend. */
   webgpu: {
@@ -180,7 +180,8 @@ export const RUNTIME_SETTINGS: readonly RuntimeSetting[] = [
   {
     env: "SGAN_FUSED_EPILOGUE",
     default: "1",
-    meaning: "0 turns off the fused noise/activation/instance-norm/style kernel (wasm, webgpu)",
+    meaning:
+      "0 turns off the fused noise/activation/instance-norm/style kernels (generation on wasm and webgpu, training on wasm)",
     apply(text, runtime) {
       runtime.fusedEpilogue = onOff("SGAN_FUSED_EPILOGUE", text, true);
     },

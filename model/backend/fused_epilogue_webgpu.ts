@@ -6,7 +6,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { KernelFunc, TensorInfo } from "@tensorflow/tfjs-core";
-import { FUSED_EPILOGUE, geometry, required } from "./fused_epilogue.ts";
+import { FUSED_EPILOGUE, geometry, required } from "./fused_epilogue_common.ts";
 
 /** The part of tfjs-webgpu's backend this kernel uses. */
 interface WebGpuBackendLike {

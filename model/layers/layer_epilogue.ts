@@ -46,7 +46,8 @@ export class LayerEpilogue {
 
   apply(x: tf.Tensor4D, dlatent: tf.Tensor2D, noise: NoiseSpec): tf.Tensor4D {
     return tf.tidy(() => {
-      // Generation on wasm: one fused SIMD kernel instead of ~20 (model/backend/fused_epilogue.ts).
+      // One fused kernel instead of ~20 (model/backend/fused_epilogue.ts): generation on wasm and webgpu,
+      // training on wasm (first-order gradient; composed ops where a second derivative could follow).
       const slope = leakySlopeOf(this.activation);
       if (
         slope !== undefined && this.instanceNorm && this.styleMod && !this.pixelNorm &&
