@@ -85,6 +85,12 @@ export interface GeneratorStepInputs {
   versions: WeightVersions;
 }
 
+/** Bytes on the pipes between the training process and its workers, both directions, all workers together. */
+export interface PoolTraffic {
+  sent: number;
+  received: number;
+}
+
 /** The batch-averaged loss and gradients (keyed by parameter key; the caller disposes them). */
 export interface AveragedGradients {
   loss: number;
@@ -173,6 +179,14 @@ export class TrainingPool {
   /** What the workers run, e.g. `wasm (XNNPACK SIMD + OpenBLAS sgemm (1 thread)…)`. */
   get detail(): string {
     return this.#workers[0]?.detail ?? "";
+  }
+
+  /** Bytes sent to the workers and received from them so far, all workers together (see protocol.ts). */
+  get traffic(): PoolTraffic {
+    return {
+      sent: this.#workers.reduce((n, w) => n + w.sentBytes, 0),
+      received: this.#workers.reduce((n, w) => n + w.receivedBytes, 0),
+    };
   }
 
   /** Process ids of the workers. */

@@ -9,7 +9,7 @@ import type { Parameter } from "../layers/parameters.ts";
 import type { Discriminator } from "../networks/discriminator.ts";
 import type { Generator } from "../networks/generator.ts";
 import type { Labels } from "../networks/labels.ts";
-import type { TrainingPool, WeightVersions } from "../pool/training_pool.ts";
+import type { PoolTraffic, TrainingPool, WeightVersions } from "../pool/training_pool.ts";
 import {
   discriminatorGradients,
   fakeImages,
@@ -108,13 +108,28 @@ export class InProcessGradients implements GradientSource {
 export class PoolGradients implements GradientSource {
   /** Bumped on every optimizer update, so the workers get a network's weights only when they changed. */
   readonly #versions: WeightVersions = { g: 0, d: 0 };
+  /** The pool's traffic when each step (its D step) began. */
+  readonly #stepStarts: PoolTraffic[] = [];
   constructor(readonly pool: TrainingPool, readonly nets: SourceNetworks) {}
 
   get description(): string {
     return `${this.pool.size} worker processes, each ${this.pool.detail}`;
   }
 
+  /**
+   * Bytes each step moved (all workers together), in step order: the first step also carries the workers'
+   * first copy of the weights, so the steady state is the rest.
+   */
+  stepTraffic(): PoolTraffic[] {
+    const marks = [...this.#stepStarts, this.pool.traffic];
+    return this.#stepStarts.map((start, i) => ({
+      sent: marks[i + 1].sent - start.sent,
+      received: marks[i + 1].received - start.received,
+    }));
+  }
+
   discriminator(x: DiscriminatorGradientInputs): Promise<BatchGradients> {
+    this.#stepStarts.push(this.pool.traffic);
     const { G, D, dParams } = this.nets;
     return this.pool.discriminatorStep(G, D, dParams, {
       depth: x.depth,
@@ -150,6 +165,28 @@ export class PoolGradients implements GradientSource {
   async close(): Promise<void> {
     await this.pool.close();
   }
+}
+
+/**
+ * The log line of a session's data-parallel traffic (`steps`: {@link PoolGradients.stepTraffic}): the median
+ * step's bytes each way and the first step's; {@link parseTrafficLine} reads it back (benchmarks).
+ */
+export function trafficLine(steps: PoolTraffic[]): string {
+  const median = (pick: (t: PoolTraffic) => number) => {
+    const rest = steps.slice(steps.length > 1 ? 1 : 0).map(pick).sort((a, b) => a - b);
+    return rest[Math.floor(rest.length / 2)];
+  };
+  return `data-parallel traffic per step: ${median((t) => t.sent)} bytes to the workers, ` +
+    `${median((t) => t.received)} from them (median of ${
+      Math.max(1, steps.length - 1)
+    } steps after the first; ` +
+    `the first: ${steps[0].sent} and ${steps[0].received})`;
+}
+
+/** The median step's traffic from a {@link trafficLine}; undefined for any other line. */
+export function parseTrafficLine(line: string): PoolTraffic | undefined {
+  const m = /^data-parallel traffic per step: (\d+) bytes to the workers, (\d+) from them/.exec(line);
+  return m ? { sent: Number(m[1]), received: Number(m[2]) } : undefined;
 }
 
 /** The loss as a number; the loss tensor is freed. */

@@ -25,7 +25,7 @@ import { type Raster8, toRgb8 } from "../images.ts";
 import { SlicedWassersteinMetric } from "../metrics/swd.ts";
 import { tfProjector } from "../metrics/tf_projection.ts";
 import { type SWDReport, swdReport } from "../metrics/report.ts";
-import { type GradientSource, InProcessGradients, PoolGradients } from "./gradient_source.ts";
+import { type GradientSource, InProcessGradients, PoolGradients, trafficLine } from "./gradient_source.ts";
 import { type RealBatch, type StepLosses, type StepNetworks, trainStep } from "./step.ts";
 import { type FinishedStep, maintenanceTasks, runMaintenance } from "./maintenance.ts";
 import type { Runtime } from "../runtime.ts";
@@ -285,6 +285,7 @@ export async function train(options: TrainOptions): Promise<TrainState> {
       // (a signal event) would wait for the next file write, minutes apart at 64 px.
       await new Promise((resolve) => setTimeout(resolve, 0));
       if (options.signal?.aborted || (options.maxSteps !== undefined && sessionSteps >= options.maxSteps)) {
+        await logTraffic();
         const pointer = await checkpoint(checkpointTag(plan.depth, at.epoch, at.batchInEpoch));
         emit({ type: "stopped", kimg: at.kimg, checkpoint: `${run.models}/${pointer.files.shadow}` });
         return snapshot();
@@ -337,6 +338,7 @@ export async function train(options: TrainOptions): Promise<TrainState> {
       ).shadow
     }`;
     const kimg = positionAt(config, data.count, step, fadeCompleteAt).kimg;
+    await logTraffic();
     await log(`Training completed: ${kimg.toFixed(1)} kimg in ${formatElapsed(elapsed())}`);
     emit({ type: "done", kimg, generator });
     return snapshot();
@@ -378,6 +380,11 @@ export async function train(options: TrainOptions): Promise<TrainState> {
       }
     }
     return new InProcessGradients(sourceNets, config.model);
+  }
+
+  /** What the session's steps moved between this process and the workers (nothing without workers). */
+  async function logTraffic(): Promise<void> {
+    if (source instanceof PoolGradients && sessionSteps > 0) await log(trafficLine(source.stepTraffic()));
   }
 
   /** Skipped updates of non-finite losses: warned about, and too many in a row stop the run. */
