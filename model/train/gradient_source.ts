@@ -9,7 +9,7 @@ import type { Parameter } from "../layers/parameters.ts";
 import type { Discriminator } from "../networks/discriminator.ts";
 import type { Generator } from "../networks/generator.ts";
 import type { Labels } from "../networks/labels.ts";
-import type { PoolTraffic, TrainingPool, WeightVersions } from "../pool/training_pool.ts";
+import type { PoolTraffic, TrainingPool } from "../pool/training_pool.ts";
 import {
   discriminatorGradients,
   fakeImages,
@@ -53,8 +53,13 @@ export interface GradientSource {
   readonly description: string;
   discriminator(inputs: DiscriminatorGradientInputs): Promise<BatchGradients>;
   generator(inputs: GeneratorGradientInputs): Promise<BatchGradients>;
-  /** A network's weights changed (an optimizer step): sources holding copies refresh them before the next step. */
-  weightsChanged(network: "g" | "d"): void;
+  /**
+   * An optimizer step changed the parameters `keys` of a network: sources holding copies refresh those before
+   * the next step.
+   */
+  weightsChanged(network: "g" | "d", keys: Iterable<string>): void;
+  /** Check that the copies a source holds are the networks' weights (an error if not); before checkpoints. */
+  verify(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -101,19 +106,19 @@ export class InProcessGradients implements GradientSource {
 
   weightsChanged(): void {}
 
+  async verify(): Promise<void> {}
+
   async close(): Promise<void> {}
 }
 
 /** Gradients from the worker processes of a {@link TrainingPool}, each on a share of the batch. */
 export class PoolGradients implements GradientSource {
-  /** Bumped on every optimizer update, so the workers get a network's weights only when they changed. */
-  readonly #versions: WeightVersions = { g: 0, d: 0 };
   /** The pool's traffic when each step (its D step) began. */
   readonly #stepStarts: PoolTraffic[] = [];
-  constructor(readonly pool: TrainingPool, readonly nets: SourceNetworks) {}
+  constructor(readonly pool: TrainingPool) {}
 
   get description(): string {
-    return `${this.pool.size} worker processes, each ${this.pool.detail}`;
+    return `${this.pool.size} worker processes, each ${this.pool.detail}; weights and gradients through ${this.pool.transport}`;
   }
 
   /**
@@ -130,8 +135,7 @@ export class PoolGradients implements GradientSource {
 
   discriminator(x: DiscriminatorGradientInputs): Promise<BatchGradients> {
     this.#stepStarts.push(this.pool.traffic);
-    const { G, D, dParams } = this.nets;
-    return this.pool.discriminatorStep(G, D, dParams, {
+    return this.pool.discriminatorStep({
       depth: x.depth,
       alpha: x.alpha,
       ...x.latents,
@@ -142,24 +146,25 @@ export class PoolGradients implements GradientSource {
       gpMix: x.gpMix,
       augment: x.augment,
       noiseSeed: x.noiseSeed,
-      versions: { ...this.#versions },
     });
   }
 
   generator(x: GeneratorGradientInputs): Promise<BatchGradients> {
-    const { G, D, gParams } = this.nets;
-    return this.pool.generatorStep(G, D, gParams, {
+    return this.pool.generatorStep({
       depth: x.depth,
       alpha: x.alpha,
       ...x.latents,
       augment: x.augment,
       noiseSeed: x.noiseSeed,
-      versions: { ...this.#versions },
     });
   }
 
-  weightsChanged(network: "g" | "d"): void {
-    this.#versions[network]++;
+  weightsChanged(network: "g" | "d", keys: Iterable<string>): void {
+    this.pool.weightsChanged(network, keys);
+  }
+
+  verify(): Promise<void> {
+    return this.pool.verify();
   }
 
   async close(): Promise<void> {

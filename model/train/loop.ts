@@ -226,6 +226,13 @@ export async function train(options: TrainOptions): Promise<TrainState> {
     };
   };
   const checkpoint = async (tag: string) => {
+    // Weights trained with gradients from a worker whose copy went astray are not written: the run stops.
+    await source.verify().catch((e) => {
+      throw new Error(
+        `${(e as Error).message}. No checkpoint was written at step ${step}; the last one in ${run.models} ` +
+          "was verified and is usable (resume from it)",
+      );
+    });
     const pointer = await run.writeCheckpoint(tag, nets, snapshot(), metadata);
     lastCheckpoint = performance.now();
     emit({ type: "checkpoint", path: `${run.models}/${pointer.files.shadow}` });
@@ -369,7 +376,7 @@ export async function train(options: TrainOptions): Promise<TrainState> {
           G,
           D,
         );
-        return new PoolGradients(pool, sourceNets);
+        return new PoolGradients(pool);
       } catch (e) {
         // Training goes on without them: slower, not wrong.
         const message = `data-parallel workers could not start (${
