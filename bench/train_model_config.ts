@@ -4,12 +4,13 @@
  * data-parallel over worker processes, optionally beside PyTorch timed in the same run:
  *
  *   deno run -A bench/train_model_config.ts [--config configs/ucmerced-64.yaml] [--workers 0|N] [--steps 4]
- *     [--resolution R] [--reference torch.jsonl]
+ *     [--resolution R] [--pipes] [--reference torch.jsonl]
  *
  * Random data, fixed structure at the config's resolution, its batch (last depth's); the median over cycles of
  * r1_interval steps (one with R1) per step, after a warm-up, as one JSON line; with workers also the bytes
  * the median step moved between the training process and its workers (`bytes_to_workers`, `bytes_from_workers`).
- * `--resolution` trains the config's networks built for another resolution (its batch and settings kept). `--reference` takes the row that
+ * `--resolution` trains the config's networks built for another resolution (its batch and settings kept);
+ * `--pipes` sends the workers' floats on the pipes instead of shared memory (for comparison). `--reference` takes the row that
  * `bench/reference/stylegan_torch.py --train --train-config SAME.yaml --json` wrote (matched by the file's name).
  */
 import { basename, extname } from "node:path";
@@ -28,6 +29,7 @@ const { values } = parseArgs({
     workers: { type: "string", default: "0" },
     steps: { type: "string", default: "4" },
     resolution: { type: "string" },
+    pipes: { type: "boolean", default: false },
     reference: { type: "string" },
   },
 });
@@ -41,12 +43,20 @@ const resolution = values.resolution ? integerFlag("resolution", values.resoluti
 const batch = config.sched.batch_sizes[Math.log2(ownResolution) - 2]; // the final depth's (depth 0 = 4 px)
 const measured = values.reference ? await MeasuredReference.read(values.reference) : undefined;
 const backend = await initBackend(processRuntime({ backend: "wasm" }), { quiet: true });
-const { seconds, traffic } = await trainingStepTiming({ resolution, batch, steps, workers, configFile });
+const { seconds, traffic } = await trainingStepTiming({
+  resolution,
+  batch,
+  steps,
+  workers,
+  configFile,
+  sharedMemory: !values.pipes,
+});
 const ref = measured?.get("train", resolution, name, batch) ?? null;
 console.log(JSON.stringify({
   case: `${name} config, ${resolution} px, batch ${batch}, R1 every ${config.model.r1_interval} steps`,
   backend: backend.reason,
   workers,
+  transport: workers > 0 ? (values.pipes ? "pipes" : "shared memory") : null,
   s_per_step: seconds,
   img_per_s: batch / seconds,
   ref_img_per_s: ref,

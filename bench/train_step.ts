@@ -19,6 +19,8 @@ export interface TrainBenchCase {
   steps: number;
   /** Data-parallel worker processes (0: none). */
   workers?: number;
+  /** The workers' floats in shared memory (default) or, false, on the pipes. */
+  sharedMemory?: boolean;
   /** Further `--set` settings (e.g. `augment.policy=color,translation,cutout`). */
   settings?: string[];
   /**
@@ -104,6 +106,7 @@ export async function trainingStepTiming(
       data,
       maxSteps,
       workers: c.workers ?? 0,
+      sharedMemory: c.sharedMemory,
       onEvent: (e) => {
         if (e.type === "progress") stamps.push(performance.now());
         if (e.type === "log") traffic = parseTrafficLine(e.line) ?? traffic;

@@ -97,6 +97,11 @@ export interface TrainOptions {
   workers?: number;
   /** The runtime the workers run with (this process's, from the entry point); without it, their inherited variables. */
   runtime?: Runtime;
+  /**
+   * The workers' weights and gradients in shared memory where it can be mapped (default), or on the pipes
+   * (false: for comparisons; see model/pool/training_pool.ts).
+   */
+  sharedMemory?: boolean;
 }
 
 /** Generator hyper-parameters from a training config (`classes`: the dataset's, 0 for unlabelled data). */
@@ -372,6 +377,7 @@ export async function train(options: TrainOptions): Promise<TrainState> {
             discriminator: discriminatorOptionsOf(config, classes),
             loss: config.model,
             runtime: options.runtime,
+            sharedMemory: options.sharedMemory,
           },
           G,
           D,
