@@ -35,7 +35,7 @@ import {
   type ReferenceSource,
 } from "./reference.ts";
 import { integerFlag, positiveFlag } from "./flags.ts";
-import { trainingStepSeconds } from "./train_step.ts";
+import { trainingStepTiming } from "./train_step.ts";
 import { inferenceEngine } from "../model/serving.ts";
 
 const { values } = parseArgs({
@@ -211,7 +211,7 @@ async function benchTraining(backend: string): Promise<void> {
       if (lastStep * 4 * trainSteps > budgetS) {
         row.note = `skipped: a step would take about ${(lastStep * 4).toFixed(0)} s`;
       } else {
-        const seconds = await trainingStepSeconds({
+        const { seconds, traffic } = await trainingStepTiming({
           resolution: res,
           batch,
           channels: CHANNEL_PRESETS[preset],
@@ -221,7 +221,11 @@ async function benchTraining(backend: string): Promise<void> {
         lastStep = seconds;
         row.img_per_s = batch / seconds;
         row.ratio = ref.img_per_s === null ? null : row.img_per_s / ref.img_per_s;
-        if (workers > 0) row.note = `${workers} worker processes`;
+        if (workers > 0) {
+          const mb = (bytes: number) => (bytes / 1e6).toFixed(1);
+          row.note = `${workers} worker processes` +
+            (traffic ? `, ${mb(traffic.sent)} MB to them and ${mb(traffic.received)} MB back per step` : "");
+        }
       }
       rows.push(row);
       report(row);

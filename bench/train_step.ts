@@ -7,6 +7,8 @@ import * as tf from "@tensorflow/tfjs-core";
 import { loadConfig } from "../model/config.ts";
 import { train, type TrainingData } from "../model/train/loop.ts";
 import type { GeneratorOptions } from "../model/networks/options.ts";
+import { parseTrafficLine } from "../model/train/gradient_source.ts";
+import type { PoolTraffic } from "../model/pool/training_pool.ts";
 
 export interface TrainBenchCase {
   resolution: number;
@@ -17,6 +19,8 @@ export interface TrainBenchCase {
   steps: number;
   /** Data-parallel worker processes (0: none). */
   workers?: number;
+  /** The workers' floats in shared memory (default) or, false, on the pipes. */
+  sharedMemory?: boolean;
   /** Further `--set` settings (e.g. `augment.policy=color,translation,cutout`). */
   settings?: string[];
   /**
@@ -56,6 +60,13 @@ export function secondsPerStep(stamps: number[], interval: number, warmup: numbe
 }
 
 export async function trainingStepSeconds(c: TrainBenchCase): Promise<number> {
+  return (await trainingStepTiming(c)).seconds;
+}
+
+/** Median seconds per step and, with workers, the median step's bytes on the pipes (all workers together). */
+export async function trainingStepTiming(
+  c: TrainBenchCase,
+): Promise<{ seconds: number; traffic?: PoolTraffic }> {
   const dir = await Deno.makeTempDir({ prefix: "sgan-bench-" });
   const depths = Math.log2(c.resolution) - 1;
   const perDepth = (v: number) => `[${Array(depths).fill(v).join(",")}]`;
@@ -94,17 +105,22 @@ export async function trainingStepSeconds(c: TrainBenchCase): Promise<number> {
   };
   const stamps: number[] = [];
   const clock = c.clock ?? (() => performance.now());
+  let traffic: PoolTraffic | undefined;
   try {
     await train({
       config,
       data,
       maxSteps,
       workers: c.workers ?? 0,
-      onEvent: (e) => e.type === "progress" && stamps.push(clock()),
+      sharedMemory: c.sharedMemory,
+      onEvent: (e) => {
+        if (e.type === "progress") stamps.push(clock());
+        if (e.type === "log") traffic = parseTrafficLine(e.line) ?? traffic;
+      },
     });
   } finally {
     pixels.dispose();
     await Deno.remove(dir, { recursive: true });
   }
-  return secondsPerStep(stamps, interval, warmup);
+  return { seconds: secondsPerStep(stamps, interval, warmup), traffic };
 }

@@ -99,6 +99,9 @@ export class ProcessWorker {
   alive = true;
   /** `backend (detail)` from the ready message. */
   detail = "";
+  /** Bytes written to the worker and read from it so far, as framed on the pipes (see protocol.ts). */
+  sentBytes = 0;
+  receivedBytes = 0;
   #stderrTail = "";
   readonly ready: Promise<void>;
   readonly exited: Promise<void>;
@@ -139,7 +142,12 @@ export class ProcessWorker {
     );
     this.exited = (async () => {
       try {
-        for await (const reply of readMessages<{ type: string; id?: number }>(child.stdout)) {
+        for await (
+          const reply of readMessages<{ type: string; id?: number }>(
+            child.stdout,
+            (bytes) => this.receivedBytes += bytes,
+          )
+        ) {
           if (reply.type === "ready") {
             const ready = reply as ReadyMessage;
             this.detail = `${ready.backend} (${ready.detail})`;
@@ -175,7 +183,7 @@ export class ProcessWorker {
     return new Promise<Reply>((resolve, reject) => {
       this.#pending.set(message.id, { cost, resolve: resolve as (r: unknown) => void, reject });
       this.busy += cost;
-      writeMessage(this.#writer, message).catch(async (e) => {
+      writeMessage(this.#writer, message).then((bytes) => this.sentBytes += bytes, async (e) => {
         // A worker that died takes its stdin with it: its exit (with status and stderr) is the better message,
         // and rejects every pending request; the write error is the fallback if no exit follows.
         await Promise.race([this.exited, new Promise((r) => setTimeout(r, 5000))]);

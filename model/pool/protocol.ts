@@ -40,20 +40,27 @@ export interface SynthesisResult {
   data: Uint8Array;
 }
 
-/** Write one message (any MessagePack-able value) as a single write, so concurrent writers never interleave. */
+/**
+ * Write one message (any MessagePack-able value) as a single write, so concurrent writers never interleave;
+ * resolves with the bytes written (prefix included).
+ */
 export async function writeMessage(
   writer: WritableStreamDefaultWriter<Uint8Array>,
   message: unknown,
-): Promise<void> {
+): Promise<number> {
   const body = encode(message);
   const framed = new Uint8Array(4 + body.length);
   new DataView(framed.buffer).setUint32(0, body.length, true);
   framed.set(body, 4);
   await writer.write(framed);
+  return framed.length;
 }
 
-/** The messages of a byte stream, in order. */
-export async function* readMessages<T>(stream: ReadableStream<Uint8Array>): AsyncGenerator<T> {
+/** The messages of a byte stream, in order; `onMessage` hears each one's size in bytes (prefix included). */
+export async function* readMessages<T>(
+  stream: ReadableStream<Uint8Array>,
+  onMessage?: (bytes: number) => void,
+): AsyncGenerator<T> {
   let chunks: Uint8Array[] = [];
   let buffered = 0;
   /** The first `n` buffered bytes as one array (one copy at most), removed from the buffer. */
@@ -75,6 +82,7 @@ export async function* readMessages<T>(stream: ReadableStream<Uint8Array>): Asyn
       }
       if (buffered < length) break;
       const body = take(length);
+      onMessage?.(4 + length);
       length = -1;
       yield decode(body) as T;
     }

@@ -11,6 +11,33 @@ export interface TrainingInit {
   loss: Omit<LossSettings, "r1_gamma">;
   gKeys: string[];
   dKeys: string[];
+  /** Floats of every parameter of G, then of D (a check that both sides built the same shapes). */
+  gFloats: number;
+  dFloats: number;
+  /** The shared memory this worker uses; null: weights and gradients travel on the pipes. */
+  shared: SharedLayout | null;
+}
+
+/**
+ * Shared memory of the pool (model/pool/shared_memory.ts): every parameter of G then of D at floats
+ * [0, gFloats + dFloats) (the parent writes what changed before a request), and this worker's gradients of
+ * G's or D's trainable parameters (in parameter order, trainables only) from `gradientOffset`.
+ */
+export interface SharedLayout {
+  path: string;
+  /** Floats of the whole file. */
+  length: number;
+  gradientOffset: number;
+}
+
+/**
+ * Parameters of one network that changed since this worker last heard of it, in parameter order. The first
+ * update of a network names all of its parameters (buffers too); later ones name those an optimizer step moved.
+ */
+export interface WeightUpdate {
+  keys: string[];
+  /** Their values one after another (float32 bytes); null: in the shared memory, each at its place. */
+  values: Uint8Array | null;
 }
 
 /** Parent → worker: the gradients of a D step ("d") or G step ("g") on this worker's share of the batch. */
@@ -19,9 +46,9 @@ export interface StepRequest {
   id: number;
   depth: number;
   alpha: number;
-  /** Every parameter of G, and of D, in parameter order (float32 bytes); null: unchanged since the last request. */
-  gWeights: Uint8Array | null;
-  dWeights: Uint8Array | null;
+  /** What changed in G, and in D, since this worker's last request; null: nothing. */
+  gWeights: WeightUpdate | null;
+  dWeights: WeightUpdate | null;
   /** Images in this share. */
   count: number;
   realsShape: [number, number, number, number] | null;
@@ -42,13 +69,33 @@ export interface StepRequest {
   augment: StepAugment | null;
 }
 
-export type TrainingRequest = TrainingInit | StepRequest;
+/** Parent → worker: the digests of the trainable weights the worker holds (is its copy the parent's?). */
+export interface VerifyRequest {
+  type: "verify";
+  id: number;
+  /** What changed since the worker's last request, taken before the digests (as in a step). */
+  gWeights: WeightUpdate | null;
+  dWeights: WeightUpdate | null;
+}
 
-/** Worker → parent: the share's mean loss and the gradients of the parameters in `keys`, concatenated. */
+export type TrainingRequest = TrainingInit | StepRequest | VerifyRequest;
+
+/**
+ * Worker → parent: the share's mean loss and the gradients of the parameters in `keys` (in parameter order),
+ * concatenated in `grads`, or (null) in the worker's gradient region of the shared memory, each at its place.
+ */
 export interface GradientReply {
   type: "grads";
   id: number;
   loss: number;
   keys: string[];
-  grads: Uint8Array;
+  grads: Uint8Array | null;
+}
+
+/** Worker → parent: hex SHA-256 of each trainable weight of G and of D, by key (model/pool/parameter_layout.ts). */
+export interface DigestReply {
+  type: "digests";
+  id: number;
+  g: Record<string, string>;
+  d: Record<string, string>;
 }

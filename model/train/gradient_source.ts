@@ -9,7 +9,7 @@ import type { Parameter } from "../layers/parameters.ts";
 import type { Discriminator } from "../networks/discriminator.ts";
 import type { Generator } from "../networks/generator.ts";
 import type { Labels } from "../networks/labels.ts";
-import type { TrainingPool, WeightVersions } from "../pool/training_pool.ts";
+import type { PoolTraffic, TrainingPool } from "../pool/training_pool.ts";
 import {
   discriminatorGradients,
   fakeImages,
@@ -53,8 +53,13 @@ export interface GradientSource {
   readonly description: string;
   discriminator(inputs: DiscriminatorGradientInputs): Promise<BatchGradients>;
   generator(inputs: GeneratorGradientInputs): Promise<BatchGradients>;
-  /** A network's weights changed (an optimizer step): sources holding copies refresh them before the next step. */
-  weightsChanged(network: "g" | "d"): void;
+  /**
+   * An optimizer step changed the parameters `keys` of a network: sources holding copies refresh those before
+   * the next step.
+   */
+  weightsChanged(network: "g" | "d", keys: Iterable<string>): void;
+  /** Check that the copies a source holds are the networks' weights (an error if not); before checkpoints. */
+  verify(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -101,22 +106,36 @@ export class InProcessGradients implements GradientSource {
 
   weightsChanged(): void {}
 
+  async verify(): Promise<void> {}
+
   async close(): Promise<void> {}
 }
 
 /** Gradients from the worker processes of a {@link TrainingPool}, each on a share of the batch. */
 export class PoolGradients implements GradientSource {
-  /** Bumped on every optimizer update, so the workers get a network's weights only when they changed. */
-  readonly #versions: WeightVersions = { g: 0, d: 0 };
-  constructor(readonly pool: TrainingPool, readonly nets: SourceNetworks) {}
+  /** The pool's traffic when each step (its D step) began. */
+  readonly #stepStarts: PoolTraffic[] = [];
+  constructor(readonly pool: TrainingPool) {}
 
   get description(): string {
-    return `${this.pool.size} worker processes, each ${this.pool.detail}`;
+    return `${this.pool.size} worker processes, each ${this.pool.detail}; weights and gradients through ${this.pool.transport}`;
+  }
+
+  /**
+   * Bytes each step moved (all workers together), in step order: the first step also carries the workers'
+   * first copy of the weights, so the steady state is the rest.
+   */
+  stepTraffic(): PoolTraffic[] {
+    const marks = [...this.#stepStarts, this.pool.traffic];
+    return this.#stepStarts.map((start, i) => ({
+      sent: marks[i + 1].sent - start.sent,
+      received: marks[i + 1].received - start.received,
+    }));
   }
 
   discriminator(x: DiscriminatorGradientInputs): Promise<BatchGradients> {
-    const { G, D, dParams } = this.nets;
-    return this.pool.discriminatorStep(G, D, dParams, {
+    this.#stepStarts.push(this.pool.traffic);
+    return this.pool.discriminatorStep({
       depth: x.depth,
       alpha: x.alpha,
       ...x.latents,
@@ -127,29 +146,52 @@ export class PoolGradients implements GradientSource {
       gpMix: x.gpMix,
       augment: x.augment,
       noiseSeed: x.noiseSeed,
-      versions: { ...this.#versions },
     });
   }
 
   generator(x: GeneratorGradientInputs): Promise<BatchGradients> {
-    const { G, D, gParams } = this.nets;
-    return this.pool.generatorStep(G, D, gParams, {
+    return this.pool.generatorStep({
       depth: x.depth,
       alpha: x.alpha,
       ...x.latents,
       augment: x.augment,
       noiseSeed: x.noiseSeed,
-      versions: { ...this.#versions },
     });
   }
 
-  weightsChanged(network: "g" | "d"): void {
-    this.#versions[network]++;
+  weightsChanged(network: "g" | "d", keys: Iterable<string>): void {
+    this.pool.weightsChanged(network, keys);
+  }
+
+  verify(): Promise<void> {
+    return this.pool.verify();
   }
 
   async close(): Promise<void> {
     await this.pool.close();
   }
+}
+
+/**
+ * The log line of a session's data-parallel traffic (`steps`: {@link PoolGradients.stepTraffic}): the median
+ * step's bytes each way and the first step's; {@link parseTrafficLine} reads it back (benchmarks).
+ */
+export function trafficLine(steps: PoolTraffic[]): string {
+  const median = (pick: (t: PoolTraffic) => number) => {
+    const rest = steps.slice(steps.length > 1 ? 1 : 0).map(pick).sort((a, b) => a - b);
+    return rest[Math.floor(rest.length / 2)];
+  };
+  return `data-parallel traffic per step: ${median((t) => t.sent)} bytes to the workers, ` +
+    `${median((t) => t.received)} from them (median of ${
+      Math.max(1, steps.length - 1)
+    } steps after the first; ` +
+    `the first: ${steps[0].sent} and ${steps[0].received})`;
+}
+
+/** The median step's traffic from a {@link trafficLine}; undefined for any other line. */
+export function parseTrafficLine(line: string): PoolTraffic | undefined {
+  const m = /^data-parallel traffic per step: (\d+) bytes to the workers, (\d+) from them/.exec(line);
+  return m ? { sent: Number(m[1]), received: Number(m[2]) } : undefined;
 }
 
 /** The loss as a number; the loss tensor is freed. */

@@ -25,7 +25,7 @@ import { type Raster8, toRgb8 } from "../images.ts";
 import { SlicedWassersteinMetric } from "../metrics/swd.ts";
 import { tfProjector } from "../metrics/tf_projection.ts";
 import { type SWDReport, swdReport } from "../metrics/report.ts";
-import { type GradientSource, InProcessGradients, PoolGradients } from "./gradient_source.ts";
+import { type GradientSource, InProcessGradients, PoolGradients, trafficLine } from "./gradient_source.ts";
 import { type RealBatch, type StepLosses, type StepNetworks, trainStep } from "./step.ts";
 import { type FinishedStep, maintenanceTasks, runMaintenance } from "./maintenance.ts";
 import type { Runtime } from "../runtime.ts";
@@ -97,6 +97,11 @@ export interface TrainOptions {
   workers?: number;
   /** The runtime the workers run with (this process's, from the entry point); without it, their inherited variables. */
   runtime?: Runtime;
+  /**
+   * The workers' weights and gradients in shared memory where it can be mapped (default), or on the pipes
+   * (false: for comparisons; see model/pool/training_pool.ts).
+   */
+  sharedMemory?: boolean;
 }
 
 /** Generator hyper-parameters from a training config (`classes`: the dataset's, 0 for unlabelled data). */
@@ -226,6 +231,13 @@ export async function train(options: TrainOptions): Promise<TrainState> {
     };
   };
   const checkpoint = async (tag: string) => {
+    // Weights trained with gradients from a worker whose copy went astray are not written: the run stops.
+    await source.verify().catch((e) => {
+      throw new Error(
+        `${(e as Error).message}. No checkpoint was written at step ${step}; the last one in ${run.models} ` +
+          "was verified and is usable (resume from it)",
+      );
+    });
     const pointer = await run.writeCheckpoint(tag, nets, snapshot(), metadata);
     lastCheckpoint = performance.now();
     emit({ type: "checkpoint", path: `${run.models}/${pointer.files.shadow}` });
@@ -285,6 +297,7 @@ export async function train(options: TrainOptions): Promise<TrainState> {
       // (a signal event) would wait for the next file write, minutes apart at 64 px.
       await new Promise((resolve) => setTimeout(resolve, 0));
       if (options.signal?.aborted || (options.maxSteps !== undefined && sessionSteps >= options.maxSteps)) {
+        await logTraffic();
         const pointer = await checkpoint(checkpointTag(plan.depth, at.epoch, at.batchInEpoch));
         emit({ type: "stopped", kimg: at.kimg, checkpoint: `${run.models}/${pointer.files.shadow}` });
         return snapshot();
@@ -337,6 +350,7 @@ export async function train(options: TrainOptions): Promise<TrainState> {
       ).shadow
     }`;
     const kimg = positionAt(config, data.count, step, fadeCompleteAt).kimg;
+    await logTraffic();
     await log(`Training completed: ${kimg.toFixed(1)} kimg in ${formatElapsed(elapsed())}`);
     emit({ type: "done", kimg, generator });
     return snapshot();
@@ -363,11 +377,12 @@ export async function train(options: TrainOptions): Promise<TrainState> {
             discriminator: discriminatorOptionsOf(config, classes),
             loss: config.model,
             runtime: options.runtime,
+            sharedMemory: options.sharedMemory,
           },
           G,
           D,
         );
-        return new PoolGradients(pool, sourceNets);
+        return new PoolGradients(pool);
       } catch (e) {
         // Training goes on without them: slower, not wrong.
         const message = `data-parallel workers could not start (${
@@ -378,6 +393,11 @@ export async function train(options: TrainOptions): Promise<TrainState> {
       }
     }
     return new InProcessGradients(sourceNets, config.model);
+  }
+
+  /** What the session's steps moved between this process and the workers (nothing without workers). */
+  async function logTraffic(): Promise<void> {
+    if (source instanceof PoolGradients && sessionSteps > 0) await log(trafficLine(source.stepTraffic()));
   }
 
   /** Skipped updates of non-finite losses: warned about, and too many in a row stop the run. */

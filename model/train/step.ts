@@ -101,7 +101,7 @@ export async function trainStep(
     dLoss = d.loss;
     if (Number.isFinite(dLoss)) {
       nets.dOptim.apply(d.grads);
-      source.weightsChanged("d");
+      source.weightsChanged("d", d.grads.keys());
     }
     tf.dispose([...d.grads.values()]);
   } finally {
@@ -122,7 +122,7 @@ export async function trainStep(
     gLoss = g.loss;
     if (Number.isFinite(gLoss) && Number.isFinite(dLoss)) {
       nets.gOptim.apply(g.grads);
-      source.weightsChanged("g");
+      source.weightsChanged("g", g.grads.keys());
       updateShadow(Gs.params, G.params, emaBeta(config.model.g_ema_kimg, n));
     }
     tf.dispose([...g.grads.values()]);

@@ -2,11 +2,14 @@
 import assert from "node:assert/strict";
 import { bytesToFloats, floatBytes, readMessages, writeMessage } from "../../../model/pool/protocol.ts";
 
-/** The bytes that writeMessage puts on a stream for `messages`. */
+/** The bytes that writeMessage puts on a stream for `messages` (each write's reported size is checked). */
 async function framed(messages: unknown[]): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
   const writer = new WritableStream<Uint8Array>({ write: (c) => void parts.push(c) }).getWriter();
-  for (const m of messages) await writeMessage(writer, m);
+  for (const m of messages) {
+    const reported = await writeMessage(writer, m);
+    assert.equal(reported, parts[parts.length - 1].length, "writeMessage reports the bytes it wrote");
+  }
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let offset = 0;
   for (const p of parts) (out.set(p, offset), offset += p.length);
@@ -50,6 +53,17 @@ Deno.test("messages survive any chunking of the stream, binary payloads included
     assert.deepEqual(got[1], messages[1]);
     assert.equal((got[2].empty as Uint8Array).length, 0);
   }
+  // Each message's size as read: its 4-byte prefix plus the body length the prefix gives; they add up to the stream.
+  const sizes: number[] = [];
+  for await (const _ of readMessages(chunked(bytes, [3, 5]), (n) => sizes.push(n))) { /* drain */ }
+  const view = new DataView(bytes.buffer);
+  const first = 4 + view.getUint32(0, true);
+  assert.equal(sizes.length, 3);
+  assert.equal(sizes[0], first);
+  assert.equal(sizes[1], 4 + view.getUint32(first, true));
+  assert.equal(sizes.reduce((a, b) => a + b, 0), bytes.length);
+  // The float payload dominates the first message: 280,000 bytes plus a small MessagePack head.
+  assert.ok(sizes[0] > 280_000 && sizes[0] < 280_100, `${sizes[0]}`);
 });
 
 Deno.test("a stream cut inside a message is an error, not a silent loss", async () => {

@@ -12,6 +12,7 @@ import { Generator } from "../../../model/networks/generator.ts";
 import { splitBatch, TrainingPool } from "../../../model/pool/training_pool.ts";
 import { readSafetensors } from "../../../model/checkpoint/safetensors.ts";
 import { train, type TrainingData } from "../../../model/train/loop.ts";
+import { parseTrafficLine } from "../../../model/train/gradient_source.ts";
 import {
   discriminatorGradients,
   fakeImages,
@@ -66,7 +67,11 @@ const LOSS: LossSettings = {
   wgan_epsilon: 0.001,
 };
 
-Deno.test("pool gradients = share-weighted mean of each share's gradients in this process, augmented too", async () => {
+/**
+ * The pool's gradients against each share's in this process, with the floats in shared memory or (`shared`
+ * false) on the pipes.
+ */
+async function poolMatchesInProcess(shared: boolean) {
   await useWasm();
   const G = new Generator(G_OPTIONS, ParameterTree.seeded(3));
   const D = new Discriminator(D_OPTIONS, ParameterTree.seeded(4));
@@ -81,10 +86,12 @@ Deno.test("pool gradients = share-weighted mean of each share's gradients in thi
       loss: LOSS,
       log: () => {},
       runtime: testRuntime(),
+      sharedMemory: shared,
     },
     G,
     D,
   );
+  assert.match(pool.transport, shared ? /^shared memory$/ : /^pipes \(shared memory off\)$/);
   const n = 12; // shares of 8 and 4: the weights matter
   const reals = tf.randomUniform([n, 16, 16, 3], -1, 1, "float32", 1) as tf.Tensor4D;
   const z = tf.randomNormal([n, 16], 0, 1, "float32", 2) as tf.Tensor2D;
@@ -162,8 +169,8 @@ Deno.test("pool gradients = share-weighted mean of each share's gradients in thi
       }
       tf.dispose([...got.grads.values()]);
     };
-    const dStep = (versions: { g: number; d: number }) =>
-      pool.discriminatorStep(G, D, dParams, {
+    const dStep = () =>
+      pool.discriminatorStep({
         depth,
         alpha,
         reals,
@@ -173,27 +180,26 @@ Deno.test("pool gradients = share-weighted mean of each share's gradients in thi
         useR1: true,
         r1Gamma: LOSS.r1_gamma,
         noiseSeed,
-        versions,
         augment: augmentation.params,
       });
-    await check("d", await dStep({ g: 0, d: 0 }), dParams);
-    // The same versions: the workers keep the weights they have (nothing changed in between).
-    const gStep = (versions: { g: number; d: number }) =>
-      pool.generatorStep(G, D, gParams, {
+    await check("d", await dStep(), dParams);
+    // Nothing changed in between: the workers keep the weights they have.
+    const gStep = () =>
+      pool.generatorStep({
         depth,
         alpha,
         z,
         z2,
         mixingCutoff,
         noiseSeed,
-        versions,
         augment: augmentation.params && { fakes: augmentation.params.fakes },
       });
-    await check("g", await gStep({ g: 0, d: 0 }), gParams);
-    // D changes (as after an optimizer step) and its version moves on: the workers get the new weights.
-    const first = dParams[0].variable;
-    first.assign(tf.mul(first, 1.5));
-    await check("d", await dStep({ g: 0, d: 1 }), dParams);
+    await check("g", await gStep(), gParams);
+    // Two D parameters change (as in an optimizer step) and the pool hears which: the workers get them.
+    for (const p of [dParams[0], dParams[dParams.length - 1]]) p.variable.assign(tf.mul(p.variable, 1.5));
+    pool.weightsChanged("d", [dParams[0].key, dParams[dParams.length - 1].key]);
+    await check("d", await dStep(), dParams);
+    await pool.verify();
     // DiffAugment: each worker augments its share's images with their parameters (reals and fakes differ).
     const rng = new RandomState(11);
     const policy = parseAugmentPolicy("color,translation,cutout");
@@ -201,8 +207,8 @@ Deno.test("pool gradients = share-weighted mean of each share's gradients in thi
       reals: drawAugmentParams(rng, n, 16, policy),
       fakes: drawAugmentParams(rng, n, 16, policy),
     };
-    await check("d", await dStep({ g: 0, d: 1 }), dParams);
-    await check("g", await gStep({ g: 0, d: 1 }), gParams);
+    await check("d", await dStep(), dParams);
+    await check("g", await gStep(), gParams);
     // The workers' forward passes do not move this process's W average (the loop does that itself).
     assert.deepEqual(await G.truncation.avgLatent.data(), avgBefore);
   } finally {
@@ -210,6 +216,162 @@ Deno.test("pool gradients = share-weighted mean of each share's gradients in thi
     tf.dispose([reals, z, z2]);
     G.dispose();
     D.dispose();
+  }
+}
+
+Deno.test(
+  "pool gradients = share-weighted mean of each share's gradients in this process, augmented too (shared memory)",
+  () => poolMatchesInProcess(true),
+);
+
+Deno.test(
+  "pool gradients = share-weighted mean of each share's gradients in this process, augmented too (pipes)",
+  () => poolMatchesInProcess(false),
+);
+
+/** A pool of two workers on the test networks, and a D step of 8 images (two shares of 4) with its traffic. */
+async function smallPool(shared: boolean) {
+  await useWasm();
+  const G = new Generator(G_OPTIONS, ParameterTree.seeded(3));
+  const D = new Discriminator(D_OPTIONS, ParameterTree.seeded(4));
+  const pool = await TrainingPool.start(
+    {
+      workers: 2,
+      backend: "wasm",
+      generator: G_OPTIONS,
+      discriminator: D_OPTIONS,
+      loss: LOSS,
+      log: () => {},
+      runtime: testRuntime(),
+      sharedMemory: shared,
+    },
+    G,
+    D,
+  );
+  const n = 8;
+  const reals = tf.randomUniform([n, 16, 16, 3], -1, 1, "float32", 1) as tf.Tensor4D;
+  const z = tf.randomNormal([n, 16], 0, 1, "float32", 2) as tf.Tensor2D;
+  const dStep = async () => {
+    const before = pool.traffic;
+    const result = await pool.discriminatorStep({
+      depth: 2,
+      alpha: 1,
+      reals,
+      z,
+      useR1: false,
+      r1Gamma: 0,
+      noiseSeed: 5,
+    });
+    const after = pool.traffic;
+    const floats = [...result.grads.values()].reduce((sum, g) => sum + g.size, 0);
+    const keys = [...result.grads.keys()];
+    tf.dispose([...result.grads.values()]);
+    return { sent: after.sent - before.sent, received: after.received - before.received, floats, keys };
+  };
+  const close = async () => {
+    await pool.close();
+    tf.dispose([reals, z]);
+    G.dispose();
+    D.dispose();
+  };
+  return { G, D, pool, dStep, close };
+}
+
+/** Floats and key characters (plus MessagePack's string head, at most 3 bytes each) of a network's parameters. */
+function extent(net: Generator | Discriminator) {
+  const entries = net.params.entries();
+  return {
+    floats: entries.reduce((n, p) => n + p.variable.size, 0),
+    keyBytes: entries.reduce((n, p) => n + p.key.length + 3, 0),
+  };
+}
+
+/**
+ * What D steps put on the pipes, against sizes worked out from the protocol by hand: a float payload is its
+ * bytes plus a MessagePack head of at most 5 bytes, a key its characters plus at most 3, and a weight update
+ * a map of two fields (about 20 bytes) where a step without one carries a null.
+ */
+async function checkStepTraffic(shared: boolean) {
+  const { G, D, pool, dStep, close } = await smallPool(shared);
+  try {
+    const first = await dStep(); // every parameter of G and D reaches each worker once
+    const same = await dStep(); // nothing changed: no weights at all
+    // Per worker, the inputs of its share: 4 reals of 16×16×3 and 4 latents of 16, float32.
+    const inputs = 4 * (16 * 16 * 3 + 16) * 4;
+    assert.ok(
+      same.sent / 2 >= inputs && same.sent / 2 <= inputs + 600,
+      `inputs: ${same.sent / 2} vs ${inputs}`,
+    );
+    const g = extent(G), d = extent(D);
+    const firstWeights = (first.sent - same.sent) / 2;
+    const floatBytes = 4 * (g.floats + d.floats);
+    // One parameter of D changes, and the pool hears of it as from an optimizer step: only it moves.
+    const param = D.params.entries().filter((p) => p.trainable)[1];
+    param.variable.assign(tf.add(param.variable, 0.25));
+    pool.weightsChanged("d", [param.key]);
+    const one = (((await dStep()).sent) - same.sent) / 2;
+    const keys = same.keys.reduce((n, k) => n + k.length + 3, 0);
+    if (shared) {
+      // The floats are in shared memory: the messages carry keys only, each way.
+      assert.ok(firstWeights > 0 && firstWeights <= g.keyBytes + d.keyBytes + 60, `first: ${firstWeights}`);
+      assert.ok(one > 0 && one <= param.key.length + 3 + 30, `one parameter: ${one} bytes`);
+      assert.ok(
+        same.received / 2 <= keys + 100,
+        `gradients: ${same.received / 2} bytes for ${same.floats} floats`,
+      );
+    } else {
+      const heads = g.keyBytes + d.keyBytes + 60;
+      assert.ok(firstWeights >= floatBytes && firstWeights <= floatBytes + heads, `first: ${firstWeights}`);
+      const size = 4 * param.variable.size;
+      assert.ok(
+        one >= size && one <= size + param.key.length + 3 + 30,
+        `one parameter: ${one} vs ${size} bytes`,
+      );
+      // The gradients of the share come back: one worker's floats (as many as the averaged ones) and keys.
+      const grads = 4 * same.floats;
+      assert.ok(
+        same.received / 2 >= grads && same.received / 2 <= grads + keys + 100,
+        `gradients: ${same.received / 2} vs ${grads}`,
+      );
+    }
+    assert.equal(same.received, first.received, "a step's gradients do not depend on what it was sent");
+  } finally {
+    await close();
+  }
+}
+
+Deno.test("a D step moves only what changed, its floats in shared memory", () => checkStepTraffic(true));
+
+Deno.test("a D step moves only what changed, its floats on the pipes", () => checkStepTraffic(false));
+
+Deno.test("a worker's copy that went astray fails verify(), naming the worker; so does a dead worker", async () => {
+  const { D, pool, dStep, close } = await smallPool(true);
+  try {
+    await dStep();
+    await pool.verify();
+    // A change the pool does not hear of: the workers train on other weights than this process holds.
+    const param = D.params.entries().filter((p) => p.trainable)[0];
+    param.variable.assign(tf.mul(param.variable, 1.001));
+    await assert.rejects(
+      pool.verify(),
+      (e: Error) =>
+        e.name === "PoolError" &&
+        new RegExp(
+          `^training worker (${pool.pids().join("|")}) holds other D weights than the training process`,
+        )
+          .test(e.message),
+    );
+    pool.weightsChanged("d", [param.key]);
+    await pool.verify();
+    // A worker killed between steps: the next step fails with its pid, not with half a batch.
+    const [, second] = pool.pids();
+    Deno.kill(second, "SIGKILL");
+    await assert.rejects(
+      dStep(),
+      new RegExp(`training worker ${second} (exited \\(signal SIGKILL\\)|is no longer running|is gone)`),
+    );
+  } finally {
+    await close();
   }
 });
 
@@ -276,7 +438,15 @@ async function deterministicRun(extra: string[], unlike?: string[], classNames?:
         if (e.type === "log") logs.push(e.line);
       },
     });
-    assert.ok(logs.some((l) => /^data-parallel: 2 worker processes/.test(l)), logs.join("\n"));
+    assert.ok(
+      logs.some((l) =>
+        /^data-parallel: 2 worker processes, .*; weights and gradients through shared memory$/.test(l)
+      ),
+      logs.join("\n"),
+    );
+    // The session's traffic: keys and inputs only (the floats are in shared memory), logged before it ends.
+    const traffic = logs.map(parseTrafficLine).find((t) => t !== undefined);
+    assert.ok(traffic && traffic.sent > 0 && traffic.received > 0, logs.join("\n"));
     assert.deepEqual(counts.slice(1), Array(counts.length - 1).fill(counts[1]), `tensors: ${counts}`);
     await train({ config: await configFor(`${dir}/b`), data: dataset(), workers: 2, runtime: testRuntime() });
     // Interrupted after 9 steps, then resumed with a fresh data source (its state comes from the checkpoint).
