@@ -7,9 +7,8 @@
  * database file.
  */
 import assert from "node:assert/strict";
-import * as tf from "@tensorflow/tfjs-core";
 import { join } from "node:path";
-import { CLASS_NAMES_KEY, saveNetwork } from "../../model/checkpoint/checkpoint.ts";
+import { saveNetwork } from "../../model/checkpoint/checkpoint.ts";
 import { ParameterTree } from "../../model/layers/parameters.ts";
 import { Discriminator } from "../../model/networks/discriminator.ts";
 import { Generator } from "../../model/networks/generator.ts";
@@ -20,6 +19,7 @@ import { encodePng, type Raster8 } from "../../model/images.ts";
 import type { ProjectionStatus } from "../../server/projection/jobs.ts";
 import type { ServiceOptions } from "../../server/services.ts";
 import { UCMERCED_DIR } from "../support/paths.ts";
+import { CONDITIONAL_CLASSES, writeConditionalModel } from "../support/conditional_model.ts";
 import { type ErrorJson, type Fetched, request, startServer, type TestServer, useWasm } from "./helpers.ts";
 import { parseSseBlock, type SseEvent } from "./train_support.ts";
 
@@ -818,25 +818,8 @@ Deno.test("loss=mix+d: with the model's discriminator beside it the projection u
 Deno.test("a conditional model: a projection names its class, and its w:<id> truncates toward that class's centre", async () => {
   await useWasm();
   const models = await Deno.makeTempDir({ prefix: "sgan-projection-classes-" });
-  const classes = ["forest", "freeway", "river"];
-  const G = new Generator({
-    resolution: 16,
-    latent_size: 8,
-    dlatent_size: 8,
-    mapping_layers: 2,
-    mapping_fmaps: 8,
-    fmap_base: 32,
-    fmap_max: 8,
-    label_size: 3,
-  }, ParameterTree.seeded(4));
-  // Distinct class centres, so that ψ = 0 shows which one a tile was pulled to.
-  G.truncation.classAvgLatent!.assign(
-    tf.tensor2d(classes.map((_, c) => Array.from({ length: 8 }, (_, j) => Math.sin(3 * c + j) * 1.5))),
-  );
-  await saveNetwork(`${models}/landuse.safetensors`, G, {
-    [CLASS_NAMES_KEY]: JSON.stringify(classes),
-    gsd_m: "1",
-  });
+  const classes = CONDITIONAL_CLASSES;
+  const { generator: G } = await writeConditionalModel(`${models}/landuse.safetensors`);
   const layers = G.numLayers;
   G.dispose();
   const { server, dir } = await projectionServer(undefined, { config: { modelsDir: models } });
