@@ -8,7 +8,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { resizeRaster } from "../model/figures/canvas.ts";
 import type { StyleCell } from "../model/figures/dlatents.ts";
-import { drawSampleGrid, type FigureStyle, sampleGridCells } from "../model/figures/grid.ts";
+import { drawSampleGrid, type FigureStyle, sampleGridCells, withClass } from "../model/figures/grid.ts";
 import type { LabelFont } from "../model/figures/labels.ts";
 import { drawMixingFigure, mixingCellInfo, type MixingFigureSpec } from "../model/figures/mixing.ts";
 import {
@@ -266,7 +266,7 @@ export function planTruncation(
   if (classes.length > 0) {
     const rowNames = q.seeds.map((ref, r) => {
       const label = rowClasses[r];
-      return label === undefined ? refName(ref) : `${refName(ref)}\n${classes[label]}`;
+      return withClass(refName(ref), label === undefined ? undefined : classes[label]);
     });
     Object.assign(spec, { seedNames: rowNames });
   }

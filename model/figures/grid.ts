@@ -52,13 +52,17 @@ export function drawSampleGrid(tiles: Raster8[], spec: SampleGridSpec, style: Fi
     tileLabel: (row, col) => {
       const i = row * cols + col;
       const seed = spec.seeds[i];
-      if (seed === undefined) return undefined;
-      return spec.classes?.[i] ? `${seed}\n${spec.classes[i]}` : `${seed}`;
+      return seed === undefined ? undefined : withClass(`${seed}`, spec.classes?.[i]);
     },
     metresPerPixel: style.tileExtentM ? style.tileExtentM / tileSize : undefined,
     font: style.font,
     footer: style.footer,
   });
+}
+
+/** A tile's label with its land use on the next line (a conditional model's); the name alone without one. */
+export function withClass(name: string, className: string | undefined): string {
+  return className ? `${name}\n${className}` : name;
 }
 
 /** Throws when a figure is given the wrong number of tiles (a programming error, not user input). */

@@ -11,7 +11,7 @@ import type { Raster8 } from "../images.ts";
 import { formatMetres } from "../scale.ts";
 import { drawFigure } from "./canvas.ts";
 import type { StyleCell } from "./dlatents.ts";
-import { checkTileCount, type FigureStyle } from "./grid.ts";
+import { checkTileCount, type FigureStyle, withClass } from "./grid.ts";
 import { formatLayers, type StyleRange } from "./style_ranges.ts";
 
 /** What a depth-mixing figure shows. */
@@ -113,11 +113,6 @@ export function drawMixingFigure(tiles: Raster8[], spec: MixingFigureSpec, style
     font: style.font,
     footer: style.footer,
   });
-}
-
-/** A seed's label with its land use on the next line (a conditional model's). */
-function withClass(name: string, className: string | undefined): string {
-  return className ? `${name}\n${className}` : name;
 }
 
 /** A row label: the destination seed, its layer range, and that range's ground resolution. */
