@@ -19,7 +19,7 @@ import { encodePng, type Raster8 } from "../../model/images.ts";
 import type { ProjectionStatus } from "../../server/projection/jobs.ts";
 import type { ServiceOptions } from "../../server/services.ts";
 import { UCMERCED_DIR } from "../support/paths.ts";
-import { CONDITIONAL_CLASSES, writeConditionalModel } from "../support/conditional_model.ts";
+import { writeConditionalModel } from "../support/conditional_model.ts";
 import { type ErrorJson, type Fetched, request, startServer, type TestServer, useWasm } from "./helpers.ts";
 import { parseSseBlock, type SseEvent } from "./train_support.ts";
 
@@ -818,7 +818,6 @@ Deno.test("loss=mix+d: with the model's discriminator beside it the projection u
 Deno.test("a conditional model: a projection names its class, and its w:<id> truncates toward that class's centre", async () => {
   await useWasm();
   const models = await Deno.makeTempDir({ prefix: "sgan-projection-classes-" });
-  const classes = CONDITIONAL_CLASSES;
   const { generator: G } = await writeConditionalModel(`${models}/landuse.safetensors`);
   const layers = G.numLayers;
   G.dispose();
