@@ -194,6 +194,19 @@ const AUGMENT = z.strictObject({
     "(DiffAugment, Zhao et al. 2020).",
 );
 
+const INIT = z.strictObject({
+  generator: z.string().default("").describe(
+    "Warm start: a trained generator (.safetensors, e.g. model/pretrained/ucmerced-64.safetensors) whose " +
+      'weights start a fresh run\'s G and its moving average instead of random ones ("" = random). Same ' +
+      "resolution, channels and widths; an unconditional one may start a conditional run (its classes then " +
+      "start out drawing what it drew, see model/train/warm_start.ts). Ignored on resume.",
+  ),
+  d_warmup_kimg: z.number().min(0).default(0).describe(
+    "Warm start: train only D for this many kimg first (G's steps are skipped), so that a fresh D judges a " +
+      "trained G before G follows its gradients.",
+  ),
+}).prefault({}).describe("Starting from trained weights (transfer) instead of random ones.");
+
 /** The training configuration: every key, its type, range, default and description. */
 export const TRAIN_CONFIG_SCHEMA = z.strictObject({
   output_dir: z.string().min(1).default("runs/default").describe(
@@ -210,6 +223,7 @@ export const TRAIN_CONFIG_SCHEMA = z.strictObject({
   model: MODEL,
   sched: SCHED,
   augment: AUGMENT,
+  init: INIT,
   log_every: z.int().positive().default(20).describe("Log a line every this many batches."),
   sample_every: z.int().positive().default(200).describe(
     "Write a sample grid every this many batches (and at the end of every epoch).",

@@ -11,12 +11,13 @@ import { Generator } from "../networks/generator.ts";
 import { ParameterTree } from "../layers/parameters.ts";
 import { Discriminator } from "../networks/discriminator.ts";
 import type { DiscriminatorOptions, GeneratorOptions } from "../networks/options.ts";
-import { CLASS_NAMES_KEY } from "../checkpoint/checkpoint.ts";
+import { CLASS_NAMES_KEY, loadGenerator } from "../checkpoint/checkpoint.ts";
 import { latentsFromSeeds, RandomState } from "../seeds.ts";
 import { parseAugmentPolicy } from "./augment_policy.ts";
 import { TrainingPool } from "../pool/training_pool.ts";
 import { Adam } from "./adam.ts";
 import { copyParameters } from "./ema.ts";
+import { warmStartGenerator } from "./warm_start.ts";
 import { positionAt, type RunPosition, trainedDepths } from "./schedule.ts";
 import { checkpointFiles, checkpointTag, RunDir, TRAIN_STATE_VERSION, type TrainState } from "./run_dir.ts";
 import { sampleGridPng } from "./sample_grid.ts";
@@ -161,6 +162,9 @@ export async function train(options: TrainOptions): Promise<TrainState> {
   const G = new Generator(generatorOptionsOf(config, classes), ParameterTree.seeded(config.seed));
   const Gs = new Generator(generatorOptionsOf(config, classes));
   const D = new Discriminator(discriminatorOptionsOf(config, classes), ParameterTree.seeded(config.seed + 1));
+  const warmStart = !options.resume && config.init.generator
+    ? await warmStartFrom(config.init.generator, G)
+    : undefined;
   copyParameters(Gs.params, G.params);
   const gParams = G.params.entries().filter((p) => p.trainable);
   const dParams = D.params.entries().filter((p) => p.trainable);
@@ -244,6 +248,7 @@ export async function train(options: TrainOptions): Promise<TrainState> {
     return pointer;
   };
 
+  if (warmStart) await log(warmStart);
   const source = await gradientSource();
   if (source instanceof PoolGradients) await log(`data-parallel: ${source.description}`);
   const context = {
@@ -273,7 +278,8 @@ export async function train(options: TrainOptions): Promise<TrainState> {
     logLine: (d) =>
       log(
         `Elapsed: [${formatElapsed(elapsed())}] Step: ${d.step}  Batch: ${d.batch}  ` +
-          `D_Loss: ${d.losses.dLoss.toFixed(6)}  G_Loss: ${d.losses.gLoss.toFixed(6)}`,
+          `D_Loss: ${d.losses.dLoss.toFixed(6)}  ` +
+          (d.losses.gSkipped ? "G: skipped (D warm-up)" : `G_Loss: ${d.losses.gLoss.toFixed(6)}`),
       ),
     samples: (d) => writeSamples(d.at, d.batch),
     metrics: (d) => writeMetrics(d.at, d.next.kimg),
@@ -403,7 +409,7 @@ export async function train(options: TrainOptions): Promise<TrainState> {
   /** Skipped updates of non-finite losses: warned about, and too many in a row stop the run. */
   async function countNonFinite(losses: StepLosses): Promise<void> {
     const { dLoss, gLoss } = losses;
-    if (Number.isFinite(dLoss) && Number.isFinite(gLoss)) {
+    if (Number.isFinite(dLoss) && (Number.isFinite(gLoss) || losses.gSkipped)) {
       nanStreak = 0;
       last = losses;
       return;
@@ -480,6 +486,21 @@ export async function train(options: TrainOptions): Promise<TrainState> {
       await sampleGridPng(Gs, sampleZ, sampleSeeds, depth, at.alpha, 4, sampleLabels),
     );
     emit({ type: "sample", path, depth, epoch: at.epoch, batch });
+  }
+}
+
+/** Start `G` from the generator in `file` (config `init.generator`); returns the line for the run's log. */
+async function warmStartFrom(file: string, G: Generator): Promise<string> {
+  const { network: source } = await loadGenerator(file).catch((e) => {
+    throw new Error(`init.generator: ${(e as Error).message}`);
+  });
+  try {
+    const report = warmStartGenerator(G, source, file);
+    return `warm start from ${file}: ${report.copied} tensors copied` +
+      (report.widened.length ? `, ${report.widened.join(", ")} widened for the class input` : "") +
+      (report.fresh.length ? `; fresh: ${report.fresh.join(", ")}` : "");
+  } finally {
+    source.dispose();
   }
 }
 

@@ -51,7 +51,10 @@ export interface StepContext {
 /** The two losses of a step (NaN when one was not finite and its update was skipped). */
 export interface StepLosses {
   dLoss: number;
+  /** NaN when the G step was skipped (`gSkipped`). */
   gLoss: number;
+  /** The G step was skipped: D's warm-up after a warm start (config init.d_warmup_kimg). */
+  gSkipped?: boolean;
 }
 
 /** Run one D step and one G step at `at` (the run's position); `step` is the run's step counter (lazy R1). */
@@ -108,8 +111,12 @@ export async function trainStep(
     tf.dispose([reals, gpMix, dLatents.z, dLatents.z2]);
   }
 
-  // G step.
+  // G step, skipped while D warms up on a warm-started G (config init.d_warmup_kimg).
   followAverage(G, gLatents);
+  if (at.kimg < config.init.d_warmup_kimg) {
+    tf.dispose([gLatents.z, gLatents.z2]);
+    return { dLoss, gLoss: NaN, gSkipped: true };
+  }
   let gLoss: number;
   try {
     const g = await source.generator({
