@@ -69,6 +69,10 @@ export async function parseTrainRequest(
       "dataset.label_csv",
     );
   }
+  if (config.init.generator) {
+    // A warm start's generator is read by the trainer too: confined like the dataset.
+    confined.init.generator = await resolveDataPath(dataRoot, config.init.generator, "init.generator");
+  }
   return { name: name as string | undefined, config: confined };
 }
 

@@ -179,6 +179,11 @@ Deno.test("POST /api/train: dataset confined to SGAN_DATA_ROOT, configuration ch
     await fails(labelled(join(outside, "secret.jpg")), 400, "dataset.label_csv", /outside the data root/);
     await fails(labelled("missing.csv"), 400, "dataset.label_csv", /no such file/);
     await fails(labelled(""), 400, "dataset.label_csv", /labels csv needs dataset\.label_csv/);
+    // So is a warm start's generator.
+    const warm = (file: string) => ({ ...tinyConfig("list.txt"), init: { generator: file } });
+    await fails(warm("../outside/secret.jpg"), 400, "init.generator", /'\.\.'/);
+    await fails(warm(join(outside, "secret.jpg")), 400, "init.generator", /outside the data root/);
+    await fails(warm("missing.safetensors"), 400, "init.generator", /no such file/);
     const noDataRoot = await post(noRoot, tinyConfig("list.txt"));
     assert.equal(noDataRoot.status, 403);
     assert.equal((noDataRoot.json as ErrorJson).field, "dataset.img_dir");
