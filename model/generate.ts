@@ -13,8 +13,8 @@ import { checkLabels } from "./networks/labels.ts";
 export interface TileRequest {
   /** One tile per seed; seed N means numpy.random.RandomState(N).randn(latent_size). */
   seeds: number[];
-  /** Truncation ψ (default 1: none). */
-  psi?: number;
+  /** Truncation ψ (default 1: none), or one per seed (e.g. a row of the truncation figure). */
+  psi?: number | number[];
   /** Style layers truncated, from the coarsest (default: the model's truncation_cutoff). */
   cutoff?: number;
   /** Noise inputs (default `const`: deterministic). */
@@ -33,8 +33,11 @@ export function validateTileRequest(G: Generator, req: TileRequest): void {
       throw new RangeError(`seed ${s} is not an integer in [0, 4294967295]`);
     }
   }
-  if (req.psi !== undefined && !Number.isFinite(req.psi)) {
-    throw new RangeError(`psi must be a finite number, got ${req.psi}`);
+  if (Array.isArray(req.psi) && req.psi.length !== req.seeds.length) {
+    throw new RangeError(`${req.psi.length} psi values for ${req.seeds.length} seeds`);
+  }
+  for (const psi of req.psi === undefined ? [] : [req.psi].flat()) {
+    if (!Number.isFinite(psi)) throw new RangeError(`psi must be a finite number, got ${psi}`);
   }
   if (
     req.cutoff !== undefined && (!Number.isInteger(req.cutoff) || req.cutoff < 0 || req.cutoff > G.numLayers)
@@ -79,6 +82,7 @@ export async function generateRasters(G: Generator, req: TileRequest, batchSize 
     const images = generateImages(G, {
       ...req,
       seeds: req.seeds.slice(i, i + batchSize),
+      psi: Array.isArray(req.psi) ? req.psi.slice(i, i + batchSize) : req.psi,
       labels: req.labels?.slice(i, i + batchSize),
     });
     try {

@@ -8,8 +8,10 @@ import { checkLabels, type Labels, oneHotLabels } from "./labels.ts";
 
 /** What to generate from a batch of latents. */
 export interface GenerateOptions extends SynthesisOptions {
-  /** Truncation ψ (1 = none; 0 = the average w, or the class's centre; negative = its opposite). */
-  psi?: number;
+  /**
+   * Truncation ψ (1 = none; 0 = the average w, or the class's centre; negative = its opposite), or one per row.
+   */
+  psi?: number | number[];
   /** Style layers truncated, from the coarsest (default: the model's truncation_cutoff). */
   cutoff?: number;
   /** One class index per row, for a conditional generator (and only then). */

@@ -14,14 +14,12 @@
  * Without --checkpoint it draws the embedded default model. make_figures.sh calls it for the README.
  */
 import { parseArgs } from "node:util";
-import * as tf from "@tensorflow/tfjs-core";
 import { initBackend } from "../../model/backend/select.ts";
 import { classNamesOf, loadGenerator } from "../../model/checkpoint/checkpoint.ts";
 import { DEFAULT_MODEL } from "../../model/pretrained/registry.ts";
-import { generateRasters, latentBatch } from "../../model/generate.ts";
-import type { Generator } from "../../model/networks/generator.ts";
+import { generateRasters } from "../../model/generate.ts";
 import { parseSeeds } from "../../model/shared/rules.ts";
-import { encodePng, type Raster8, toRgb8 } from "../../model/images.ts";
+import { encodePng, type Raster8 } from "../../model/images.ts";
 import { drawFigure } from "../../model/figures/canvas.ts";
 import { loadLabelFont } from "../../model/figures/labels.ts";
 
@@ -76,27 +74,15 @@ const style = {
   font: await loadLabelFont(),
 };
 
-/** One seed at several ψ for one class: w = centre(class) + ψ (w − centre(class)) on the truncated layers. */
-async function truncationRow(G: Generator, seed: number, label: number, psis: number[]): Promise<Raster8[]> {
-  const images = tf.tidy(() => {
-    const z = latentBatch(G, psis.map(() => seed));
-    const w = G.mapping(z, psis, G.options.truncation_cutoff, psis.map(() => label));
-    return G.gSynthesis.apply(w, { noise: "const" });
-  });
-  try {
-    return await toRgb8(images);
-  } finally {
-    images.dispose();
-  }
-}
-
 const gridRows: Raster8[][] = [];
 for (let c = 0; c < classes.length; c++) {
   gridRows.push(await generateRasters(G, { seeds, psi, labels: seeds.map(() => c) }));
 }
 const truncationRows: Raster8[][] = [];
 for (const { index } of truncationClasses) {
-  truncationRows.push(await truncationRow(G, truncationSeed, index, TRUNCATION_PSIS));
+  // One seed at several ψ for one class: w = centre(class) + ψ (w − centre(class)) on the truncated layers.
+  const row = { seeds: TRUNCATION_PSIS.map(() => truncationSeed), psi: TRUNCATION_PSIS };
+  truncationRows.push(await generateRasters(G, { ...row, labels: row.seeds.map(() => index) }));
 }
 G.dispose();
 
