@@ -3,19 +3,28 @@
  * training), against the W-centre baseline G(avg w): 8-bit PSNR per tile and the multi-scale SWD of the
  * reconstructions against the targets (model/metrics), plus seconds per step. Results in docs/projection.md.
  *
- *   deno run -A bench/projection.ts [--tiles 4] [--steps 200] [--losses l2,l1,laplacian,mix]
- *     [--checkpoint FILE] [--data ../shared/data/ucmerced_landuse] [--json FILE]
+ *   deno run -A bench/projection.ts [--tiles 4] [--steps 200] [--losses l2,l1,laplacian,mix,mix+d]
+ *     [--checkpoint FILE] [--discriminator FILE] [--data ../shared/data/ucmerced_landuse] [--json FILE]
+ *
+ * `mix+d` needs the model's discriminator: --discriminator, else the one beside the checkpoint
+ * (`<stem>.discriminator.safetensors`). A conditional model projects each tile from its own class's centre
+ * (the class is the tile's folder, as a planner would name it with --class), and the baseline is that centre.
  */
 import { parseArgs } from "node:util";
 import * as tf from "@tensorflow/tfjs-core";
 import { initBackend } from "../model/backend/select.ts";
 import { processRuntime } from "../model/runtime.ts";
-import { loadGenerator } from "../model/checkpoint/checkpoint.ts";
+import {
+  classNamesFromMetadata,
+  discriminatorFileOf,
+  loadDiscriminator,
+  loadGenerator,
+} from "../model/checkpoint/checkpoint.ts";
 import { type Raster8, toRgb8 } from "../model/images.ts";
 import { spreadSubset } from "../model/metrics/image_sets.ts";
 import { multiScaleSWD } from "../model/metrics/swd.ts";
 import { DEFAULT_MODEL } from "../model/pretrained/registry.ts";
-import { LOSS_PRESETS, projectionLossSchema } from "../model/projection/losses.ts";
+import { DISCRIMINATOR_LOSSES, LOSS_PRESETS, projectionLossSchema } from "../model/projection/losses.ts";
 import { psnr8 } from "../model/projection/outputs.ts";
 import { project } from "../model/projection/project.ts";
 import { loadTarget, targetTensor } from "../model/projection/target.ts";
@@ -27,6 +36,7 @@ const { values } = parseArgs({
     steps: { type: "string", default: "200" },
     losses: { type: "string", default: "l2,l1,laplacian,mix" },
     checkpoint: { type: "string", default: DEFAULT_MODEL.file },
+    discriminator: { type: "string" },
     data: { type: "string", default: "../shared/data/ucmerced_landuse" },
     backend: { type: "string" },
     json: { type: "string" },
@@ -40,6 +50,11 @@ const losses = values.losses!.split(",").map((name) => {
 });
 const backend = await initBackend(processRuntime({ backend: values.backend }), { quiet: true });
 const { network: G, metadata } = await loadGenerator(values.checkpoint!);
+const dFile = values.discriminator ?? discriminatorFileOf(values.checkpoint!);
+const D = losses.some((l) => DISCRIMINATOR_LOSSES.includes(l))
+  ? (await loadDiscriminator(dFile)).network
+  : undefined;
+const classes = classNamesFromMetadata(metadata, G.classCount, values.checkpoint!);
 const holdout = (await Deno.readTextFile(`${values.data}/holdout.txt`)).split("\n").filter((l) => l.trim());
 const files = spreadSubset(holdout, Number(values.tiles)).map((f) => `${values.data}/${f}`);
 console.log(
@@ -48,6 +63,14 @@ console.log(
   }`,
 );
 
+/** A conditional model's class of each tile: its folder's name (images/<class>/<file>). */
+const labels = files.map((file) => {
+  if (G.classCount === 0) return undefined;
+  const name = file.split("/").at(-2)!;
+  const label = classes.indexOf(name);
+  if (label < 0) throw new Error(`${file}: the model has no class '${name}'`);
+  return label;
+});
 const targets: Raster8[] = [];
 for (const file of files) {
   const target = await loadTarget(file, {
@@ -59,19 +82,20 @@ for (const file of files) {
   targets.push(target.raster);
 }
 
-// The W-centre baseline: G(avg w), constant noise (what every projection starts from).
-const centre = tf.tidy(() =>
-  G.gSynthesis.apply(
-    tf.broadcastTo(tf.reshape(G.truncation.avgLatent, [1, 1, -1]), [
-      1,
-      G.numLayers,
-      G.options.dlatent_size,
-    ]) as tf.Tensor3D,
-    { noise: "const" },
-  )
-);
-const baseline = (await toRgb8(centre))[0];
-centre.dispose();
+// The W-centre baseline: G(centre w), constant noise (what every projection starts from): the global average,
+// or a conditional model's class centre of each tile.
+const baselines: Raster8[] = [];
+for (const label of labels) {
+  const centre = tf.tidy(() => {
+    const avg = label === undefined
+      ? G.truncation.avgLatent
+      : tf.slice(G.truncation.classAvgLatent!, [label, 0], [1, -1]);
+    const w = tf.broadcastTo(tf.reshape(avg, [1, 1, -1]), [1, G.numLayers, G.options.dlatent_size]);
+    return G.gSynthesis.apply(w as tf.Tensor3D, { noise: "const" });
+  });
+  baselines.push((await toRgb8(centre))[0]);
+  centre.dispose();
+}
 
 interface Row {
   loss: string;
@@ -82,10 +106,10 @@ interface Row {
 }
 const rows: Row[] = [];
 const swdOf = (fakes: Raster8[]) => multiScaleSWD(targets, fakes);
-const baseSwd = swdOf(targets.map(() => baseline));
+const baseSwd = swdOf(baselines);
 rows.push({
-  loss: "W centre (baseline)",
-  psnr: targets.map((t) => psnr8(baseline, t)),
+  loss: G.classCount ? "class centre of W (baseline)" : "W centre (baseline)",
+  psnr: targets.map((t, i) => psnr8(baselines[i], t)),
   swd: baseSwd.swd,
   swdAverage: baseSwd.average,
   secondsPerStep: 0,
@@ -95,7 +119,13 @@ for (const loss of losses) {
   let seconds = 0;
   for (const [i, target] of targets.entries()) {
     const x = targetTensor(target);
-    const r = await project(G, x, { steps, loss: LOSS_PRESETS[loss], seed: 0 });
+    const r = await project(
+      G,
+      x,
+      { steps, loss: LOSS_PRESETS[loss], seed: 0, label: labels[i] },
+      undefined,
+      D,
+    );
     recons.push((await toRgb8(r.reconstruction))[0]);
     r.reconstruction.dispose();
     x.dispose();
@@ -132,7 +162,8 @@ for (const r of rows) {
 if (values.json) {
   await Deno.writeTextFile(
     values.json,
-    JSON.stringify({ files, steps, backend: backend.name, rows }, null, 2),
+    JSON.stringify({ files, steps, backend: backend.name, checkpoint: values.checkpoint, rows }, null, 2),
   );
 }
 G.dispose();
+D?.dispose();

@@ -9,7 +9,12 @@
  * @module
  */
 import { basename, join } from "node:path";
-import { classNamesFromMetadata, loadGenerator } from "../model/checkpoint/checkpoint.ts";
+import {
+  classNamesFromMetadata,
+  DISCRIMINATOR_SUFFIX,
+  discriminatorFileOf,
+  loadGenerator,
+} from "../model/checkpoint/checkpoint.ts";
 import { loadGeneratorForInference } from "../model/serving.ts";
 import { defaultRuntime, type Runtime } from "../model/runtime.ts";
 import { fileFingerprint } from "../model/files.ts";
@@ -23,8 +28,7 @@ import { DEFAULT_MODEL, EMBEDDED_MODELS, type EmbeddedModel } from "../model/pre
 import { maxDepthOf, type ScaleRow, scaleTable } from "../model/scale.ts";
 import { ModelLoadError, NotFoundError } from "./errors.ts";
 
-/** A model's discriminator lies beside its generator `<stem>.safetensors` as `<stem>` + this. */
-export const DISCRIMINATOR_SUFFIX = ".discriminator.safetensors";
+export { DISCRIMINATOR_SUFFIX } from "../model/checkpoint/checkpoint.ts";
 
 /** What a model name may look like (it is a file stem, and travels in URLs). */
 export const MODEL_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
@@ -239,7 +243,7 @@ export class ModelStore {
    */
   async discriminatorOf(name: string): Promise<{ file: string } | { why: string }> {
     const entry = await this.#find(name);
-    const file = entry.file.replace(/\.safetensors$/, DISCRIMINATOR_SUFFIX);
+    const file = discriminatorFileOf(entry.file);
     const shown = basename(file);
     let metadata: Record<string, string>;
     try {

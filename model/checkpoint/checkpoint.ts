@@ -26,6 +26,14 @@ export const CONFIG_KEY = "config";
 export const NETWORK_KEY = "network";
 /** Metadata key holding a conditional network's class names (a JSON array, one per label index). */
 export const CLASS_NAMES_KEY = "class_names";
+/** A model's discriminator lies beside its generator `<stem>.safetensors` as `<stem>` + this. */
+export const DISCRIMINATOR_SUFFIX = ".discriminator.safetensors";
+
+/** Where the discriminator of the generator in `generatorFile` lies (the projection's D-feature loss). */
+export function discriminatorFileOf(generatorFile: string): string {
+  return generatorFile.replace(/\.safetensors$/, "") + DISCRIMINATOR_SUFFIX;
+}
+
 /** Format tag written by this project. */
 export const FORMAT_TAG = "sgan-ts/1";
 
