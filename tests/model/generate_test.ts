@@ -8,17 +8,9 @@ import { Generator } from "../../model/networks/generator.ts";
 import { ParameterTree } from "../../model/layers/parameters.ts";
 import { randomizeWeights } from "../support/random_weights.ts";
 import { useBackend } from "../support/backends.ts";
+import { CONDITIONAL_OPTIONS } from "../support/conditional_model.ts";
 
-const OPTIONS = {
-  resolution: 16,
-  latent_size: 8,
-  dlatent_size: 8,
-  mapping_layers: 2,
-  mapping_fmaps: 8,
-  fmap_base: 32,
-  fmap_max: 8,
-  label_size: 2,
-};
+const OPTIONS = { ...CONDITIONAL_OPTIONS, label_size: 2 };
 
 Deno.test("psi per seed: each tile is the one its own ψ gives, batch by batch", async () => {
   await useBackend("cpu");

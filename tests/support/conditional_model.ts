@@ -13,6 +13,17 @@ import { CLASS_NAMES_KEY, saveNetwork } from "../../model/checkpoint/checkpoint.
 /** The classes of the tiny model, by label index. */
 export const CONDITIONAL_CLASSES = ["forest", "freeway", "river"];
 
+/** The tiny model's architecture but for its classes (16 px, latent 8, 8 channels). */
+export const CONDITIONAL_OPTIONS = {
+  resolution: 16,
+  latent_size: 8,
+  dlatent_size: 8,
+  mapping_layers: 2,
+  mapping_fmaps: 8,
+  fmap_base: 32,
+  fmap_max: 8,
+};
+
 /** A written conditional checkpoint. */
 export interface ConditionalModel {
   /** The generator it holds (dispose it when done). */
@@ -26,16 +37,10 @@ export interface ConditionalModel {
  * (a `.safetensors` file; the server names the model after its stem).
  */
 export async function writeConditionalModel(path: string): Promise<ConditionalModel> {
-  const generator = new Generator({
-    resolution: 16,
-    latent_size: 8,
-    dlatent_size: 8,
-    mapping_layers: 2,
-    mapping_fmaps: 8,
-    fmap_base: 32,
-    fmap_max: 8,
-    label_size: CONDITIONAL_CLASSES.length,
-  }, ParameterTree.seeded(4));
+  const generator = new Generator(
+    { ...CONDITIONAL_OPTIONS, label_size: CONDITIONAL_CLASSES.length },
+    ParameterTree.seeded(4),
+  );
   // Distinct class centres, so that ψ = 0 shows which one a tile was pulled to.
   const centres = CONDITIONAL_CLASSES.map((_, c) =>
     Array.from({ length: 8 }, (_, j) => Math.sin(3 * c + j) * 1.5)

@@ -15,6 +15,17 @@ export const TINY_NETWORK = [
   "sched.fade_in_percentage=[50,50,50]",
 ];
 
+/** TINY_NETWORK's generator as options (16 px, latent 16, 2 mapping layers, 16 channels). */
+export const TINY_GENERATOR = {
+  resolution: 16,
+  latent_size: 16,
+  dlatent_size: 16,
+  mapping_fmaps: 16,
+  mapping_layers: 2,
+  fmap_base: 64,
+  fmap_max: 16,
+};
+
 /** A tiny schedule: `epochs` and `batch` per depth for the 3 depths of a 16 px run. */
 export function tinySchedule(epochs: [number, number, number], batch: number): string[] {
   return [`sched.epochs=[${epochs.join(",")}]`, `sched.batch_sizes=[${batch},${batch},${batch}]`];

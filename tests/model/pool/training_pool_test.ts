@@ -28,7 +28,7 @@ import {
   sliceAugmentParams,
 } from "../../../model/train/augment_policy.ts";
 import { RandomState } from "../../../model/seeds.ts";
-import { repeatedBatch, TINY_NETWORK, tinySchedule } from "../../support/tiny_training.ts";
+import { repeatedBatch, TINY_GENERATOR, TINY_NETWORK, tinySchedule } from "../../support/tiny_training.ts";
 import { testRuntime, useBatchInvariantKernels, useWasm } from "../../server/helpers.ts";
 
 // XNNPACK here and (through the runtime) in the workers: a share's gradients do not depend on the process computing them.
@@ -49,15 +49,7 @@ Deno.test("splitBatch: whole minibatch-stddev groups spread over the workers, ne
   }
 });
 
-const G_OPTIONS = {
-  resolution: 16,
-  latent_size: 16,
-  dlatent_size: 16,
-  mapping_fmaps: 16,
-  mapping_layers: 2,
-  fmap_base: 64,
-  fmap_max: 16,
-};
+const G_OPTIONS = TINY_GENERATOR;
 const D_OPTIONS = { resolution: 16, fmap_base: 64, fmap_max: 16 };
 const LOSS: LossSettings = {
   loss: "logistic",

@@ -17,19 +17,10 @@ import { readSafetensors } from "../../../model/checkpoint/safetensors.ts";
 import { loadConfig } from "../../../model/config.ts";
 import { train, type TrainingData } from "../../../model/train/loop.ts";
 import { maxAbsDiff, useBackend } from "../../support/backends.ts";
-import { TINY_NETWORK, tinySchedule } from "../../support/tiny_training.ts";
+import { TINY_GENERATOR, TINY_NETWORK, tinySchedule } from "../../support/tiny_training.ts";
 import { randomizeWeights } from "../../support/random_weights.ts";
 
-/** TINY_NETWORK's generator (16 px, latent 16, 2 mapping layers, 16 channels). */
-const TINY_G: Partial<GeneratorOptions> & { resolution: number } = {
-  resolution: 16,
-  latent_size: 16,
-  dlatent_size: 16,
-  mapping_fmaps: 16,
-  mapping_layers: 2,
-  fmap_base: 64,
-  fmap_max: 16,
-};
+const TINY_G: Partial<GeneratorOptions> & { resolution: number } = TINY_GENERATOR;
 
 function trainedSource(seed = 3): Generator {
   const G = new Generator(TINY_G, ParameterTree.seeded(seed));
