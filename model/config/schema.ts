@@ -131,6 +131,7 @@ const MODEL = z.strictObject({
     mbstd_group_size: true,
     mbstd_num_features: true,
     blur_filter: true,
+    label_head: true,
   }).prefault({}).describe("Discriminator hyper-parameters."),
   g_optim: adam("G"),
   d_optim: adam("D"),

@@ -47,8 +47,9 @@ export class Discriminator {
       activation: act,
       gain,
       useWscale: o.use_wscale,
-      // Official D_basic: one score per class; the image's class picks its own (apply).
-      outputFeatures: Math.max(o.label_size, 1),
+      // Official D_basic: one score per class; the image's class picks its own (apply). The projection head
+      // has one more, shared by every image (output 0).
+      outputFeatures: o.label_size === 0 ? 1 : o.label_size + (o.label_head === "projection" ? 1 : 0),
     });
     fromRgbSpecs.push([nf(2)]);
     fromRgbSpecs.forEach(([channels], i) => {
@@ -68,7 +69,8 @@ export class Discriminator {
 
   /**
    * images [N, H, W, C] at `depth` → scores [N, 1]. A conditional discriminator needs each image's class,
-   * and scores it with that class's output (official: sum(scores · one-hot labels)).
+   * and scores it with that class's output (official: sum(scores · one-hot labels)), plus the shared output
+   * for the projection head.
    */
   apply(images: tf.Tensor4D, depth = this.depthCount - 1, alpha = 1, labels?: Labels): tf.Tensor2D {
     if (!Number.isInteger(depth) || depth < 0 || depth >= this.depthCount) {
@@ -94,7 +96,16 @@ export class Discriminator {
       }
       const scores = this.finalBlock.apply(x);
       if (!labels) return scores;
-      return tf.sum(tf.mul(scores, oneHotLabels(labels, this.classCount)), 1, true) as tf.Tensor2D;
+      if (this.options.label_head === "per-class") {
+        return tf.sum(tf.mul(scores, oneHotLabels(labels, this.classCount)), 1, true) as tf.Tensor2D;
+      }
+      const [n] = scores.shape;
+      const shared = tf.slice(scores, [0, 0], [n, 1]);
+      const perClass = tf.slice(scores, [0, 1], [n, this.classCount]);
+      return tf.add(
+        shared,
+        tf.sum(tf.mul(perClass, oneHotLabels(labels, this.classCount)), 1, true),
+      ) as tf.Tensor2D;
     });
   }
 

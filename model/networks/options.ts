@@ -98,6 +98,12 @@ export const DISCRIMINATOR_OPTIONS = z.strictObject({
     "Classes of a conditional discriminator, 0 = unconditional. Official D_basic: the last dense layer has " +
       "one output per class and the score is the output of the image's class. Set from the dataset's labels.",
   ),
+  label_head: z.enum(["per-class", "projection"]).default("per-class").describe(
+    "How a conditional discriminator scores: `per-class` (official D_basic: one output per class, the " +
+      "image's class picks its own, so each output learns from that class's images only) or `projection` " +
+      "(Miyato & Koyama 2018, as StyleGAN2-ADA: one more output shared by all images, plus the class's; " +
+      "the last dense layer's row of a class is its embedding, dotted with D's features).",
+  ),
 });
 
 /** Discriminator hyper-parameters. */

@@ -188,6 +188,34 @@ Deno.test("D: one output per class, the image's class selects its score (officia
   G.dispose();
 });
 
+Deno.test("D, projection head: the shared output plus the image's class's (Miyato & Koyama), every image training the shared one", async () => {
+  await useBackend("cpu");
+  const D = new Discriminator(
+    { resolution: 8, fmap_base: 16, fmap_max: 4, label_size: 3, label_head: "projection" },
+    ParameterTree.seeded(3),
+  );
+  // One output more than classes: output 0 is shared.
+  assert.deepEqual(D.params.get("final_block.dense1.weight")?.variable.shape, [4, 4]);
+  const images = tf.randomNormal([4, 8, 8, 3], 0, 1, "float32", 5) as tf.Tensor4D;
+  const labels = [1, 0, 2, 1];
+  // Hand-worked: with dense1's weights at zero, output k is its bias b_k (times the learning-rate multiplier
+  // 1), so the score of class c is b_0 + b_(c+1) whatever the image.
+  const dense1 = D.finalBlock.dense1;
+  dense1.weight.assign(tf.zerosLike(dense1.weight));
+  const bias = [0.5, -2, 3, 7];
+  dense1.bias!.assign(tf.tensor1d(bias));
+  const scores = [...await D.apply(images, 1, 1, labels).data()];
+  assert.deepEqual(scores.map((v) => +v.toFixed(5)), labels.map((c) => bias[0] + bias[c + 1]));
+  // The shared bias gets a gradient from every image, a class's only from that class's images.
+  const { grads } = tf.variableGrads(() => tf.sum(D.apply(images, 1, 1, labels)) as tf.Scalar, [
+    dense1.bias!,
+  ]);
+  const g = [...await grads[Object.keys(grads)[0]].data()];
+  assert.deepEqual(g.map((v) => +v.toFixed(5)), [4, 1, 2, 1]);
+  images.dispose();
+  D.dispose();
+});
+
 Deno.test("checkpoints: class names in the header, label_size inferred from a bare state_dict", async () => {
   await useBackend("cpu");
   const dir = await Deno.makeTempDir();
