@@ -676,14 +676,13 @@ export function querySpecs(limits: Limits) {
         // The CLI's own schema (deno task project --loss): the same names, the same message.
         schema: projectionLossSchema,
         allowed: [...PROJECTION_LOSS_NAMES],
-        description:
-          "Distance to the target: pixel l2, l1, a Laplacian-pyramid l1, mix (l2 + laplacian, the default), " +
+        description: "Distance to the target: pixel l2, l1, a Laplacian-pyramid l1, mix (l2 + laplacian), " +
           "or mix+d (mix + 0.1 · the distance of the trained discriminator's features; `loss=mix%2Bd` in a " +
           "URL), which needs the model's discriminator beside it (NAME.discriminator.safetensors; a 400 " +
-          "naming `loss` otherwise). See docs/projection.md.",
-        openapi: { default: "mix" },
-        fallback: "mix",
-      } satisfies ParamDef<ProjectionLossName>,
+          "naming `loss` otherwise). Absent: mix+d for a model that ships its discriminator (the embedded " +
+          "default model does), else mix. See docs/projection.md.",
+        openapi: {},
+      } satisfies ParamDef<ProjectionLossName | undefined>,
       class: {
         ...p.class,
         description:

@@ -10,9 +10,19 @@
 import cliProgress from "cli-progress";
 import { initBackend } from "../backend/select.ts";
 import { processRuntime } from "../runtime.ts";
-import { classNamesFromMetadata, loadDiscriminator, loadGenerator } from "../checkpoint/checkpoint.ts";
+import {
+  classNamesFromMetadata,
+  discriminatorFileOf,
+  loadDiscriminator,
+  loadGenerator,
+} from "../checkpoint/checkpoint.ts";
 import { DEFAULT_MODEL } from "../pretrained/registry.ts";
-import { LOSS_PRESETS, PROJECTION_LOSS_NAMES, projectionLossSchema } from "../projection/losses.ts";
+import {
+  defaultProjectionLoss,
+  LOSS_PRESETS,
+  PROJECTION_LOSS_NAMES,
+  projectionLossSchema,
+} from "../projection/losses.ts";
 import { writeProjection } from "../projection/outputs.ts";
 import { project, PROJECTION_DEFAULTS } from "../projection/project.ts";
 import { loadTarget, TargetError, targetTensor } from "../projection/target.ts";
@@ -52,28 +62,35 @@ await runCommand(async () => {
   if (sourceGsdM !== undefined && !(sourceGsdM > 0)) {
     throw new UsageError(`--gsd must be a positive ground resolution in m/px, got '${values.gsd}'`);
   }
-  const parsedLoss = projectionLossSchema.safeParse(values.loss ?? (values.discriminator ? "mix+d" : "mix"));
+  const checkpoint = values.checkpoint ?? DEFAULT_MODEL.file;
+  // Without --discriminator, the model's own beside its generator (NAME.discriminator.safetensors), if it ships one.
+  const beside = discriminatorFileOf(checkpoint);
+  const discriminatorFile = values.discriminator ?? (await isFile(beside) ? beside : undefined);
+  const parsedLoss = projectionLossSchema.safeParse(
+    values.loss ?? defaultProjectionLoss(!!discriminatorFile),
+  );
   if (!parsedLoss.success) {
     throw new UsageError(`--loss ${parsedLoss.error.issues[0].message}, got '${values.loss}'`);
   }
   const lossName = parsedLoss.data;
   const loss = LOSS_PRESETS[lossName];
-  if (loss.discriminator && !values.discriminator) {
+  if (loss.discriminator && !discriminatorFile) {
     throw new UsageError(
-      `--loss ${lossName} needs --discriminator FILE: the embedded default model ships its generator only`,
+      `--loss ${lossName} needs --discriminator FILE: ${checkpoint} has no ${
+        beside.split("/").pop()
+      } beside it`,
     );
   }
 
   const runtime = processRuntime({ backend: values.backend });
   const backend = await initBackend(runtime);
-  const checkpoint = values.checkpoint ?? DEFAULT_MODEL.file;
   const { network: G, metadata } = await loadGenerator(checkpoint);
-  const D = values.discriminator ? (await loadDiscriminator(values.discriminator)).network : undefined;
+  const D = loss.discriminator ? (await loadDiscriminator(discriminatorFile!)).network : undefined;
   if (
     D && (D.options.resolution !== G.options.resolution || D.options.num_channels !== G.options.num_channels)
   ) {
     throw new UsageError(
-      `--discriminator ${values.discriminator} is for ${D.options.resolution} px, ${D.options.num_channels}-channel ` +
+      `--discriminator ${discriminatorFile} is for ${D.options.resolution} px, ${D.options.num_channels}-channel ` +
         `images; the generator makes ${G.options.resolution} px, ${G.options.num_channels}-channel ones`,
     );
   }
@@ -141,7 +158,7 @@ await runCommand(async () => {
   const written = await writeProjection(values.out, target, result, {
     image: values.image,
     checkpoint,
-    discriminator: values.discriminator ?? null,
+    discriminator: D ? discriminatorFile! : null,
     backend: backend.name,
     loss: lossName,
     loss_weights: loss,
@@ -162,3 +179,13 @@ await runCommand(async () => {
   G.dispose();
   D?.dispose();
 });
+
+/** Whether `path` is a file (false when it does not exist). */
+async function isFile(path: string): Promise<boolean> {
+  try {
+    return (await Deno.stat(path)).isFile;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw e;
+  }
+}

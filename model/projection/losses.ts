@@ -18,7 +18,7 @@ export type LossTerm = typeof LOSS_TERMS[number];
 /** Weight of each term (absent or 0: not computed). */
 export type LossWeights = Partial<Record<LossTerm, number>>;
 
-/** The named mixes; `mix` is the default (see docs/projection.md). */
+/** The named mixes; the default is {@link defaultProjectionLoss}'s (see docs/projection.md). */
 export const PROJECTION_LOSS_NAMES = ["l2", "l1", "laplacian", "mix", "mix+d"] as const;
 export type ProjectionLossName = typeof PROJECTION_LOSS_NAMES[number];
 
@@ -29,6 +29,15 @@ export type ProjectionLossName = typeof PROJECTION_LOSS_NAMES[number];
 export const projectionLossSchema = z.enum(PROJECTION_LOSS_NAMES, {
   error: `must be one of ${PROJECTION_LOSS_NAMES.join(", ")}`,
 });
+
+/**
+ * The loss of a projection that names none, in the CLI and the API alike: `mix+d` where the model's trained
+ * discriminator is at hand (on the hold-out tiles it brought the reconstructions' MS-SWD from 112.9 to 72.6 at
+ * 1.9× the time per step, docs/projection.md), else `mix`.
+ */
+export function defaultProjectionLoss(hasDiscriminator: boolean): ProjectionLossName {
+  return hasDiscriminator ? "mix+d" : "mix";
+}
 
 /** The weights of each named mix, for the CLI, the server and the measurements. */
 export const LOSS_PRESETS: Readonly<Record<ProjectionLossName, LossWeights>> = Object.freeze({

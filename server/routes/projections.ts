@@ -14,7 +14,11 @@ import { bodyLimit } from "hono/body-limit";
 import { streamSSE } from "hono/streaming";
 import { join } from "node:path";
 import { detectFormat } from "../../model/data/decode.ts";
-import { DISCRIMINATOR_LOSSES, PROJECTION_LOSS_NAMES } from "../../model/projection/losses.ts";
+import {
+  defaultProjectionLoss,
+  DISCRIMINATOR_LOSSES,
+  PROJECTION_LOSS_NAMES,
+} from "../../model/projection/losses.ts";
 import { type ProjectionTarget, TargetError, targetFromBytes } from "../../model/projection/target.ts";
 import { apiRoutes, serve, validParams, validQuery } from "../api_routes.ts";
 import { ApiError, ForbiddenError, NotFoundError, ValidationError } from "../errors.ts";
@@ -100,14 +104,16 @@ export function projectionRoutes(services: Services): OpenAPIHono {
           ]);
         }
       }
-      // The D-feature loss needs the model's discriminator: checked before the upload is decoded.
+      // The D-feature loss needs the model's discriminator: checked before the upload is decoded. Without a
+      // loss named, the model's discriminator decides (defaultProjectionLoss).
+      const found = await services.models.discriminatorOf(model.info.name);
+      const loss = q.loss ?? defaultProjectionLoss("file" in found);
       let discriminator: string | undefined;
-      if (DISCRIMINATOR_LOSSES.includes(q.loss)) {
-        const found = await services.models.discriminatorOf(model.info.name);
+      if (DISCRIMINATOR_LOSSES.includes(loss)) {
         if ("why" in found) {
           throw new ValidationError(
             "loss",
-            `loss=${q.loss} uses the trained discriminator's features, and ${found.why}`,
+            `loss=${loss} uses the trained discriminator's features, and ${found.why}`,
             PROJECTION_LOSS_NAMES.filter((name) => !DISCRIMINATOR_LOSSES.includes(name)),
           );
         }
@@ -143,7 +149,7 @@ export function projectionRoutes(services: Services): OpenAPIHono {
         steps: q.steps,
         seed: q.seed,
         wPlus: q.wplus,
-        loss: q.loss,
+        loss,
         discriminator,
         className: label === undefined ? null : q.class!,
         label,

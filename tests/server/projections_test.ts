@@ -777,6 +777,9 @@ Deno.test("loss=mix+d: with the model's discriminator beside it the projection u
     const done = await status(server, id);
     assert.equal(done.state, "done", done.error ?? "");
     assert.equal(done.options.loss, "mix+d");
+    // Without a loss named, a model that ships its discriminator projects with it.
+    const byDefault = await projectDone(server, "?model=tiny&steps=2", JPEG, "image/jpeg");
+    assert.equal((await status(server, byDefault.id)).options.loss, "mix+d");
     assert.ok(done.final_losses!.discriminator > 0, JSON.stringify(done.final_losses));
     assert.ok(
       Math.abs(
@@ -807,7 +810,8 @@ Deno.test("loss=mix+d: with the model's discriminator beside it the projection u
       "loss",
       /must be one of/,
     );
-    assert.equal([...Deno.readDirSync(join(dir, "projections"))].length, 1, "refusals stored nothing");
+    // The two projections above, nothing of the refusals.
+    assert.equal([...Deno.readDirSync(join(dir, "projections"))].length, 2, "refusals stored nothing");
   } finally {
     await server.close();
     await Deno.remove(dir, { recursive: true });

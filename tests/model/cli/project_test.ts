@@ -126,6 +126,41 @@ Deno.test("deno task project", async (t) => {
       },
     );
 
+    await t.step(
+      "without --loss: mix+d with the discriminator beside the checkpoint, mix without one",
+      async () => {
+        const image = join(dir, "site-d.png");
+        await Deno.writeFile(
+          image,
+          await encodePng({ width: 32, height: 32, channels: 3, data: site().slice(0, 3072) }),
+        );
+        const models = await Deno.makeTempDir({ dir });
+        await Deno.copyFile(REFERENCE_MODEL.file, join(models, "ref.safetensors"));
+        await Deno.copyFile(`${FIXTURE_DIR}/D.safetensors`, join(models, "ref.discriminator.safetensors"));
+        const withD = join(dir, "out-beside");
+        let res = await runCli("project.ts", [
+          "--checkpoint",
+          join(models, "ref.safetensors"),
+          "--steps",
+          "2",
+          "--image",
+          image,
+          "--out",
+          withD,
+        ], ENV);
+        assert.equal(res.code, 0, res.stderr);
+        let report = JSON.parse(await Deno.readTextFile(join(withD, "report.json")));
+        assert.equal(report.loss, "mix+d");
+        assert.equal(report.discriminator, join(models, "ref.discriminator.safetensors"));
+        assert.ok(report.final_losses.discriminator > 0);
+        const without = join(dir, "out-plain");
+        res = await project(["--image", image, "--out", without]);
+        assert.equal(res.code, 0, res.stderr);
+        report = JSON.parse(await Deno.readTextFile(join(without, "report.json")));
+        assert.deepEqual([report.loss, report.discriminator], ["mix", null]);
+      },
+    );
+
     await t.step("bad input: a clear message naming the file, exit 2, nothing written", async () => {
       const text = join(dir, "notes.png");
       await Deno.writeTextFile(text, "not pixels");
@@ -140,7 +175,7 @@ Deno.test("deno task project", async (t) => {
         [["--image", join(dir, "missing.tif")], /^error: cannot read .*missing\.tif: file not found$/m],
         [
           ["--image", text, "--loss", "mix+d"],
-          /--loss mix\+d needs --discriminator FILE: the embedded default model ships its generator only/,
+          /--loss mix\+d needs --discriminator FILE: .*reference-r32\.safetensors has no reference-r32\.discriminator\.safetensors beside it/,
         ],
         [
           ["--image", text, "--loss", "vgg"],
