@@ -106,10 +106,13 @@ export function projectionRoutes(services: Services): OpenAPIHono {
       }
       // The D-feature loss needs the model's discriminator: checked before the upload is decoded. Without a
       // loss named, the model's discriminator decides (defaultProjectionLoss).
-      const found = await services.models.discriminatorOf(model.info.name);
-      const loss = q.loss ?? defaultProjectionLoss("file" in found);
+      // Looked up only when it matters: no loss named, or one that needs D.
+      const found = q.loss === undefined || DISCRIMINATOR_LOSSES.includes(q.loss)
+        ? await services.models.discriminatorOf(model.info.name)
+        : undefined;
+      const loss = q.loss ?? defaultProjectionLoss(found !== undefined && "file" in found);
       let discriminator: string | undefined;
-      if (DISCRIMINATOR_LOSSES.includes(loss)) {
+      if (found && DISCRIMINATOR_LOSSES.includes(loss)) {
         if ("why" in found) {
           throw new ValidationError(
             "loss",
