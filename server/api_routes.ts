@@ -252,7 +252,7 @@ export function apiRoutes(limits: Limits) {
       summary: "Start a training job",
       description: "The body is a training configuration with the keys of the YAML files in configs/ " +
         "(as `deno task train --config` takes it; defaults fill the rest), plus an optional `name` for the " +
-        "model the job publishes. `dataset.img_dir` (and `dataset.label_csv`, and a warm start's `init.generator`) must lie under SGAN_DATA_ROOT (relative to it, or " +
+        "model the job publishes. `dataset.img_dir` (and `dataset.label_csv`, and a warm start's `init.generator` and `init.discriminator`) must lie under SGAN_DATA_ROOT (relative to it, or " +
         "absolute inside it; no `..`; symbolic links and a list file's entries must not lead out of it). " +
         "`output_dir` is ignored: each job gets its own run directory. The job runs in its own process; " +
         "one job at a time (409 while another is unfinished). Once done, its EMA generator appears in " +

@@ -202,6 +202,11 @@ const INIT = z.strictObject({
       "resolution, channels and widths; an unconditional one may start a conditional run (its classes then " +
       "start out drawing what it drew, see model/train/warm_start.ts). Ignored on resume.",
   ),
+  discriminator: z.string().default("").describe(
+    "Warm start: a trained discriminator (.safetensors, e.g. model/pretrained/ucmerced-64.discriminator.safetensors) " +
+      'whose weights start a fresh run\'s D ("" = random), to continue a published model when its run folder ' +
+      "is gone: the same architecture exactly (resolution, channels, classes, label_head, widths). Ignored on resume.",
+  ),
   d_warmup_kimg: z.number().min(0).default(0).describe(
     "Warm start: train only D for this many kimg first (G's steps are skipped), so that a fresh D judges a " +
       "trained G before G follows its gradients.",

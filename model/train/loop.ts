@@ -11,13 +11,13 @@ import { Generator } from "../networks/generator.ts";
 import { ParameterTree } from "../layers/parameters.ts";
 import { Discriminator } from "../networks/discriminator.ts";
 import type { DiscriminatorOptions, GeneratorOptions } from "../networks/options.ts";
-import { CLASS_NAMES_KEY, loadGenerator } from "../checkpoint/checkpoint.ts";
+import { CLASS_NAMES_KEY, loadDiscriminator, loadGenerator } from "../checkpoint/checkpoint.ts";
 import { latentsFromSeeds, RandomState } from "../seeds.ts";
 import { parseAugmentPolicy } from "./augment_policy.ts";
 import { TrainingPool } from "../pool/training_pool.ts";
 import { Adam } from "./adam.ts";
 import { copyParameters } from "./ema.ts";
-import { warmStartGenerator } from "./warm_start.ts";
+import { warmStartDiscriminator, warmStartGenerator } from "./warm_start.ts";
 import { positionAt, type RunPosition, trainedDepths } from "./schedule.ts";
 import { checkpointFiles, checkpointTag, RunDir, TRAIN_STATE_VERSION, type TrainState } from "./run_dir.ts";
 import { sampleGridPng } from "./sample_grid.ts";
@@ -165,6 +165,9 @@ export async function train(options: TrainOptions): Promise<TrainState> {
   const warmStart = !options.resume && config.init.generator
     ? await warmStartFrom(config.init.generator, G)
     : undefined;
+  const warmStartD = !options.resume && config.init.discriminator
+    ? await warmStartDiscriminatorFrom(config.init.discriminator, D)
+    : undefined;
   copyParameters(Gs.params, G.params);
   const gParams = G.params.entries().filter((p) => p.trainable);
   const dParams = D.params.entries().filter((p) => p.trainable);
@@ -249,6 +252,7 @@ export async function train(options: TrainOptions): Promise<TrainState> {
   };
 
   if (warmStart) await log(warmStart);
+  if (warmStartD) await log(warmStartD);
   const source = await gradientSource();
   if (source instanceof PoolGradients) await log(`data-parallel: ${source.description}`);
   const context = {
@@ -499,6 +503,18 @@ async function warmStartFrom(file: string, G: Generator): Promise<string> {
     return `warm start from ${file}: ${report.copied} tensors copied` +
       (report.widened.length ? `, ${report.widened.join(", ")} widened for the class input` : "") +
       (report.fresh.length ? `; fresh: ${report.fresh.join(", ")}` : "");
+  } finally {
+    source.dispose();
+  }
+}
+
+/** Start `D` from the discriminator in `file` (config `init.discriminator`); returns the line for the log. */
+async function warmStartDiscriminatorFrom(file: string, D: Discriminator): Promise<string> {
+  const { network: source } = await loadDiscriminator(file).catch((e) => {
+    throw new Error(`init.discriminator: ${(e as Error).message}`);
+  });
+  try {
+    return `warm start of D from ${file}: ${warmStartDiscriminator(D, source, file)} tensors copied`;
   } finally {
     source.dispose();
   }

@@ -9,9 +9,16 @@
  * the class enters through the gradient of those zero weights (the copied half is rescaled for the equalized
  * learning rate's fan-in). Each class's W centre starts at the source's W average. The pixel norm over [z, y] keeps z's scale: both halves have unit variance, so the mean square over
  * the concatenation is still about 1.
+ *
+ * The discriminator may start from a trained one too (config `init.discriminator`): a run that continues a
+ * published model on another machine, where the run folder with its optimizer states is gone, starts from the
+ * published generator and the discriminator published beside it. A fresh D facing a trained G is fooled
+ * within a few dozen steps (docs/ablation.md, "Fine-tuning v1 with a fresh discriminator"), so keeping D is
+ * what makes such a continuation a continuation. D is copied whole or not at all: same tensors, same shapes.
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { Generator } from "../networks/generator.ts";
+import type { Discriminator } from "../networks/discriminator.ts";
 
 /** The mapping's first dense weight, the one a conditional generator widens. */
 const FIRST_MAPPING_WEIGHT = "g_mapping.map.dense0.weight";
@@ -81,4 +88,38 @@ export function warmStartGenerator(target: Generator, source: Generator, file: s
     );
   }
   return report;
+}
+
+/**
+ * Copy every weight of `source` into `target` (a freshly constructed discriminator), or throw naming the first
+ * tensor that is missing, extra or of another shape. Returns the number of tensors copied.
+ */
+export function warmStartDiscriminator(target: Discriminator, source: Discriminator, file: string): number {
+  const from = new Map(source.params.entries().map((p) => [p.key, p.variable]));
+  const targetKeys = new Set(target.params.entries().map((p) => p.key));
+  const extra = [...from.keys()].find((key) => !targetKeys.has(key));
+  if (extra) {
+    throw new Error(
+      `init.discriminator ${file}: it has tensor '${extra}', which the run's discriminator has not ` +
+        "(dataset.labels and model.dis.label_head must match the run it was trained in)",
+    );
+  }
+  for (const p of target.params.entries()) {
+    const value = from.get(p.key);
+    const want = p.variable.shape;
+    if (!value) {
+      throw new Error(
+        `init.discriminator ${file}: it has no tensor '${p.key}' (dataset.labels and model.dis.label_head ` +
+          "must match the run it was trained in)",
+      );
+    }
+    if (want.length !== value.shape.length || want.some((d, i) => d !== value.shape[i])) {
+      throw new Error(
+        `init.discriminator ${file}: tensor '${p.key}' has shape [${value.shape}], the run's discriminator ` +
+          `[${want}] (resolution, channels, classes and the widths fmap_base, fmap_max, fmap_decay must match)`,
+      );
+    }
+  }
+  for (const p of target.params.entries()) p.variable.assign(from.get(p.key)!);
+  return targetKeys.size;
 }

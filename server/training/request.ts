@@ -69,9 +69,11 @@ export async function parseTrainRequest(
       "dataset.label_csv",
     );
   }
-  if (config.init.generator) {
-    // A warm start's generator is read by the trainer too: confined like the dataset.
-    confined.init.generator = await resolveDataPath(dataRoot, config.init.generator, "init.generator");
+  // A warm start's networks are read by the trainer too: confined like the dataset.
+  for (const key of ["generator", "discriminator"] as const) {
+    if (config.init[key]) {
+      confined.init[key] = await resolveDataPath(dataRoot, config.init[key], `init.${key}`);
+    }
   }
   return { name: name as string | undefined, config: confined };
 }

@@ -184,6 +184,9 @@ Deno.test("POST /api/train: dataset confined to SGAN_DATA_ROOT, configuration ch
     await fails(warm("../outside/secret.jpg"), 400, "init.generator", /'\.\.'/);
     await fails(warm(join(outside, "secret.jpg")), 400, "init.generator", /outside the data root/);
     await fails(warm("missing.safetensors"), 400, "init.generator", /no such file/);
+    const warmD = (file: string) => ({ ...tinyConfig("list.txt"), init: { discriminator: file } });
+    await fails(warmD("../outside/secret.jpg"), 400, "init.discriminator", /'\.\.'/);
+    await fails(warmD(join(outside, "secret.jpg")), 400, "init.discriminator", /outside the data root/);
     const noDataRoot = await post(noRoot, tinyConfig("list.txt"));
     assert.equal(noDataRoot.status, 403);
     assert.equal((noDataRoot.json as ErrorJson).field, "dataset.img_dir");

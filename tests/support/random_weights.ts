@@ -3,7 +3,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import type { Generator } from "../../model/networks/generator.ts";
 
 /** Random weights everywhere, biases, noise strengths and the W average included (they start at zero). */
-export function randomizeWeights(G: Generator, seed: number): void {
+export function randomizeWeights(G: Pick<Generator, "params">, seed: number): void {
   for (const [i, p] of G.params.entries().entries()) {
     if (p.key.endsWith("blur.kernel") || p.key.endsWith("intermediate.kernel")) continue;
     // The mapping's learning-rate multiplier (0.01) scales its weights at run time: larger draws there

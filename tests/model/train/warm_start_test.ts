@@ -5,13 +5,19 @@
  * The truth for the widened mapping is worked by hand: with the class embedding row set equal to z, the pixel
  * norm of [z, z] is [z, z] / rms(z), whose z half is the unconditional norm of z; the class weights are zero and
  * the z weights' runtime scale is the source's, so w (and the image) must equal the unconditional generator's.
+ *
+ * A warm-started discriminator is checked through Adam's first step, worked by hand: with bias correction the
+ * first update of every weight is lr · g / (|g| + ε), at most lr in size, so one step after the start every
+ * weight lies within lr of the source's, while a random start differs from it by far more.
  */
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import { Generator } from "../../../model/networks/generator.ts";
 import { ParameterTree } from "../../../model/layers/parameters.ts";
 import type { GeneratorOptions } from "../../../model/networks/options.ts";
-import { warmStartGenerator } from "../../../model/train/warm_start.ts";
+import { warmStartDiscriminator, warmStartGenerator } from "../../../model/train/warm_start.ts";
+import { Discriminator } from "../../../model/networks/discriminator.ts";
+import type { DiscriminatorOptions } from "../../../model/networks/options.ts";
 import { saveNetwork } from "../../../model/checkpoint/checkpoint.ts";
 import { readSafetensors } from "../../../model/checkpoint/safetensors.ts";
 import { loadConfig } from "../../../model/config.ts";
@@ -149,6 +155,116 @@ Deno.test("training from init.generator: D alone during the warm-up, then G too;
 
   const missing = await loadConfig(undefined, settings(`${dir}/bad`, `${dir}/absent.safetensors`));
   await assert.rejects(train({ config: missing, data }), /^Error: init\.generator: .*absent\.safetensors/);
+  await assert.rejects(Deno.stat(`${dir}/bad`), Deno.errors.NotFound);
+  source.dispose();
+  await Deno.remove(dir, { recursive: true });
+});
+
+const TINY_D: Partial<DiscriminatorOptions> & { resolution: number } = {
+  resolution: 16,
+  fmap_base: 64,
+  fmap_max: 16,
+};
+
+function trainedDiscriminator(options: Partial<DiscriminatorOptions> = {}, seed = 4): Discriminator {
+  const D = new Discriminator({ ...TINY_D, ...options }, ParameterTree.seeded(seed));
+  randomizeWeights(D, seed);
+  return D;
+}
+
+Deno.test("a discriminator is copied whole, or refused naming the tensor that does not fit", async () => {
+  await useBackend("cpu");
+  const source = trainedDiscriminator({ label_size: 3, label_head: "projection" });
+  const target = new Discriminator(
+    { ...TINY_D, label_size: 3, label_head: "projection" },
+    ParameterTree.seeded(8),
+  );
+  assert.equal(warmStartDiscriminator(target, source, "d.safetensors"), source.params.entries().length);
+  for (const p of target.params.entries()) {
+    const want = source.params.entries().find((q) => q.key === p.key)!.variable;
+    assert.equal(maxAbsDiff(await p.variable.data(), await want.data()), 0, p.key);
+  }
+  const cases: [Partial<DiscriminatorOptions>, RegExp][] = [
+    [
+      { label_size: 4, label_head: "projection" },
+      /d\.safetensors: tensor '.*' has shape \[.*\], the run's discriminator/,
+    ],
+    [{ fmap_max: 8, label_size: 3, label_head: "projection" }, /tensor '.*' has shape .*widths fmap_base/],
+    [
+      {},
+      /d\.safetensors: tensor 'final_block\.dense1\.weight' has shape \[16,4\], the run's discriminator \[16,1\]/,
+    ],
+  ];
+  for (const [options, message] of cases) {
+    const other = new Discriminator({ ...TINY_D, ...options });
+    const before = await other.params.entries()[0].variable.data();
+    assert.throws(() => warmStartDiscriminator(other, source, "d.safetensors"), message);
+    // Refused before anything was copied.
+    assert.equal(maxAbsDiff(await other.params.entries()[0].variable.data(), before), 0);
+    other.dispose();
+  }
+  [source, target].forEach((d) => d.dispose());
+});
+
+Deno.test("training from init.discriminator: one Adam step from the source's D; a bad file stops before any write", async () => {
+  await useBackend("wasm");
+  const dir = await Deno.makeTempDir();
+  const source = trainedDiscriminator();
+  await saveNetwork(`${dir}/d.safetensors`, source);
+  const settings = (out: string, file: string) => [
+    ...TINY_NETWORK,
+    ...tinySchedule([1, 1, 2], 8),
+    "structure=fixed",
+    "dataset.img_dir=unused",
+    `output_dir=${out}`,
+    `init.discriminator=${file}`,
+    "log_every=1",
+  ];
+  const data: TrainingData = {
+    count: 64,
+    gsdM: 1,
+    nextBatch: (n) => ({ images: tf.randomUniform([n, 16, 16, 3], -1, 1, "float32", 1) as tf.Tensor4D }),
+    getState: () => null,
+    setState() {},
+  };
+  const lines: string[] = [];
+  const onEvent = (e: { type: string; line?: string }) => e.type === "log" && lines.push(e.line!);
+  const config = await loadConfig(undefined, settings(`${dir}/run`, `${dir}/d.safetensors`));
+  await train({ config, data, maxSteps: 1, onEvent });
+  assert.ok(
+    lines.some((l) => /^warm start of D from .*d\.safetensors: \d+ tensors copied$/.test(l)),
+    lines[0],
+  );
+  const latest = JSON.parse(await Deno.readTextFile(`${dir}/run/models/latest.json`));
+  const trained = (await readSafetensors(`${dir}/run/models/${latest.files.dis}`)).tensors;
+  const sourceTensors = (await readSafetensors(`${dir}/d.safetensors`)).tensors;
+  const lr = config.model.d_optim.learning_rate;
+  let farthest = 0;
+  for (const [key, t] of trained) {
+    farthest = Math.max(
+      farthest,
+      maxAbsDiff(t.data as Float32Array, sourceTensors.get(key)!.data as Float32Array),
+    );
+  }
+  assert.ok(farthest <= lr * (1 + 1e-4), `a weight moved ${farthest}, more than one Adam step (${lr})`);
+  assert.ok(farthest > 0, "D trained its one step");
+  // The same run without the warm start is nowhere near the source.
+  const fresh = await loadConfig(undefined, settings(`${dir}/fresh`, ""));
+  await train({ config: fresh, data, maxSteps: 1 });
+  const freshLatest = JSON.parse(await Deno.readTextFile(`${dir}/fresh/models/latest.json`));
+  const freshD = (await readSafetensors(`${dir}/fresh/models/${freshLatest.files.dis}`)).tensors;
+  const freshFarthest = Math.max(
+    ...[...freshD].map(([key, t]) =>
+      maxAbsDiff(t.data as Float32Array, sourceTensors.get(key)!.data as Float32Array)
+    ),
+  );
+  assert.ok(freshFarthest > 10 * lr, `a random D is ${freshFarthest} from the source`);
+
+  const missing = await loadConfig(undefined, settings(`${dir}/bad`, `${dir}/absent.safetensors`));
+  await assert.rejects(
+    train({ config: missing, data }),
+    /^Error: init\.discriminator: .*absent\.safetensors/,
+  );
   await assert.rejects(Deno.stat(`${dir}/bad`), Deno.errors.NotFound);
   source.dispose();
   await Deno.remove(dir, { recursive: true });
