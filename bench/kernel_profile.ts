@@ -13,6 +13,10 @@
  * D step with R1 and one without, and a G step. Their kernels are weighted as one step of a lazy-R1 cycle (R1
  * every `r1_interval` steps) and split into "forward" (run while a gradient tape records; this includes R1's
  * first backprop, which the outer gradient differentiates) and "backward" (the gradients themselves).
+ *
+ * `--shapes` (with `--train`) adds the convolutions by kernel and geometry, with their arithmetic rate in
+ * GFLOP/s (2 · output pixels · output channels · kh · kw · input channels per call), so that the rate inside a
+ * training step can be set beside the machine's sgemm limit and `bench/blas_bench.ts`'s isolated cases.
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { parseArgs } from "node:util";
@@ -42,6 +46,7 @@ const { values } = parseArgs({
     train: { type: "boolean", default: false },
     config: { type: "string", default: "configs/ucmerced-64.yaml" },
     json: { type: "boolean", default: false },
+    shapes: { type: "boolean", default: false },
   },
 });
 
@@ -51,6 +56,30 @@ interface KernelCall {
   ms: number;
   /** Recorded while a gradient tape was on (a forward op that backprop will differentiate). */
   taped: boolean;
+  /** Convolutions: "x → y" shapes and the multiply-adds ×2 of the call. */
+  geometry?: string;
+  flops?: number;
+}
+
+const CONV_KERNELS = new Set(["Conv2D", "FusedConv2D", "Conv2DBackpropInput", "Conv2DBackpropFilter"]);
+
+/**
+ * A convolution call's geometry and flops from its shapes. Conv2D: [x, filter] → y; Conv2DBackpropInput:
+ * [dy, filter] → dx; Conv2DBackpropFilter: [x, dy] → filter. Each is 2 · (pixels of the small-side grid) ·
+ * kh · kw · cin · cout.
+ */
+function convCost(name: string, inputs: number[][], output: number[]): { geometry: string; flops: number } {
+  const size = (shape: number[]) => shape.join("×");
+  const product = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+  const geometry = `${inputs.map(size).join(", ")} → ${size(output)}`;
+  if (name === "Conv2DBackpropFilter") {
+    const [, dy] = inputs; // dy [n, ho, wo, co]; output = filter [kh, kw, ci, co]
+    return { geometry, flops: 2 * product(dy.slice(0, 3)) * product(output) };
+  }
+  const [data, filter] = inputs; // filter [kh, kw, ci, co]
+  // Forward: the output grid; backprop input: dy's grid (the transposed convolution's input).
+  const grid = name === "Conv2DBackpropInput" ? data : output;
+  return { geometry, flops: 2 * product(grid.slice(0, 3)) * product(filter) };
 }
 
 /** The engine's state, internal to tfjs: the profile reads its depths to tag each kernel. */
@@ -85,7 +114,15 @@ async function profileCalls(fn: () => Promise<void>): Promise<{ calls: KernelCal
     const raw = await (k.kernelTimeMs as number | { error: string } | Promise<number | { error: string }>);
     const ms = typeof raw === "number" ? raw : NaN;
     if (!Number.isFinite(ms)) untimed++;
-    calls.push({ name: k.name, ms: Number.isFinite(ms) ? ms : 0, taped: tagged.gradientDepth > 0 });
+    const call: KernelCall = {
+      name: k.name,
+      ms: Number.isFinite(ms) ? ms : 0,
+      taped: tagged.gradientDepth > 0,
+    };
+    if (CONV_KERNELS.has(k.name) && k.inputShapes && k.outputShapes?.[0]) {
+      Object.assign(call, convCost(k.name, k.inputShapes as number[][], k.outputShapes[0] as number[]));
+    }
+    calls.push(call);
   }
   return { calls, untimed };
 }
@@ -266,9 +303,41 @@ async function profileTraining(): Promise<void> {
     console.log("by kernel and direction:");
     printRows(byKernel, kernelMs, 25);
   }
+  if (values.shapes) printConvGeometries(tagged, kernelMs);
   tf.dispose([reals, fakes]);
   G.dispose();
   D.dispose();
+}
+
+/** Convolutions by kernel and geometry (weighted as a cycle), with GFLOP/s. */
+function printConvGeometries(parts: Array<{ calls: KernelCall[]; weight: number }>, kernelMs: number): void {
+  const rows = new Map<string, { ms: number; flops: number; calls: number }>();
+  for (const { calls, weight } of parts) {
+    for (const c of calls) {
+      if (!c.geometry) continue;
+      const key = `${c.name} ${c.geometry}`;
+      const row = rows.get(key) ?? { ms: 0, flops: 0, calls: 0 };
+      row.ms += c.ms * weight;
+      row.flops += (c.flops ?? 0) * weight;
+      row.calls += weight;
+      rows.set(key, row);
+    }
+  }
+  const sorted = [...rows.entries()].sort((a, b) => b[1].ms - a[1].ms);
+  const convMs = sorted.reduce((s, [, r]) => s + r.ms, 0);
+  const convFlops = sorted.reduce((s, [, r]) => s + r.flops, 0);
+  console.log(
+    `convolutions by geometry: ${convMs.toFixed(0)} ms of ${kernelMs.toFixed(0)} ms, ` +
+      `${(convFlops / 1e9).toFixed(2)} GFLOP, ${(convFlops / 1e6 / convMs).toFixed(1)} GFLOP/s overall`,
+  );
+  for (const [key, r] of sorted) {
+    console.log(
+      `  ${r.ms.toFixed(1).padStart(8)} ms ${(100 * r.ms / kernelMs).toFixed(1).padStart(5)} % ` +
+        `${(r.flops / 1e6 / r.ms).toFixed(1).padStart(6)} GFLOP/s  ${
+          r.calls.toFixed(2).padStart(5)
+        } calls  ${key}`,
+    );
+  }
 }
 
 if (values.train) await profileTraining();
