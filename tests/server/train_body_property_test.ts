@@ -104,7 +104,10 @@ Deno.test(`training bodies drawn from the document pass the server's checks, or 
         const dataset = body.dataset as Json;
         dataset.img_dir = dataset.folder === false ? "list.txt" : "images";
         if (dataset.labels === "csv") dataset.label_csv = "labels.csv"; // likewise its label CSV
-        if ((body.init as Json | undefined)?.generator) (body.init as Json).generator = ""; // and a warm start's file
+        // And a warm start's files: the document cannot say which exist.
+        for (const key of ["generator", "discriminator"]) {
+          if ((body.init as Json | undefined)?.[key]) (body.init as Json)[key] = "";
+        }
         try {
           await parseTrainRequest(structuredClone(body), root);
           tally.accepted++;
