@@ -205,15 +205,17 @@ Deno.test("landUseCheck: the spread of predicted classes, and per class the shar
   net.dispose();
 });
 
-Deno.test("deno task eval --classifier: the land-use check of the default model's tiles, in text and JSON", async () => {
+Deno.test("deno task eval --classifier: the land-use check of an unconditional model's tiles, in text and JSON", async () => {
   await useBackend("cpu");
   const dir = await Deno.makeTempDir();
   try {
     const names = ["a", "b", "c"];
-    const net = constantClassifier(names, 2, 64);
+    const net = constantClassifier(names, 2, 32);
     await saveClassifier(`${dir}/c.safetensors`, net);
     net.dispose();
     const args = [
+      "--checkpoint",
+      `${REPO_ROOT}/model/pretrained/reference-r32.safetensors`,
       "--real",
       `${UCMERCED_DIR}/holdout.txt`,
       "--n",
@@ -225,7 +227,7 @@ Deno.test("deno task eval --classifier: the land-use check of the default model'
     assert.equal(json.code, 0, json.stderr);
     const report = JSON.parse(json.stdout);
     assert.deepEqual(report.landuse.predicted, { a: 0, b: 0, c: 8 });
-    assert.equal(report.landuse.per_class, undefined); // the default model is unconditional
+    assert.equal(report.landuse.per_class, undefined); // the reference network is unconditional
     const text = await runCli("eval.ts", args);
     assert.match(
       text.stdout,
