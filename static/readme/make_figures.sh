@@ -21,6 +21,8 @@ curl -sf "$api/mixing?src=${MIX_SOURCES:-9,17,24}&dst=${MIX_DESTINATIONS:-2,28}&
 # (An unconditional model answers class=forest with a 400, so these are skipped for it.)
 if curl -sf "$api/generate?seed=0&class=forest" -o /dev/null; then
   deno run -A static/readme/class_figures.ts --out-dir "$out"
-  curl -sf "$api/mixing?src=${CLASS_MIX_SOURCES:-1,2,3}&dst=${CLASS_MIX_DESTINATIONS:-4,5}&src_class=denseresidential&dst_class=forest&ranges=0-3,4-5,6-9&src_psi=0.7&dst_psi=0.7&labels=1" -o "$out/mixing_classes.png"
+  # One range per destination row: forest rows take dense-residential styles at 0-3 (19.5-9.8 m), 4-5 (4.9 m)
+  # and 6-9 (2.4-1.2 m), so the last row keeps the forest's layout under residential texture.
+  curl -sf "$api/mixing?src=${CLASS_MIX_SOURCES:-1,2,3}&dst=${CLASS_MIX_DESTINATIONS:-4,5,6}&src_class=denseresidential&dst_class=forest&ranges=0-3,4-5,6-9&src_psi=0.7&dst_psi=0.7&labels=1&tile=128" -o "$out/mixing_classes.png"
 fi
 ls -la "$out"
