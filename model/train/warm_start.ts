@@ -60,7 +60,7 @@ export function warmStartGenerator(target: Generator, source: Generator, file: s
       continue;
     }
     const want = p.variable.shape;
-    if (want.every((d, i) => d === value.shape[i]) && want.length === value.shape.length) {
+    if (tf.util.arraysEqual(want, value.shape)) {
       p.variable.assign(value);
       report.copied++;
     } else if (p.key === FIRST_MAPPING_WEIGHT && s.label_size === 0 && t.label_size > 0) {
@@ -91,35 +91,29 @@ export function warmStartGenerator(target: Generator, source: Generator, file: s
 }
 
 /**
- * Copy every weight of `source` into `target` (a freshly constructed discriminator), or throw naming the first
- * tensor that is missing, extra or of another shape. Returns the number of tensors copied.
+ * Copy every weight of `source` into `target` (a freshly constructed discriminator), or throw before copying
+ * anything: naming the first tensor of another shape, or saying the names differ. Returns the number copied.
  */
 export function warmStartDiscriminator(target: Discriminator, source: Discriminator, file: string): number {
   const from = new Map(source.params.entries().map((p) => [p.key, p.variable]));
-  const targetKeys = new Set(target.params.entries().map((p) => p.key));
-  const extra = [...from.keys()].find((key) => !targetKeys.has(key));
-  if (extra) {
+  const targets = target.params.entries();
+  // Conditioning and widths change shapes, not names: other names are another network.
+  if (targets.length !== from.size || !targets.every((p) => from.has(p.key))) {
     throw new Error(
-      `init.discriminator ${file}: it has tensor '${extra}', which the run's discriminator has not ` +
-        "(dataset.labels and model.dis.label_head must match the run it was trained in)",
+      `init.discriminator ${file}: its tensors are not named as the run's discriminator's (not a discriminator of ` +
+        "this project's architecture)",
     );
   }
-  for (const p of target.params.entries()) {
-    const value = from.get(p.key);
-    const want = p.variable.shape;
-    if (!value) {
-      throw new Error(
-        `init.discriminator ${file}: it has no tensor '${p.key}' (dataset.labels and model.dis.label_head ` +
-          "must match the run it was trained in)",
-      );
-    }
-    if (want.length !== value.shape.length || want.some((d, i) => d !== value.shape[i])) {
+  for (const p of targets) {
+    const value = from.get(p.key)!;
+    if (!tf.util.arraysEqual(p.variable.shape, value.shape)) {
       throw new Error(
         `init.discriminator ${file}: tensor '${p.key}' has shape [${value.shape}], the run's discriminator ` +
-          `[${want}] (resolution, channels, classes and the widths fmap_base, fmap_max, fmap_decay must match)`,
+          `[${p.variable.shape}] (resolution, channels, classes and the widths fmap_base, fmap_max, fmap_decay ` +
+          "must match)",
       );
     }
   }
-  for (const p of target.params.entries()) p.variable.assign(from.get(p.key)!);
-  return targetKeys.size;
+  for (const p of targets) p.variable.assign(from.get(p.key)!);
+  return targets.length;
 }

@@ -34,6 +34,34 @@ function trainedSource(seed = 3): Generator {
   return G;
 }
 
+/** `--set` overrides of a tiny fixed-structure run that starts warm (`init` holds the init.* settings). */
+function warmRunSettings(out: string, init: string[]): string[] {
+  return [
+    ...TINY_NETWORK,
+    ...tinySchedule([1, 1, 2], 8),
+    "structure=fixed",
+    "dataset.img_dir=unused",
+    `output_dir=${out}`,
+    ...init,
+    "log_every=1",
+  ];
+}
+
+/** Random 16 px batches, claiming 64 images (no files). */
+const RANDOM_DATA: TrainingData = {
+  count: 64,
+  gsdM: 1,
+  nextBatch: (n) => ({ images: tf.randomUniform([n, 16, 16, 3], -1, 1, "float32", 1) as tf.Tensor4D }),
+  getState: () => null,
+  setState() {},
+};
+
+/** The tensors of a run's latest checkpoint of G (`gen`) or D (`dis`). */
+async function latestTensors(out: string, network: "gen" | "dis") {
+  const latest = JSON.parse(await Deno.readTextFile(`${out}/models/latest.json`));
+  return (await readSafetensors(`${out}/models/${latest.files[network]}`)).tensors;
+}
+
 Deno.test("an unconditional generator starts a conditional one that draws what it drew", async () => {
   await useBackend("cpu");
   const source = trainedSource();
@@ -108,28 +136,14 @@ Deno.test("training from init.generator: D alone during the warm-up, then G too;
   const dir = await Deno.makeTempDir();
   const source = trainedSource();
   await saveNetwork(`${dir}/source.safetensors`, source);
-  const settings = (out: string, file: string) => [
-    ...TINY_NETWORK,
-    ...tinySchedule([1, 1, 2], 8),
-    "structure=fixed",
-    "dataset.img_dir=unused",
-    `output_dir=${out}`,
-    `init.generator=${file}`,
-    // Batches of 8: steps at 0, 0.008 and 0.016 kimg are D's alone, the fourth (0.024) trains G too.
-    "init.d_warmup_kimg=0.02",
-    "log_every=1",
-  ];
-  const data: TrainingData = {
-    count: 64,
-    gsdM: 1,
-    nextBatch: (n) => ({ images: tf.randomUniform([n, 16, 16, 3], -1, 1, "float32", 1) as tf.Tensor4D }),
-    getState: () => null,
-    setState() {},
-  };
-  const generatorAt = async (out: string) => {
-    const latest = JSON.parse(await Deno.readTextFile(`${out}/models/latest.json`));
-    return (await readSafetensors(`${out}/models/${latest.files.gen}`)).tensors;
-  };
+  const settings = (out: string, file: string) =>
+    warmRunSettings(out, [
+      `init.generator=${file}`,
+      // Batches of 8: steps at 0, 0.008 and 0.016 kimg are D's alone, the fourth (0.024) trains G too.
+      "init.d_warmup_kimg=0.02",
+    ]);
+  const data = RANDOM_DATA;
+  const generatorAt = (out: string) => latestTensors(out, "gen");
   const sourceTensors = (await readSafetensors(`${dir}/source.safetensors`)).tensors;
 
   const lines: string[] = [];
@@ -211,22 +225,8 @@ Deno.test("training from init.discriminator: one Adam step from the source's D; 
   const dir = await Deno.makeTempDir();
   const source = trainedDiscriminator();
   await saveNetwork(`${dir}/d.safetensors`, source);
-  const settings = (out: string, file: string) => [
-    ...TINY_NETWORK,
-    ...tinySchedule([1, 1, 2], 8),
-    "structure=fixed",
-    "dataset.img_dir=unused",
-    `output_dir=${out}`,
-    `init.discriminator=${file}`,
-    "log_every=1",
-  ];
-  const data: TrainingData = {
-    count: 64,
-    gsdM: 1,
-    nextBatch: (n) => ({ images: tf.randomUniform([n, 16, 16, 3], -1, 1, "float32", 1) as tf.Tensor4D }),
-    getState: () => null,
-    setState() {},
-  };
+  const settings = (out: string, file: string) => warmRunSettings(out, [`init.discriminator=${file}`]);
+  const data = RANDOM_DATA;
   const lines: string[] = [];
   const onEvent = (e: { type: string; line?: string }) => e.type === "log" && lines.push(e.line!);
   const config = await loadConfig(undefined, settings(`${dir}/run`, `${dir}/d.safetensors`));
@@ -235,8 +235,7 @@ Deno.test("training from init.discriminator: one Adam step from the source's D; 
     lines.some((l) => /^warm start of D from .*d\.safetensors: \d+ tensors copied$/.test(l)),
     lines[0],
   );
-  const latest = JSON.parse(await Deno.readTextFile(`${dir}/run/models/latest.json`));
-  const trained = (await readSafetensors(`${dir}/run/models/${latest.files.dis}`)).tensors;
+  const trained = await latestTensors(`${dir}/run`, "dis");
   const sourceTensors = (await readSafetensors(`${dir}/d.safetensors`)).tensors;
   const lr = config.model.d_optim.learning_rate;
   let farthest = 0;
@@ -251,8 +250,7 @@ Deno.test("training from init.discriminator: one Adam step from the source's D; 
   // The same run without the warm start is nowhere near the source.
   const fresh = await loadConfig(undefined, settings(`${dir}/fresh`, ""));
   await train({ config: fresh, data, maxSteps: 1 });
-  const freshLatest = JSON.parse(await Deno.readTextFile(`${dir}/fresh/models/latest.json`));
-  const freshD = (await readSafetensors(`${dir}/fresh/models/${freshLatest.files.dis}`)).tensors;
+  const freshD = await latestTensors(`${dir}/fresh`, "dis");
   const freshFarthest = Math.max(
     ...[...freshD].map(([key, t]) =>
       maxAbsDiff(t.data as Float32Array, sourceTensors.get(key)!.data as Float32Array)
